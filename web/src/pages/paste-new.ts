@@ -1,0 +1,111 @@
+// Create a paste: text, syntax from the service's allowlist, expiry, burn after reading.
+import { createPaste, type CreatedPaste } from "../api";
+import { el, setChildren } from "../dom";
+import { explain } from "../errors";
+import { serviceLimits } from "../openapi";
+import { rememberMine } from "../store";
+import { formatExpiry, toEpochSeconds } from "../time";
+import { alertBox, announce, checkbox, copyableValue, expirySelect, field, firstLine, pageHeading } from "../ui";
+
+const ONE_WEEK = 7 * 24 * 60 * 60;
+
+export async function newPastePage(main: HTMLElement): Promise<void> {
+  const limits = await serviceLimits();
+  const content = field(
+    "Text",
+    el("textarea", { name: "content", rows: "14", required: true, spellcheck: "false", autocapitalize: "off" }),
+  );
+  const syntax = field("Syntax", syntaxSelect(limits.syntaxes));
+  const expiry = field("Expires after", expirySelect(limits, ONE_WEEK));
+  const burn = checkbox("Burn after reading: delete it the first time it is opened", "burn_after_reading");
+  const fields = { content, syntax, expires_in: expiry } as const;
+  const formError = el("div", { class: "form-error" });
+  const result = el("section", { class: "result", "aria-label": "Your paste", hidden: true });
+  const submit = el("button", { type: "submit" }, "Create paste");
+  const form = el(
+    "form",
+    { novalidate: true, "aria-label": "Create a paste" },
+    content.wrapper,
+    el("div", { class: "field-row" }, syntax.wrapper, expiry.wrapper),
+    burn.wrapper,
+    formError,
+    submit,
+  );
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    Object.values(fields).forEach((f) => f.clearError());
+    formError.replaceChildren();
+    const text = content.control.value;
+    if (!text) {
+      content.showError("Write or paste some text first.");
+      content.control.focus();
+      return;
+    }
+    submit.disabled = true;
+    try {
+      const paste = await createPaste({
+        content: text,
+        syntax: syntax.control.value || undefined,
+        expires_in: Number(expiry.control.value),
+        burn_after_reading: burn.control.checked,
+      });
+      remember(paste, text);
+      showResult(result, paste, burn.control.checked);
+      form.reset();
+      expiry.control.value = String(ONE_WEEK);
+    } catch (error) {
+      const { field: name, message } = explain(error, Object.keys(fields), { 413: "content" });
+      const target = name ? fields[name as keyof typeof fields] : null;
+      if (target) {
+        target.showError(message);
+        target.control.focus();
+      } else {
+        formError.replaceChildren(alertBox(message));
+      }
+    } finally {
+      submit.disabled = false;
+    }
+  });
+
+  main.replaceChildren(pageHeading("Create a paste"), form, result);
+}
+
+function syntaxSelect(syntaxes: readonly string[]): HTMLSelectElement {
+  const select = el("select", { name: "syntax" });
+  const plain = syntaxes.find((name) => ["text", "plaintext", "plain"].includes(name));
+  select.append(el("option", { value: plain ?? "" }, "Plain text"));
+  for (const name of syntaxes) {
+    if (name !== plain) select.append(el("option", { value: name }, name));
+  }
+  return select;
+}
+
+function remember(paste: CreatedPaste, text: string): void {
+  rememberMine({
+    kind: "paste",
+    id: paste.id,
+    url: paste.url,
+    label: firstLine(text),
+    createdAt: toEpochSeconds(paste.created_at) ?? Math.floor(Date.now() / 1000),
+    expiresAt: toEpochSeconds(paste.expires_at),
+    deleteToken: paste.delete_token,
+  });
+}
+
+function showResult(result: HTMLElement, paste: CreatedPaste, burnAfterReading: boolean): void {
+  const heading = el("h2", { tabindex: "-1" }, "Your paste");
+  setChildren(
+    result,
+    heading,
+    copyableValue("Page URL", paste.url, "page URL"),
+    burnAfterReading
+      ? el("p", {}, "It burns after reading: the first person to open the page sees it, then it is deleted. It has no raw URL.")
+      : copyableValue("Raw URL", paste.raw_url, "raw URL"),
+    el("p", { class: "muted" }, `${paste.size.toLocaleString()} bytes. ${formatExpiry(toEpochSeconds(paste.expires_at))}. Listed under `, el("a", { href: "/#mine" }, "My links and pastes"), "."),
+    burnAfterReading ? null : el("p", {}, el("a", { href: `/p/${encodeURIComponent(paste.id)}` }, "Open the paste")),
+  );
+  result.hidden = false;
+  heading.focus();
+  announce("Paste created");
+}

@@ -1,0 +1,99 @@
+// View a paste at /p/{id}: line numbers, highlighting (in a worker), raw link, copy. A
+// burn-after-reading paste is opened only after the reader confirms, and shown once.
+import { ApiError, getPaste, openBurnedPaste, rawUrl, type Paste } from "../api";
+import { el, setChildren } from "../dom";
+import { explain } from "../errors";
+import { HIGHLIGHT_MAX_CHARS, highlightInWorker, runsToFragment } from "../highlight";
+import { formatExpiry, toEpochSeconds } from "../time";
+import { alertBox, announce, copyButton, pageHeading } from "../ui";
+
+export async function pasteViewPage(main: HTMLElement, id: string): Promise<void> {
+  main.replaceChildren(pageHeading("Paste"), el("p", { class: "muted" }, "Loading…"));
+  let paste: Paste;
+  try {
+    paste = await getPaste(id);
+  } catch (error) {
+    showFailure(main, error);
+    return;
+  }
+  if (paste.burn_after_reading && paste.content === null) {
+    askBeforeBurning(main, paste);
+  } else {
+    showPaste(main, paste, false);
+  }
+}
+
+function askBeforeBurning(main: HTMLElement, paste: Paste): void {
+  const open = el("button", { type: "button" }, "Show it and delete it");
+  const problem = el("div", { class: "form-error" });
+  open.addEventListener("click", async () => {
+    open.disabled = true;
+    try {
+      showPaste(main, await openBurnedPaste(paste.id), true);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) showFailure(main, error);
+      else problem.replaceChildren(alertBox(explain(error, []).message));
+      open.disabled = false;
+    }
+  });
+  main.replaceChildren(
+    pageHeading("This paste burns after reading"),
+    el("p", {}, "It can be shown only once: opening it deletes it, for you and for everyone else."),
+    el("p", { class: "muted" }, `${paste.size.toLocaleString()} bytes. ${formatExpiry(toEpochSeconds(paste.expires_at))}.`),
+    problem,
+    open,
+  );
+  open.focus();
+}
+
+function showPaste(main: HTMLElement, paste: Paste, burned: boolean): void {
+  const content = paste.content ?? "";
+  const code = el("code", {}, content);
+  const lineCount = content.split("\n").length - (content.endsWith("\n") ? 1 : 0);
+  const lines = el("pre", { class: "line-numbers", "aria-hidden": "true" }, lineNumbers(Math.max(lineCount, 1)));
+  const status = el("p", { class: "muted", role: "status" });
+  setChildren(
+    main,
+    pageHeading(burned ? "Burned paste" : "Paste"),
+    burned ? el("p", { class: "alert", role: "alert" }, "This paste has now been deleted. This is the only time it is shown: copy it if you need it.") : null,
+    el(
+      "div",
+      { class: "paste-toolbar" },
+      el("span", {}, `${paste.syntax || "Plain text"} · ${paste.size.toLocaleString()} bytes · ${formatExpiry(toEpochSeconds(paste.expires_at))}`),
+      el("span", { class: "paste-actions" }, burned ? null : el("a", { href: rawUrl(paste.id), class: "button-secondary" }, "Raw"), copyButton(content, "paste")),
+    ),
+    el("div", { class: "paste-body" }, lines, el("pre", { class: "paste-code", tabindex: "0", "aria-label": "Paste content" }, code)),
+    status,
+  );
+  void highlight(code, content, paste.syntax, status);
+}
+
+async function highlight(code: HTMLElement, content: string, syntax: string | null, status: HTMLElement): Promise<void> {
+  if (!syntax || ["text", "plaintext", "plain"].includes(syntax)) return;
+  if (content.length > HIGHLIGHT_MAX_CHARS) {
+    status.textContent = `Shown without highlighting: it is longer than ${HIGHLIGHT_MAX_CHARS / 1024} KB.`;
+    return;
+  }
+  const runs = await highlightInWorker(content, syntax);
+  if (!runs) return;
+  code.replaceChildren(runsToFragment(runs));
+  code.classList.add("hljs", `language-${syntax}`);
+  code.dataset.highlighted = "yes";
+}
+
+function lineNumbers(count: number): string {
+  return Array.from({ length: count }, (_, index) => index + 1).join("\n");
+}
+
+function showFailure(main: HTMLElement, error: unknown): void {
+  if (error instanceof ApiError && error.status === 404) {
+    main.replaceChildren(
+      pageHeading("This paste is gone"),
+      el("p", {}, "It does not exist: it may have expired, been deleted, or been burned after reading."),
+      el("p", {}, el("a", { href: "/#paste" }, "Create a new paste")),
+    );
+  } else {
+    main.replaceChildren(pageHeading("Paste"), alertBox(explain(error, []).message));
+  }
+  announce("Paste not shown");
+}

@@ -1,0 +1,96 @@
+// Shorten a link: URL, optional slug, expiry; the result with a copy button and a QR code.
+import { createLink, type CreatedLink } from "../api";
+import { el } from "../dom";
+import { explain } from "../errors";
+import { serviceLimits } from "../openapi";
+import { rememberMine } from "../store";
+import { formatExpiry, toEpochSeconds } from "../time";
+import { alertBox, announce, copyableValue, expirySelect, field, pageHeading } from "../ui";
+
+const ONE_YEAR = 365 * 24 * 60 * 60;
+
+export async function shortenPage(main: HTMLElement): Promise<void> {
+  const limits = await serviceLimits();
+  const url = field(
+    "Long URL",
+    el("input", { type: "url", name: "url", required: true, autocomplete: "url", inputmode: "url", placeholder: "https://example.com/a/long/path" }),
+  );
+  const slug = field(
+    "Custom short name (optional)",
+    el("input", { type: "text", name: "slug", autocomplete: "off", spellcheck: "false", maxlength: "64" }),
+    "3 to 64 letters, digits, - or _. Leave empty for a random one.",
+  );
+  const expiry = field("Expires after", expirySelect(limits, ONE_YEAR));
+  const fields = { url, slug, expires_in: expiry } as const;
+  const formError = el("div", { class: "form-error" });
+  const result = el("section", { class: "result", "aria-label": "Your short link", hidden: true });
+  const submit = el("button", { type: "submit" }, "Shorten");
+  const form = el("form", { novalidate: true, "aria-label": "Shorten a link" }, url.wrapper, slug.wrapper, expiry.wrapper, formError, submit);
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    Object.values(fields).forEach((f) => f.clearError());
+    formError.replaceChildren();
+    const target = url.control.value.trim();
+    if (!target) {
+      url.showError("Enter the web address to shorten, starting with https://.");
+      url.control.focus();
+      return;
+    }
+    submit.disabled = true;
+    try {
+      const link = await createLink({
+        url: target,
+        slug: slug.control.value.trim() || undefined,
+        expires_in: Number(expiry.control.value),
+      });
+      remember(link);
+      await showResult(result, link);
+      form.reset();
+      expiry.control.value = String(ONE_YEAR);
+    } catch (error) {
+      const { field: name, message } = explain(error, Object.keys(fields), { 409: "slug" });
+      const target = name ? fields[name as keyof typeof fields] : null;
+      if (target) {
+        target.showError(message);
+        target.control.focus();
+      } else {
+        formError.replaceChildren(alertBox(message));
+      }
+    } finally {
+      submit.disabled = false;
+    }
+  });
+
+  main.replaceChildren(pageHeading("Shorten a link"), form, result);
+}
+
+function remember(link: CreatedLink): void {
+  rememberMine({
+    kind: "link",
+    id: link.id,
+    url: link.short_url,
+    label: link.url,
+    createdAt: toEpochSeconds(link.created_at) ?? Math.floor(Date.now() / 1000),
+    expiresAt: toEpochSeconds(link.expires_at),
+    deleteToken: link.delete_token,
+  });
+}
+
+async function showResult(result: HTMLElement, link: CreatedLink): Promise<void> {
+  const canvas = el("canvas", { class: "qr", role: "img", "aria-label": `QR code for ${link.short_url}` });
+  const heading = el("h2", { tabindex: "-1" }, "Your short link");
+  result.replaceChildren(
+    heading,
+    copyableValue("Short URL", link.short_url, "short URL"),
+    el("p", {}, "Goes to ", el("a", { href: link.url, rel: "noopener noreferrer" }, link.url)),
+    el("p", { class: "muted" }, formatExpiry(toEpochSeconds(link.expires_at)), ". Listed under ", el("a", { href: "/#mine" }, "My links and pastes"), " with its delete button."),
+    canvas,
+  );
+  result.hidden = false;
+  heading.focus();
+  announce("Short link created");
+  // The QR encoder is loaded only when a link has been made, keeping the first load small.
+  const { toCanvas } = await import("qrcode");
+  await toCanvas(canvas, link.short_url, { width: 192, margin: 2, errorCorrectionLevel: "M" });
+}
