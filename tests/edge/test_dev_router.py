@@ -1,0 +1,199 @@
+"""The local dev router over real HTTP: routing by the shared table, the SPA fallback, the proxy."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from starlette.types import Receive, Scope, Send
+
+from infra.edge_headers import CONTENT_SECURITY_POLICY, ENFORCED_HEADERS, spa_cache_control
+from scripts.dev_router import create_app
+from tests.edge.cases import API_CASES, SPA_CASES, RoutingCase
+
+RAW_PASTE_CSP = "default-src 'none'; sandbox"
+
+
+async def echo_origin(scope: Scope, receive: Receive, send: Send) -> None:
+    """Stands in for the service: answers what it received, as JSON."""
+    if scope["type"] != "http":
+        return
+    body = b""
+    more = True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    received = {
+        "method": scope["method"],
+        "target": scope["raw_path"].decode()
+        + ("?" + scope["query_string"].decode() if scope["query_string"] else ""),
+        "headers": [[name.decode(), value.decode()] for name, value in scope["headers"]],
+        "body": body.decode(),
+    }
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"set-cookie", b"a=1"),
+        (b"set-cookie", b"b=2"),
+    ]
+    if scope["raw_path"].endswith(b"/raw"):
+        headers.append((b"content-security-policy", RAW_PASTE_CSP.encode()))
+    if scope["raw_path"] == b"/redirect-me":
+        headers.append((b"location", b"https://example.org/target"))
+        await send({"type": "http.response.start", "status": 302, "headers": headers})
+    else:
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": json.dumps(received).encode()})
+
+
+class ServerThread:
+    """A uvicorn server on a free loopback port, in a thread; stopped by `stop()`."""
+
+    def __init__(self, app: object) -> None:
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", proxy_headers=False)  # type: ignore[arg-type]
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]})
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ServerThread:
+        self.thread.start()
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise RuntimeError("server thread exited before it started")
+            threading.Event().wait(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.socket.close()
+
+
+@pytest.fixture(scope="module")
+def web_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dist = tmp_path_factory.mktemp("dist")
+    (dist / "assets").mkdir()
+    for case in SPA_CASES:
+        assert case.spa_key is not None
+        (dist / case.spa_key.lstrip("/")).write_text(f"file {case.spa_key}")
+    return dist
+
+
+@pytest.fixture(scope="module")
+def origin() -> Iterator[ServerThread]:
+    server = ServerThread(echo_origin).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def router(origin: ServerThread, web_dist: Path) -> Iterator[httpx.Client]:
+    server = ServerThread(create_app(upstream=origin.url, web_dist=web_dist)).start()
+    with httpx.Client(base_url=server.url) as client:
+        yield client
+    server.stop()
+
+
+@pytest.mark.parametrize("case", SPA_CASES, ids=lambda case: case.path)
+def test_spa_paths_are_served_from_web_dist_with_the_fallback(
+    router: httpx.Client, case: RoutingCase
+) -> None:
+    response = router.get(case.path)
+    assert response.status_code == 200
+    assert response.text == f"file {case.spa_key}"
+    assert response.headers["cache-control"] == spa_cache_control(case.spa_key or "")
+
+
+@pytest.mark.parametrize("case", API_CASES, ids=lambda case: case.path)
+def test_api_paths_are_proxied_to_the_service(router: httpx.Client, case: RoutingCase) -> None:
+    response = router.get(case.path)
+    assert response.status_code == 200
+    assert response.json()["target"] == case.path
+
+
+def test_missing_asset_is_404_not_the_app(router: httpx.Client) -> None:
+    response = router.get("/assets/missing-0000.js")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_path_traversal_stays_inside_web_dist(router: httpx.Client, web_dist: Path) -> None:
+    (web_dist.parent / "outside.txt").write_text("must not be served")
+    response = router.get("/assets/..%2F..%2Foutside.txt")
+    assert response.status_code == 404
+
+
+def test_spa_refuses_methods_other_than_get_and_head(router: httpx.Client) -> None:
+    assert router.post("/p/AbC123x", content=b"x").status_code == 403
+
+
+def test_proxy_appends_client_address_to_x_forwarded_for(router: httpx.Client) -> None:
+    response = router.get("/AbC123x", headers={"X-Forwarded-For": "203.0.113.9"})
+    headers = dict(response.json()["headers"])
+    assert headers["x-forwarded-for"] == "203.0.113.9, 127.0.0.1"
+
+
+def test_proxy_keeps_the_viewer_host(router: httpx.Client) -> None:
+    response = router.get("/AbC123x", headers={"Host": "spito.example"})
+    assert dict(response.json()["headers"])["host"] == "spito.example"
+
+
+def test_proxy_forwards_method_query_body_and_headers(router: httpx.Client) -> None:
+    response = router.post(
+        "/api/v1/links?x=a%20b&y=2",
+        json={"url": "https://example.org"},
+        headers={"X-Delete-Token": "t0k3n"},
+    )
+    received = response.json()
+    headers = dict(received["headers"])
+    assert received["method"] == "POST"
+    assert received["target"] == "/api/v1/links?x=a%20b&y=2"
+    assert json.loads(received["body"]) == {"url": "https://example.org"}
+    assert headers["x-delete-token"] == "t0k3n"
+    assert headers["x-forwarded-proto"] == "http"
+
+
+def test_proxy_passes_redirects_and_repeated_headers_through(router: httpx.Client) -> None:
+    response = router.get("/redirect-me")
+    assert response.status_code == 302
+    assert response.headers["location"] == "https://example.org/target"
+    assert response.headers.get_list("set-cookie") == ["a=1", "b=2"]
+
+
+def test_every_response_carries_the_edge_security_headers(router: httpx.Client) -> None:
+    for path in ("/", "/AbC123x"):
+        response = router.get(path)
+        for name, value in ENFORCED_HEADERS.items():
+            assert response.headers[name] == value
+        assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+
+
+def test_raw_paste_keeps_the_services_stricter_csp(router: httpx.Client) -> None:
+    response = router.get("/AbC123x/raw")
+    assert response.headers.get_list("content-security-policy") == [RAW_PASTE_CSP]
+
+
+def test_service_down_is_a_clear_502(web_dist: Path) -> None:
+    unused = socket.socket()
+    unused.bind(("127.0.0.1", 0))
+    dead_upstream = f"http://127.0.0.1:{unused.getsockname()[1]}"
+    unused.close()
+    server = ServerThread(create_app(upstream=dead_upstream, web_dist=web_dist)).start()
+    try:
+        response = httpx.get(f"{server.url}/AbC123x")
+    finally:
+        server.stop()
+    assert response.status_code == 502
+    assert response.json()["title"] == "Bad Gateway"
