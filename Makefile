@@ -12,7 +12,7 @@ STAGE ?= dev
 PORT ?= 8080
 export PORT STAGE
 
-.PHONY: help deps dev test synth diff bench lint deploy destroy faults clean
+.PHONY: help deps dev test synth diff bench lint deploy destroy faults clean web browser
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,10 +29,27 @@ node_modules/.installed: package.json package-lock.json
 
 deps: $(VENV)/.installed node_modules/.installed ## create .venv and node_modules when missing or stale
 
-dev: deps ## run Spito locally on http://127.0.0.1:$(PORT) (dynalite, local S3, the service) until Ctrl-C
+# The web app has its own package.json and lock (web/); its build output is never committed.
+WEB_SOURCES := web/index.html web/vite.config.ts web/tsconfig.json $(shell find web/src -type f)
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+# Rebuilt only when a source or the lock changed; Vite empties web/dist, so index.html is the stamp.
+web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
+	cd web && npm run build
+	touch $@
+
+web: web/dist/index.html ## build the web app into web/dist (hashed files) when it is stale
+
+browser: ## install Debian's Chromium for the browser tests when missing (downloaded builds don't work here)
+	scripts/ensure-apt.sh chromium
+
+dev: deps web ## run Spito locally on http://127.0.0.1:$(PORT) (dynalite, local S3, the service) until Ctrl-C
 	$(PY) -m scripts.dev
 
-test: deps ## the whole suite; non-zero exit on any failure
+test: deps web browser ## the whole suite; non-zero exit on any failure
 	$(PY) -m pytest -n 2
 
 clean: ## remove build output and local data (keeps .venv and node_modules)
