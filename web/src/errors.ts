@@ -7,12 +7,26 @@ export interface Explained {
   message: string;
 }
 
+/** How the service's field names read in a sentence. */
+const FIELD_NOUNS: Record<string, string> = {
+  url: "The URL",
+  slug: "The custom short name",
+  content: "The text",
+  syntax: "The syntax",
+  expires_in: "The expiry",
+};
+
 /**
- * Explains a failure for a form with the given field names. The field comes from the problem's
- * `field` extension when the service sends one, else from its type (".../invalid-slug" names
- * `slug`), else from what the status means for that form.
+ * Explains a failure for a form with the given field names. The field is the problem's
+ * `field` extension when there is one, else the field its detail is about (the service words
+ * validation details as "url must …" or "Field 'url' …"), else what the status means for this
+ * form (`fieldByStatus`, e.g. 409 on a link is the slug).
  */
-export function explain(error: unknown, fields: readonly string[], fieldByStatus: Record<number, string> = {}): Explained {
+export function explain(
+  error: unknown,
+  fields: readonly string[],
+  fieldByStatus: Readonly<Record<number, string>> = {},
+): Explained {
   if (!(error instanceof ApiError)) {
     return { field: null, message: "Something went wrong in the page. Your input is kept; please try again." };
   }
@@ -23,9 +37,8 @@ export function explain(error: unknown, fields: readonly string[], fieldByStatus
 function fieldOf(error: ApiError, fields: readonly string[]): string | null {
   const named = error.problem.field;
   if (typeof named === "string" && fields.includes(named)) return named;
-  const slug = (error.problem.type ?? "").split("/").pop() ?? "";
-  const words = slug.split(/[-_]/);
-  return fields.find((candidate) => words.includes(candidate.replace(/_/g, ""))) ?? fields.find((candidate) => words.includes(candidate)) ?? null;
+  const detail = error.problem.detail ?? "";
+  return fields.find((name) => detail.startsWith(`${name} `) || detail.includes(`'${name}'`)) ?? null;
 }
 
 function messageFor(error: ApiError): string {
@@ -33,11 +46,20 @@ function messageFor(error: ApiError): string {
   if (status === 0) return "Spito could not be reached. Check your connection; your input is kept, so try again.";
   if (status === 429) {
     const wait = error.retryAfterSeconds;
-    return `You are creating things faster than Spito allows. Please try again${wait ? ` in ${wait} second${wait === 1 ? "" : "s"}` : " shortly"}.`;
+    const when = wait ? ` in ${wait} second${wait === 1 ? "" : "s"}` : " shortly";
+    return `You are creating things faster than Spito allows. Please try again${when}.`;
   }
   if (status >= 500) return "Spito had a problem on its side. Your input is kept; please try again in a moment.";
-  if (detail) return detail;
+  if (detail) return sentence(detail);
   if (status === 404) return "It does not exist: it may have expired or been deleted.";
   if (status === 403) return "This browser's delete token was not accepted.";
   return error.problem.title ?? `The request failed (HTTP ${status}).`;
+}
+
+/** "url must start with http://" → "The URL must start with http://." */
+function sentence(detail: string): string {
+  const [first, ...rest] = detail.split(" ");
+  const noun = first ? FIELD_NOUNS[first] : undefined;
+  const text = noun ? [noun, ...rest].join(" ") : detail.charAt(0).toUpperCase() + detail.slice(1);
+  return /[.!?]$/.test(text) ? text : `${text}.`;
 }

@@ -1,5 +1,6 @@
 // The highlight.js grammars bundled into the highlighting worker, one per syntax in the
-// service's allowlist (highlight.js resolves aliases such as "sh", "js", "html" and "toml").
+// service's allowlist (`service/validation.py` SYNTAXES; "html" and "toml" are highlight.js
+// aliases of xml and ini, "text" needs none). tests/browser/test_highlight_languages.py checks it.
 // Loaded only inside the worker, so none of this is part of the first page load.
 import type { LanguageFn } from "highlight.js";
 import bash from "highlight.js/lib/languages/bash";
@@ -15,14 +16,11 @@ import java from "highlight.js/lib/languages/java";
 import javascript from "highlight.js/lib/languages/javascript";
 import json from "highlight.js/lib/languages/json";
 import kotlin from "highlight.js/lib/languages/kotlin";
-import lua from "highlight.js/lib/languages/lua";
-import makefile from "highlight.js/lib/languages/makefile";
 import markdown from "highlight.js/lib/languages/markdown";
 import php from "highlight.js/lib/languages/php";
 import python from "highlight.js/lib/languages/python";
 import ruby from "highlight.js/lib/languages/ruby";
 import rust from "highlight.js/lib/languages/rust";
-import shell from "highlight.js/lib/languages/shell";
 import sql from "highlight.js/lib/languages/sql";
 import swift from "highlight.js/lib/languages/swift";
 import typescript from "highlight.js/lib/languages/typescript";
@@ -30,6 +28,6 @@ import xml from "highlight.js/lib/languages/xml";
 import yaml from "highlight.js/lib/languages/yaml";
 
 export const LANGUAGES: Record<string, LanguageFn> = {
-  bash, c, cpp, csharp, css, diff, dockerfile, go, ini, java, javascript, json, kotlin, lua,
-  makefile, markdown, php, python, ruby, rust, shell, sql, swift, typescript, xml, yaml,
+  bash, c, cpp, csharp, css, diff, dockerfile, go, ini, java, javascript, json, kotlin,
+  markdown, php, python, ruby, rust, sql, swift, typescript, xml, yaml,
 };
