@@ -1,0 +1,191 @@
+"""Abusive clients for scenario 5: a creation flood, slow-loris sockets, oversized bodies.
+
+Slow and oversized clients speak HTTP over raw sockets, because a normal client library either
+refuses to be that slow or stops reading the answer while it is still sending a body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import httpx
+
+FLOODER_ADDRESS = "203.0.113.66"  # one viewer, the same in every request it sends
+FLOOD_CONNECTIONS = 2
+FLOOD_MAX_REQUESTS = 400
+SLOW_LORIS_CONNECTIONS = 60
+SLOW_BODY_CONNECTIONS = 20
+OVERSIZED_CLIENTS_PER_KIND = 2
+CHUNK_BYTES = 64 * 1024
+
+
+@dataclass
+class AbuseReport:
+    flood_sent: int = 0
+    flood_201: int = 0
+    flood_429: int = 0
+    flood_429_without_retry_after: int = 0
+    flood_other_kinds: Counter[str] = field(default_factory=Counter)
+    slow_connections: int = 0
+    slow_bodies: int = 0
+    oversized_sent: int = 0
+    oversized_413: int = 0
+    oversized_other_kinds: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def flood_other(self) -> int:
+        return sum(self.flood_other_kinds.values())
+
+
+async def flood_creates(base_url: str, report: AbuseReport, *, duration_s: float) -> None:
+    """One viewer creating links as fast as it can, bounded in time and count."""
+    deadline = time.monotonic() + duration_s
+    headers = {"X-Forwarded-For": FLOODER_ADDRESS}
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+
+        async def connection() -> None:
+            while time.monotonic() < deadline and report.flood_sent < FLOOD_MAX_REQUESTS:
+                report.flood_sent += 1
+                url = f"https://example.com/flood/{report.flood_sent}"
+                try:
+                    response = await client.post(
+                        "/api/v1/links", json={"url": url}, headers=headers
+                    )
+                except httpx.HTTPError as error:
+                    report.flood_other_kinds[type(error).__name__] += 1
+                    continue
+                if response.status_code == 201:
+                    report.flood_201 += 1
+                elif response.status_code == 429:
+                    report.flood_429 += 1
+                    if not response.headers.get("retry-after", "").isdigit():
+                        report.flood_429_without_retry_after += 1
+                else:
+                    report.flood_other_kinds[str(response.status_code)] += 1
+
+        await asyncio.gather(*(connection() for _ in range(FLOOD_CONNECTIONS)))
+
+
+async def slow_clients(base_url: str, report: AbuseReport, *, duration_s: float) -> None:
+    """Sockets that send headers (slow-loris) or a body (slow POST) a few bytes at a time."""
+    host, port = _host_port(base_url)
+    deadline = time.monotonic() + duration_s
+
+    async def slow_headers(n: int) -> None:
+        head = f"GET /healthz HTTP/1.1\r\nHost: {host}\r\nX-Forwarded-For: 192.0.2.{n}\r\n"
+        await _trickle(host, port, head.encode(), b"X-Slow: 1\r\n", deadline)
+
+    async def slow_body(n: int) -> None:
+        head = (
+            f"POST /api/v1/pastes HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/plain\r\n"
+            f"Content-Length: 100000\r\nX-Forwarded-For: 192.0.2.{100 + n}\r\n\r\n"
+        )
+        await _trickle(host, port, head.encode(), b"slow body ", deadline)
+
+    report.slow_connections = SLOW_LORIS_CONNECTIONS
+    report.slow_bodies = SLOW_BODY_CONNECTIONS
+    await asyncio.gather(
+        *(slow_headers(n) for n in range(SLOW_LORIS_CONNECTIONS)),
+        *(slow_body(n) for n in range(SLOW_BODY_CONNECTIONS)),
+    )
+
+
+async def _trickle(host: str, port: int, head: bytes, drip: bytes, deadline: float) -> None:
+    """Send head, then drip every half second until the deadline or the server hangs up."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(head)
+        await writer.drain()
+        while time.monotonic() < deadline and not reader.at_eof():
+            await asyncio.sleep(0.5)
+            writer.write(drip)
+            await writer.drain()
+    except ConnectionError:
+        pass  # the balancer or the service gave up on us: exactly what it should do
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+async def oversized_bodies(base_url: str, report: AbuseReport, *, max_bytes: int) -> None:
+    """Paste bodies one MiB over the limit: declared up front, and streamed without a length."""
+    host, port = _host_port(base_url)
+    size = max_bytes + 1024 * 1024
+    declared = (
+        f"POST /api/v1/pastes HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/plain\r\n"
+        f"Content-Length: {size}\r\nX-Forwarded-For: 192.0.2.200\r\n\r\n"
+    )
+    chunked = (
+        f"POST /api/v1/pastes HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/plain\r\n"
+        f"Transfer-Encoding: chunked\r\nX-Forwarded-For: 192.0.2.201\r\n\r\n"
+    )
+    kinds = [(declared, False)] * OVERSIZED_CLIENTS_PER_KIND
+    kinds += [(chunked, True)] * OVERSIZED_CLIENTS_PER_KIND
+    report.oversized_sent = len(kinds)
+    answers = await asyncio.gather(
+        *(_send_until_answered(host, port, head.encode(), size, chunks) for head, chunks in kinds)
+    )
+    for answer in answers:
+        if answer == "413":
+            report.oversized_413 += 1
+        else:
+            report.oversized_other_kinds[answer] += 1
+
+
+async def _send_until_answered(host: str, port: int, head: bytes, size: int, chunked: bool) -> str:
+    """Stream size bytes of body, stopping as soon as an answer arrives (as curl does).
+
+    Returns the answer's status code, or what went wrong instead.
+    """
+    reader, writer = await asyncio.open_connection(host, port)
+
+    async def send_body() -> None:
+        writer.write(head)
+        piece = b"x" * CHUNK_BYTES
+        for _ in range(0, size, CHUNK_BYTES):
+            writer.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+            await writer.drain()
+        if chunked:
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+
+    sender = asyncio.create_task(send_body())
+    try:
+        status_line = await asyncio.wait_for(reader.readline(), timeout=30)
+        parts = status_line.split()
+        answer = parts[1].decode() if len(parts) > 1 else "no answer"
+        if answer == "413" and not await _is_problem_json(reader):
+            answer = "413 without problem JSON"
+        return answer
+    except (TimeoutError, ConnectionError) as error:
+        return type(error).__name__
+    finally:
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+            await sender
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+async def _is_problem_json(reader: asyncio.StreamReader) -> bool:
+    while line := await asyncio.wait_for(reader.readline(), timeout=10):
+        if line in {b"\r\n", b"\n"}:
+            return False
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.strip().lower() == "content-type":
+            return value.strip().startswith("application/problem+json")
+    return False
+
+
+def _host_port(base_url: str) -> tuple[str, int]:
+    parts = urlsplit(base_url)
+    if parts.hostname is None or parts.port is None:
+        raise ValueError(f"expected http://host:port, got {base_url}")
+    return parts.hostname, parts.port

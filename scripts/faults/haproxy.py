@@ -1,0 +1,138 @@
+"""HAProxy in the ALB's place: renders its configuration, runs it, and drives its runtime API."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+from scripts.faults.processes import ManagedProcess, wait_for_port
+
+TEMPLATE = Path(__file__).with_name("haproxy.cfg.tmpl")
+BACKEND = "fleet"
+
+
+class HAProxyMissingError(RuntimeError):
+    """haproxy is not installed; `make faults` installs it with scripts/ensure-apt.sh."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HealthCheck:
+    """How quickly HAProxy marks a server down (fall failures) and up again (rise successes)."""
+
+    interval_ms: int = 200
+    fall: int = 2
+    rise: int = 2
+
+
+@dataclass(frozen=True)
+class ServerState:
+    """One server as the runtime API reports it."""
+
+    name: str
+    status: str  # UP, DOWN, DRAIN, MAINT, "UP 1/2", ...
+    current_sessions: int
+
+
+def render_config(
+    *,
+    bind_host: str,
+    port: int,
+    admin_socket: Path,
+    servers: dict[str, int],
+    health_check: HealthCheck,
+) -> str:
+    """The configuration text for a balancer on bind_host:port over servers (name -> port)."""
+    server_lines = "\n".join(
+        f"    server {name} 127.0.0.1:{server_port}" for name, server_port in servers.items()
+    )
+    return Template(TEMPLATE.read_text()).substitute(
+        bind_host=bind_host,
+        port=port,
+        admin_socket=admin_socket,
+        check_interval_ms=health_check.interval_ms,
+        fall=health_check.fall,
+        rise=health_check.rise,
+        servers=server_lines,
+    )
+
+
+class RuntimeApi:
+    """HAProxy's admin socket: read server states, take servers out of rotation and back."""
+
+    def __init__(self, socket_path: Path) -> None:
+        self._socket_path = socket_path
+
+    def command(self, line: str) -> str:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.settimeout(5)
+            connection.connect(str(self._socket_path))
+            connection.sendall(line.encode() + b"\n")
+            chunks = []
+            while chunk := connection.recv(65536):
+                chunks.append(chunk)
+        return b"".join(chunks).decode()
+
+    def servers(self) -> dict[str, ServerState]:
+        text = self.command("show stat").lstrip("# ")
+        states = {}
+        for row in csv.DictReader(text.splitlines()):
+            if row["pxname"] == BACKEND and row["svname"] not in {"FRONTEND", "BACKEND"}:
+                states[row["svname"]] = ServerState(
+                    name=row["svname"], status=row["status"], current_sessions=int(row["scur"])
+                )
+        return states
+
+    def set_state(self, server: str, state: str) -> None:
+        """state is ready, drain or maint, as `set server` takes it."""
+        answer = self.command(f"set server {BACKEND}/{server} state {state}")
+        if answer.strip():
+            raise RuntimeError(f"haproxy refused 'set server {server} state {state}': {answer}")
+
+    def wait_for_status(self, server: str, prefix: str, timeout_s: float) -> float:
+        """Seconds until server's status starts with prefix; TimeoutError after timeout_s."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout_s:
+            if self.servers()[server].status.startswith(prefix):
+                return time.monotonic() - started
+            time.sleep(0.01)
+        status = self.servers()[server].status
+        raise TimeoutError(f"{server} still {status!r}, not {prefix!r}, after {timeout_s}s")
+
+
+def haproxy_binary() -> str:
+    found = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/sbin")
+    if found is None:
+        raise HAProxyMissingError(
+            "haproxy is not installed: run `scripts/ensure-apt.sh haproxy` (make faults does)"
+        )
+    return found
+
+
+def start_haproxy(
+    *, workdir: Path, port: int, servers: dict[str, int], health_check: HealthCheck
+) -> tuple[ManagedProcess, RuntimeApi]:
+    """Render and check the configuration, start HAProxy in the foreground, wait for it."""
+    admin_socket = workdir / "admin.sock"
+    config_path = workdir / "haproxy.cfg"
+    config_path.write_text(
+        render_config(
+            bind_host="127.0.0.1",
+            port=port,
+            admin_socket=admin_socket,
+            servers=servers,
+            health_check=health_check,
+        )
+    )
+    binary = haproxy_binary()
+    subprocess.run([binary, "-c", "-q", "-f", str(config_path)], check=True)  # noqa: S603 - our own argv
+    process = ManagedProcess.start(
+        "haproxy", [binary, "-db", "-f", str(config_path)], log_path=workdir / "haproxy.log"
+    )
+    wait_for_port(port, timeout_s=10, process=process)
+    return process, RuntimeApi(admin_socket)

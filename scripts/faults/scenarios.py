@@ -1,0 +1,345 @@
+"""The five fault scenarios. Each runs against a live Fleet and returns one result line.
+
+A scenario measures, then checks the promise it stands for; every broken promise is listed
+in its result, so `make faults` and the short form in `make test` fail on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from scripts.faults.abuse import AbuseReport, flood_creates, oversized_bodies, slow_clients
+from scripts.faults.fleet import Fleet
+from scripts.faults.load import (
+    CREATE_LINK,
+    CREATE_PASTE,
+    LoadGenerator,
+    LoadRecord,
+    LoadShape,
+    Outcome,
+    read_back,
+    route_stats,
+)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+@dataclass
+class ScenarioResult:
+    """A scenario's one-line summary and the promises it found broken (none means PASS)."""
+
+    number: int
+    name: str
+    summary: str = ""
+    broken: list[str] = field(default_factory=list)
+
+    @property
+    def kept(self) -> bool:
+        return not self.broken
+
+    def check(self, promise_holds: bool, broken_promise: str) -> None:
+        if not promise_holds:
+            self.broken.append(broken_promise)
+
+    def line(self) -> str:
+        verdict = "PASS" if self.kept else "FAIL: " + "; ".join(self.broken)
+        return f"[{self.number}] {self.name}: {self.summary} -> {verdict}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timing:
+    """How long each scenario runs: the full form for `make faults`, a short one for tests."""
+
+    steady_s: float = 30.0
+    around_fault_s: float = 5.0  # load before and after each fault
+    storage_outage_s: float = 4.0
+    abuse_s: float = 8.0
+    concurrency: int = 8
+
+    @classmethod
+    def short(cls) -> Timing:
+        return cls(steady_s=4.0, around_fault_s=2.0, storage_outage_s=2.0, abuse_s=4.0)
+
+
+def describe_failures(failures: Sequence[Outcome]) -> str:
+    counts = Counter(o.describe() for o in failures)
+    return ", ".join(f"{what} x{n}" for what, n in counts.most_common(4)) or "none"
+
+
+async def check_read_back(fleet: Fleet, record: LoadRecord, result: ScenarioResult) -> str:
+    lost = await read_back(fleet.base_url, record.acked)
+    result.check(
+        not lost,
+        f"{len(lost)} acknowledged writes lost, e.g. "
+        + ", ".join(f"{x.write.id} ({x.reason})" for x in lost[:3]),
+    )
+    return f"{len(record.acked) - len(lost)}/{len(record.acked)} acknowledged writes read back"
+
+
+async def steady_load(fleet: Fleet, timing: Timing) -> ScenarioResult:
+    """1. Steady load: no request fails; rate and latency per route for the record."""
+    result = ScenarioResult(1, "steady load")
+    load = LoadGenerator(fleet.base_url)
+    started = time.monotonic()
+    await load.run(LoadShape(concurrency=timing.concurrency, duration_s=timing.steady_s))
+    elapsed = time.monotonic() - started
+    outcomes = load.record.outcomes
+    failures = load.record.failures()
+    result.check(bool(outcomes), "no requests were sent")
+    result.check(not failures, f"failed requests: {describe_failures(failures)}")
+    routes = "; ".join(
+        f"{s.route} n={s.count} p50 {s.p50_ms:.0f} ms p99 {s.p99_ms:.0f} ms"
+        for s in route_stats(outcomes)
+    )
+    read_back_summary = await check_read_back(fleet, load.record, result)
+    result.summary = (
+        f"{elapsed:.0f} s at {timing.concurrency} connections: {len(outcomes)} requests, "
+        f"{len(outcomes) / elapsed:.0f} req/s, errors {len(failures)} "
+        f"({100 * len(failures) / max(1, len(outcomes)):.2f}%); {routes}; {read_back_summary}"
+    )
+    return result
+
+
+async def kill_one_instance(fleet: Fleet, timing: Timing) -> ScenarioResult:
+    """2. kill -9 one instance mid-load: no acked write lost; only in-flight writes may fail."""
+    result = ScenarioResult(2, "kill -9 one instance")
+    victim = sorted(fleet.instances)[-1]
+    load = LoadGenerator(fleet.base_url)
+    shape = LoadShape(concurrency=timing.concurrency, duration_s=2 * timing.around_fault_s)
+    load_task = asyncio.create_task(load.run(shape))
+    await asyncio.sleep(timing.around_fault_s)
+    await asyncio.to_thread(fleet.kill_instance, victim)
+    killed_at = time.monotonic()
+    seconds_to_down = await asyncio.to_thread(fleet.balancer.wait_for_status, victim, "DOWN", 10.0)
+    await load_task
+    failures = load.record.failures()
+    # A write in flight on the dead instance may or may not have been applied, so HAProxy does
+    # not replay it: it fails with 502. Reads are replayed, and any request that starts after
+    # the kill is routed (or retried) elsewhere.
+    unexpected = [o for o in failures if not (o.route.startswith("POST") and o.started < killed_at)]
+    last_answer_from_victim = max(
+        (o.started for o in load.record.outcomes if o.server == victim), default=killed_at
+    )
+    result.check(not unexpected, f"unexpected failures: {describe_failures(unexpected)}")
+    result.check(
+        len(failures) <= timing.concurrency,
+        f"{len(failures)} failures, more than the {timing.concurrency} requests in flight",
+    )
+    result.check(last_answer_from_victim <= killed_at, "the dead instance answered after the kill")
+    read_back_summary = await check_read_back(fleet, load.record, result)
+    result.summary = (
+        f"{victim} killed under {timing.concurrency} connections; "
+        f"{len(failures)}/{len(load.record.outcomes)} requests failed "
+        f"({describe_failures(failures)}); balancer marked it DOWN after "
+        f"{seconds_to_down:.2f} s (connection-refused requests retried on the others meanwhile); "
+        f"{read_back_summary}"
+    )
+    return result
+
+
+async def rolling_restart(fleet: Fleet, timing: Timing) -> ScenarioResult:
+    """3. Rolling SIGTERM restart, one instance at a time: no request fails."""
+    result = ScenarioResult(3, "rolling restart with SIGTERM")
+    load = LoadGenerator(fleet.base_url)
+    stop = asyncio.Event()
+    shape = LoadShape(concurrency=timing.concurrency, duration_s=300)
+    load_task = asyncio.create_task(load.run(shape, stop))
+    await asyncio.sleep(timing.around_fault_s)
+    in_flight_at_sigterm = []
+    restarted_at = {}
+    try:
+        for name in sorted(fleet.instances):
+            in_flight, exit_code = await asyncio.to_thread(_drain_and_restart, fleet, name)
+            in_flight_at_sigterm.append(in_flight)
+            restarted_at[name] = time.monotonic()
+            result.check(exit_code == 0, f"{name} exited {exit_code} on SIGTERM, not 0")
+        await asyncio.sleep(timing.around_fault_s)
+    finally:
+        stop.set()
+        await load_task
+    failures = load.record.failures()
+    result.check(not failures, f"failed requests: {describe_failures(failures)}")
+    idle = [
+        name
+        for name, at in restarted_at.items()
+        if not any(o.server == name and o.started > at for o in load.record.outcomes)
+    ]
+    result.check(not idle, f"restarted instances never served again: {', '.join(idle)}")
+    read_back_summary = await check_read_back(fleet, load.record, result)
+    result.summary = (
+        f"{len(restarted_at)} instances drained, SIGTERMed (exit 0) and restarted one at a time "
+        f"under {timing.concurrency} connections; in-flight at SIGTERM {in_flight_at_sigterm}; "
+        f"{len(failures)}/{len(load.record.outcomes)} requests failed; {read_back_summary}"
+    )
+    return result
+
+
+def _drain_and_restart(fleet: Fleet, name: str) -> tuple[int, int]:
+    """What a deploy does to one instance. Returns (sessions in flight at SIGTERM, exit code).
+
+    Drain is the ALB's target deregistration: no new requests, in-flight ones continue. The
+    SIGTERM follows at once, so requests still in flight are finished by the service's own
+    graceful shutdown (a stricter test than waiting out a deregistration delay).
+    """
+    fleet.balancer.set_state(name, "drain")
+    in_flight = fleet.balancer.servers()[name].current_sessions
+    exit_code = fleet.terminate_instance(name, timeout_s=35)
+    fleet.start_instance(name)
+    fleet.balancer.set_state(name, "ready")
+    fleet.balancer.wait_for_status(name, "UP", timeout_s=10)
+    return in_flight, exit_code
+
+
+async def storage_restart(fleet: Fleet, timing: Timing) -> ScenarioResult:
+    """4. Storage restarted under load: 503 problem JSON, /readyz 503, recovery by itself."""
+    result = ScenarioResult(4, "storage restarted under load")
+    load = LoadGenerator(fleet.base_url)
+    stop = asyncio.Event()
+    shape = LoadShape(concurrency=timing.concurrency, duration_s=300)
+    load_task = asyncio.create_task(load.run(shape, stop))
+    try:
+        await asyncio.sleep(timing.around_fault_s)
+        await asyncio.to_thread(fleet.storage.stop_dynamodb)
+        outage_started = time.monotonic()
+        not_ready_after = await wait_for_readiness(fleet, 503, timeout_s=15)
+        await asyncio.sleep(max(0.0, timing.storage_outage_s - not_ready_after))
+        await asyncio.to_thread(fleet.storage.start_dynamodb)
+        storage_back = time.monotonic()
+        ready_after = await wait_for_readiness(fleet, 200, timeout_s=30)
+        recovered = time.monotonic()
+        await asyncio.sleep(timing.around_fault_s)
+        statuses_in_rotation = {s.status for s in fleet.balancer.servers().values()}
+    finally:
+        stop.set()
+        await load_task
+    during = [o for o in load.record.between(outage_started, recovered) if not o.ok]
+    after = [o for o in load.record.between(recovered, time.monotonic()) if not o.ok]
+    bad_errors = [
+        o for o in during if not (o.status == 503 and o.content_type.startswith(PROBLEM_JSON))
+    ]
+    slowest = max((o.latency_s for o in load.record.outcomes), default=0.0)
+    result.check(not_ready_after >= 0, "/readyz never turned 503")
+    result.check(ready_after >= 0, "/readyz never came back to 200")
+    result.check(
+        not bad_errors, f"errors other than 503 problem JSON: {describe_failures(bad_errors)}"
+    )
+    result.check(not after, f"failures after recovery: {describe_failures(after)}")
+    result.check(statuses_in_rotation == {"UP"}, f"instances left rotation: {statuses_in_rotation}")
+    read_back_summary = await check_read_back(fleet, load.record, result)
+    result.summary = (
+        f"dynalite down {storage_back - outage_started:.1f} s under {timing.concurrency} "
+        f"connections: {len(during)} answers 503 problem+json "
+        f"({len(bad_errors)} other errors), slowest answer {slowest:.2f} s; /readyz 503 on every "
+        f"instance {not_ready_after:.2f} s after the stop, 200 again {ready_after:.2f} s after "
+        f"the restart with no instance restarted; {len(after)} failures after recovery; "
+        f"{read_back_summary}"
+    )
+    return result
+
+
+async def wait_for_readiness(fleet: Fleet, status: int, *, timeout_s: float) -> float:
+    """Seconds until every instance's /readyz answers status, or -1 after timeout_s."""
+    started = time.monotonic()
+    async with httpx.AsyncClient(timeout=5) as client:
+        while time.monotonic() - started < timeout_s:
+            answers = await asyncio.gather(
+                *(client.get(f"{fleet.instance_url(n)}/readyz") for n in fleet.instances),
+                return_exceptions=True,
+            )
+            codes = {a.status_code if isinstance(a, httpx.Response) else None for a in answers}
+            if codes == {status}:
+                return time.monotonic() - started
+            await asyncio.sleep(0.05)
+    return -1.0
+
+
+async def abusive_clients(fleet: Fleet, timing: Timing) -> ScenarioResult:
+    """5. A flooder gets 429, slow and oversized clients get nothing; the rest are served."""
+    result = ScenarioResult(5, "abusive clients")
+    baseline = LoadGenerator(fleet.base_url)
+    polite = LoadShape(concurrency=4, duration_s=timing.around_fault_s)
+    await baseline.run(polite)
+    others = LoadGenerator(fleet.base_url)
+    during = LoadShape(concurrency=4, duration_s=timing.abuse_s)
+    abuse: AbuseReport
+    _, abuse = await asyncio.gather(
+        others.run(during),
+        run_abuse(
+            fleet.base_url,
+            duration_s=timing.abuse_s,
+            paste_max_bytes=fleet.service_settings().paste_max_bytes,
+        ),
+    )
+    before_p99 = _p99_ms(baseline.record.outcomes)
+    during_p99 = _p99_ms(others.record.outcomes)
+    failures = others.record.failures()
+    result.check(abuse.flood_429 > 0, "the flooding client never got 429")
+    result.check(
+        abuse.flood_429_without_retry_after == 0, "a 429 came without a Retry-After header"
+    )
+    result.check(
+        abuse.flood_other == 0, f"the flooder got other answers: {abuse.flood_other_kinds}"
+    )
+    result.check(not failures, f"other clients failed: {describe_failures(failures)}")
+    result.check(
+        during_p99 < max(1000.0, 10 * before_p99),
+        f"other clients' p99 rose from {before_p99:.0f} ms to {during_p99:.0f} ms",
+    )
+    result.check(
+        abuse.oversized_413 == abuse.oversized_sent,
+        f"oversized bodies: {abuse.oversized_413}/{abuse.oversized_sent} answered 413 "
+        f"({abuse.oversized_other_kinds})",
+    )
+    creates = [o for o in others.record.outcomes if o.route in {CREATE_LINK, CREATE_PASTE}]
+    read_back_summary = await check_read_back(fleet, others.record, result)
+    result.summary = (
+        f"flooder {abuse.flood_sent} creates: {abuse.flood_201} x 201, {abuse.flood_429} x 429 "
+        f"with Retry-After; {abuse.slow_connections} slow-loris + {abuse.slow_bodies} slow-body "
+        f"connections held open; {abuse.oversized_413}/{abuse.oversized_sent} bodies over the "
+        f"paste limit answered 413; other clients {len(others.record.outcomes)} requests "
+        f"({len(creates)} creates), {len(failures)} failed, p99 {during_p99:.0f} ms "
+        f"(before {before_p99:.0f} ms); {read_back_summary}"
+    )
+    return result
+
+
+async def run_abuse(base_url: str, *, duration_s: float, paste_max_bytes: int) -> AbuseReport:
+    report = AbuseReport()
+    await asyncio.gather(
+        flood_creates(base_url, report, duration_s=duration_s),
+        slow_clients(base_url, report, duration_s=duration_s),
+        oversized_bodies(base_url, report, max_bytes=paste_max_bytes),
+    )
+    return report
+
+
+def _p99_ms(outcomes: Sequence[Outcome]) -> float:
+    stats = route_stats(outcomes)
+    return max((s.p99_ms for s in stats), default=0.0)
+
+
+Scenario = Callable[[Fleet, Timing], Coroutine[None, None, ScenarioResult]]
+
+
+def run_in_fresh_fleet(
+    scenario: Scenario, *, workdir: Path, timing: Timing, instances: int = 3
+) -> ScenarioResult:
+    """Start a fleet in workdir, run one scenario against it, stop the fleet."""
+    with Fleet(workdir, instances=instances) as fleet:
+        return asyncio.run(scenario(fleet, timing))
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    steady_load,
+    kill_one_instance,
+    rolling_restart,
+    storage_restart,
+    abusive_clients,
+)
