@@ -1,0 +1,37 @@
+"""`make dev`: Spito on http://127.0.0.1:$PORT with data under .local/, until Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from types import FrameType
+
+from scripts.local_stack import ROOT, LocalStack
+
+DATA_DIR = ROOT / ".local"
+
+
+def main() -> int:
+    port = int(os.environ.get("PORT", "8080"))
+    stack = LocalStack(data_dir=DATA_DIR, public_port=port)
+
+    def stop(signum: int, _: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        stack.start()
+        print(f"Spito is serving {stack.base_url} (data in {DATA_DIR}); Ctrl-C stops it.")
+        sys.stdout.flush()
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("Stopping Spito...", file=sys.stderr)
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

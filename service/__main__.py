@@ -1,0 +1,40 @@
+"""`python -m service`: serve Spito with uvicorn, as on every EC2 instance and in `make dev`."""
+
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+
+from service.access_log import configure_logging
+from service.settings import Settings, SettingsError
+
+
+def main() -> int:
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"spito: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        "service.app:create_app",
+        factory=True,
+        host=settings.bind_host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,  # the app writes its own JSON line per request
+        log_config=None,  # keep the JSON logging configured above
+        proxy_headers=False,  # client addresses come from SPITO_CLIENT_IP_POSITION only
+        server_header=False,
+        timeout_graceful_shutdown=int(settings.drain_seconds),
+        timeout_keep_alive=5,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

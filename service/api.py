@@ -1,0 +1,315 @@
+"""The HTTP API v1: routes, request parsing, responses. Knows nothing of DynamoDB or S3."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, ParamSpec, TypeVar
+
+from starlette.concurrency import iterate_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from service import bodies
+from service.clicks import ClickCounter
+from service.core import Created, Spito
+from service.hot_cache import RedirectCache
+from service.ids import ID_ALPHABET
+from service.openapi import openapi_document
+from service.problems import Problem, not_found
+from service.public_urls import base_url, own_hosts
+from service.ratelimit import RateLimiter, client_address, retry_after_header
+from service.settings import Settings
+from service.table import Link, Paste
+from service.validation import (
+    decode_paste,
+    encode_paste,
+    has_allowed_scheme,
+    normalize_target_url,
+    validate_expires_in,
+    validate_slug,
+    validate_syntax,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Anything that could be an id or a slug; other paths cannot name a record, so skip storage.
+RECORD_ID = re.compile(r"[A-Za-z0-9_-]{3,64}")
+assert all(RECORD_ID.fullmatch(c * 3) for c in ID_ALPHABET)
+LINK_BODY_LIMIT = 16 * 1024
+# Browsers and shared caches must ask again every time: a link can be deleted or expire.
+NO_CACHE = {"Cache-Control": "private, no-store, max-age=0", "Pragma": "no-cache"}
+RAW_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Cache-Control": "private, no-store, max-age=0",
+}
+LINK_FIELDS = frozenset({"url", "slug", "expires_in"})
+PASTE_FIELDS = frozenset({"content", "syntax", "expires_in", "burn_after_reading"})
+
+
+class Api:
+    """Request handlers bound to one Spito instance, cache, click counter and rate limiter."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        spito: Spito,
+        cache: RedirectCache,
+        clicks: ClickCounter,
+        limiter: RateLimiter,
+    ) -> None:
+        self._settings = settings
+        self._spito = spito
+        self._cache = cache
+        self._clicks = clicks
+        self._limiter = limiter
+        self._openapi = openapi_document()
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/healthz", self.healthz, methods=["GET"]),
+            Route("/readyz", self.readyz, methods=["GET"]),
+            Route("/openapi.json", self.openapi, methods=["GET"]),
+            Route("/api/v1/links", self.create_link, methods=["POST"]),
+            Route("/api/v1/links/{id}", self.get_link, methods=["GET"]),
+            Route("/api/v1/links/{id}", self.delete_link, methods=["DELETE"]),
+            Route("/api/v1/pastes", self.create_paste, methods=["POST"]),
+            Route("/api/v1/pastes/{id}", self.get_paste, methods=["GET"]),
+            Route("/api/v1/pastes/{id}", self.delete_paste, methods=["DELETE"]),
+            Route("/api/v1/pastes/{id}/open", self.open_paste, methods=["POST"]),
+            Route("/{id}", self.follow, methods=["GET"]),
+            Route("/{id}/raw", self.raw, methods=["GET"]),
+        ]
+
+    # Probes and documents
+
+    async def healthz(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"}, headers=NO_CACHE)
+
+    async def readyz(self, request: Request) -> Response:
+        await _in_thread(self._spito.check_ready)
+        return JSONResponse({"status": "ready"}, headers=NO_CACHE)
+
+    async def openapi(self, request: Request) -> Response:
+        return JSONResponse(self._openapi)
+
+    # Links
+
+    async def create_link(self, request: Request) -> Response:
+        self._rate_limit(request)
+        bodies.require_media_type(request, "application/json")
+        document = bodies.parse_json_object(
+            await bodies.read_capped(request, LINK_BODY_LIMIT), LINK_FIELDS
+        )
+        url = bodies.field(document, "url", str, required=True) or ""
+        slug = bodies.field(document, "slug", str)
+        url = normalize_target_url(url, refused_hosts=own_hosts(request, self._settings))
+        if slug is not None:
+            validate_slug(slug)
+        expires_in = self._expiry(
+            bodies.field(document, "expires_in", int), self._settings.link_expires_default_seconds
+        )
+        created = await _in_thread(
+            self._spito.create_link, url=url, slug=slug, expires_in=expires_in
+        )
+        link = created.record
+        assert isinstance(link, Link)
+        short_url = f"{base_url(request, self._settings)}/{link.id}"
+        return JSONResponse(
+            {
+                "id": link.id,
+                "short_url": short_url,
+                "url": link.url,
+                "created_at": link.created_at,
+                "expires_at": link.expires_at,
+                "delete_token": created.delete_token,
+            },
+            status_code=201,
+            headers={"Location": short_url, "Cache-Control": "no-store"},
+        )
+
+    async def get_link(self, request: Request) -> Response:
+        link = await _in_thread(self._spito.link, _record_id(request))
+        return JSONResponse(
+            {
+                "id": link.id,
+                "url": link.url,
+                "created_at": link.created_at,
+                "expires_at": link.expires_at,
+                "clicks": link.clicks,
+            },
+            headers=NO_CACHE,
+        )
+
+    async def delete_link(self, request: Request) -> Response:
+        return await self._delete(request, Link)
+
+    # Pastes
+
+    async def create_paste(self, request: Request) -> Response:
+        self._rate_limit(request)
+        kind = bodies.require_media_type(request, "application/json", "text/plain")
+        limit = self._settings.paste_max_bytes
+        if kind == "text/plain":
+            data = await bodies.read_capped(request, limit)
+            content = decode_paste(data, max_bytes=limit)
+            created = await self._create_paste(content, data, None, None, burn=False)
+            page = self._paste_urls(request, created.record.id)[0]
+            return PlainTextResponse(
+                page + "\n",
+                status_code=201,
+                headers={
+                    "Location": page,
+                    "X-Delete-Token": created.delete_token,
+                    "Cache-Control": "no-store",
+                },
+            )
+        # JSON escapes can take up to six bytes per character of content.
+        body = await bodies.read_capped(request, 6 * limit + LINK_BODY_LIMIT)
+        document = bodies.parse_json_object(body, PASTE_FIELDS)
+        content = bodies.field(document, "content", str, required=True) or ""
+        data = encode_paste(content, max_bytes=limit)
+        created = await self._create_paste(
+            content,
+            data,
+            bodies.field(document, "syntax", str),
+            bodies.field(document, "expires_in", int),
+            burn=bool(bodies.field(document, "burn_after_reading", bool)),
+        )
+        paste = created.record
+        assert isinstance(paste, Paste)
+        page, raw = self._paste_urls(request, paste.id)
+        return JSONResponse(
+            {
+                "id": paste.id,
+                "url": page,
+                "raw_url": raw,
+                "created_at": paste.created_at,
+                "expires_at": paste.expires_at,
+                "size": paste.size,
+                "delete_token": created.delete_token,
+            },
+            status_code=201,
+            headers={"Location": page, "Cache-Control": "no-store"},
+        )
+
+    async def _create_paste(
+        self, content: str, data: bytes, syntax: str | None, expires_in: int | None, *, burn: bool
+    ) -> Created:
+        return await _in_thread(
+            self._spito.create_paste,
+            content=content,
+            data=data,
+            syntax=validate_syntax(syntax),
+            expires_in=self._expiry(expires_in, self._settings.paste_expires_default_seconds),
+            burn=burn,
+        )
+
+    async def get_paste(self, request: Request) -> Response:
+        paste = await _in_thread(self._spito.paste, _record_id(request))
+        content = None
+        if not paste.burn_after_reading:
+            content = await _in_thread(self._spito.paste_text, paste)
+        return JSONResponse(_paste_document(paste, content), headers=NO_CACHE)
+
+    async def open_paste(self, request: Request) -> Response:
+        paste, content = await _in_thread(self._spito.open_burnable, _record_id(request))
+        return JSONResponse(_paste_document(paste, content), headers=NO_CACHE)
+
+    async def delete_paste(self, request: Request) -> Response:
+        return await self._delete(request, Paste)
+
+    # Short URLs
+
+    async def follow(self, request: Request) -> Response:
+        record_id = _record_id(request)
+        record = await _in_thread(self._spito.record, record_id)
+        if isinstance(record, Paste):
+            location = self._paste_urls(request, record.id)[0]
+            return Response(status_code=302, headers={"Location": location, **NO_CACHE})
+        if not has_allowed_scheme(record.url):
+            raise not_found("link")
+        if request.method == "GET":
+            self._clicks.count(record.id)
+            seconds_left = None if record.expires_at is None else record.expires_at - time.time()
+            self._cache.put(record.id, record.url, seconds_left=seconds_left)
+        return Response(status_code=302, headers={"Location": record.url, **NO_CACHE})
+
+    async def raw(self, request: Request) -> Response:
+        paste = await _in_thread(self._spito.paste, _record_id(request))
+        chunks: Iterator[bytes] = await _in_thread(self._spito.paste_bytes, paste)
+        return StreamingResponse(
+            iterate_in_threadpool(chunks),
+            media_type="text/plain; charset=utf-8",
+            headers={
+                **RAW_HEADERS,
+                "Content-Length": str(paste.size),
+                "Content-Disposition": f'inline; filename="{paste.id}.txt"',
+            },
+        )
+
+    # Helpers
+
+    async def _delete(self, request: Request, kind: type[Link] | type[Paste]) -> Response:
+        record_id = _record_id(request)
+        token = request.headers.get("x-delete-token")
+        await _in_thread(self._spito.delete, record_id, kind=kind, token=token)
+        self._cache.forget(record_id)
+        return Response(status_code=204)
+
+    def _rate_limit(self, request: Request) -> None:
+        address = client_address(
+            request.headers.getlist("x-forwarded-for"),
+            request.client.host if request.client else None,
+            position_from_right=self._settings.client_ip_position,
+        )
+        wait = self._limiter.acquire(address)
+        if wait > 0:
+            raise Problem(
+                429,
+                "Too many creations from this client; retry later.",
+                slug="rate-limited",
+                headers={"Retry-After": retry_after_header(wait)},
+            )
+
+    def _expiry(self, expires_in: int | None, default: int) -> int | None:
+        return validate_expires_in(
+            expires_in,
+            default=default,
+            minimum=self._settings.expires_min_seconds,
+            maximum=self._settings.expires_max_seconds,
+            allow_never=self._settings.allow_never_expire,
+        )
+
+    def _paste_urls(self, request: Request, paste_id: str) -> tuple[str, str]:
+        base = base_url(request, self._settings)
+        return f"{base}/p/{paste_id}", f"{base}/{paste_id}/raw"
+
+
+def _record_id(request: Request) -> str:
+    record_id = str(request.path_params["id"])
+    if not RECORD_ID.fullmatch(record_id):
+        raise not_found()
+    return record_id
+
+
+def _paste_document(paste: Paste, content: str | None) -> dict[str, Any]:
+    return {
+        "id": paste.id,
+        "content": content,
+        "syntax": paste.syntax,
+        "size": paste.size,
+        "created_at": paste.created_at,
+        "expires_at": paste.expires_at,
+        "burn_after_reading": paste.burn_after_reading,
+    }
+
+
+def _in_thread(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> Awaitable[R]:
+    return asyncio.to_thread(function, *args, **kwargs)

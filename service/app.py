@@ -1,0 +1,222 @@
+"""Assembles the ASGI application: the hot path, request logging, the API, and background work.
+
+`GET /{id}` for a link seen in the last 30 s is answered straight from the redirect cache,
+before any routing, because it is most of the traffic. Everything else goes to Starlette.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service import aws
+from service.access_log import RequestLog
+from service.api import NO_CACHE, Api
+from service.blobs import Blobs
+from service.clicks import ClickCounter
+from service.core import (
+    BurnAfterReadingOnlyError,
+    NotBurnAfterReadingError,
+    NotFoundError,
+    SlugTakenError,
+    Spito,
+    WrongTokenError,
+)
+from service.hot_cache import RedirectCache
+from service.problems import Problem, not_found
+from service.ratelimit import RateLimiter
+from service.settings import Settings
+from service.storage_errors import StorageUnavailableError
+from service.table import Table
+from service.validation import InvalidInputError, TooLargeError
+
+log = logging.getLogger("spito.app")
+
+# Threads for boto3 calls: storage latency, not CPU, bounds them.
+STORAGE_THREADS = 64
+LOG_FLUSH_SECONDS = 0.5
+_REDIRECT_HEADERS = [(name.lower().encode(), value.encode()) for name, value in NO_CACHE.items()]
+_REDIRECT_HEADERS.append((b"content-length", b"0"))
+
+
+def create_app(settings: Settings | None = None) -> ASGIApp:
+    """The whole service; `python -m service` serves it. Reads settings from the environment."""
+    settings = settings or Settings.from_env()
+    table = Table(aws.dynamodb_client(settings), settings.table)
+    blobs = Blobs(aws.s3_client(settings), settings.bucket)
+    cache = RedirectCache(
+        ttl_seconds=settings.cache_ttl_seconds, max_entries=settings.cache_max_entries
+    )
+    clicks = ClickCounter(table.add_clicks)
+    api = Api(
+        settings=settings,
+        spito=Spito(settings, table, blobs),
+        cache=cache,
+        clicks=clicks,
+        limiter=RateLimiter(
+            per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
+        ),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(STORAGE_THREADS, thread_name_prefix="storage")
+        )
+        tasks = [
+            asyncio.create_task(clicks.run(settings.click_flush_seconds)),
+            asyncio.create_task(_flush_logs_periodically()),
+        ]
+        yield
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await clicks.flush()
+        RequestLog.flush()
+
+    starlette = Starlette(
+        routes=api.routes(),
+        lifespan=lifespan,
+        exception_handlers={
+            Problem: _problem_response,
+            HTTPException: _http_exception_response,
+            InvalidInputError: _status_response(400, "invalid-input"),
+            TooLargeError: _status_response(413, "too-large"),
+            NotFoundError: lambda _, __: not_found().response(),
+            WrongTokenError: _status_response(
+                403, "wrong-delete-token", "Missing or wrong X-Delete-Token."
+            ),
+            SlugTakenError: _status_response(
+                409, "slug-taken", "That slug is taken; choose another."
+            ),
+            NotBurnAfterReadingError: _status_response(
+                409, "not-burn-after-reading", "This paste is read with GET, not opened."
+            ),
+            BurnAfterReadingOnlyError: _status_response(
+                409, "burn-after-reading", "This paste can only be read once, via POST .../open."
+            ),
+            StorageUnavailableError: _storage_unavailable,
+            Exception: _unexpected_error,
+        },
+    )
+    return SpitoApp(starlette, cache=cache, clicks=clicks)
+
+
+class SpitoApp:
+    """The outermost ASGI layer: the cached-redirect fast path and one log line per request."""
+
+    def __init__(self, app: ASGIApp, *, cache: RedirectCache, clicks: ClickCounter) -> None:
+        self._app = app
+        self._cache = cache
+        self._clicks = clicks
+        self._log = RequestLog()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = self._log.new_request_id()
+        if scope["method"] == "GET":
+            link_id = scope["path"][1:]
+            redirect = self._cache.get(link_id)
+            if redirect is not None:
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 302,
+                        "headers": [
+                            (b"location", redirect.location),
+                            (b"x-request-id", request_id.encode()),
+                            *_REDIRECT_HEADERS,
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": b""})
+                self._clicks.count(link_id)
+                self._log.write("GET", "/{id}", 302, started, request_id)
+                return
+        await self._routed(scope, receive, send, started, request_id)
+
+    async def _routed(
+        self, scope: Scope, receive: Receive, send: Send, started: float, request_id: str
+    ) -> None:
+        status = 500
+        response_started = False
+
+        async def send_with_request_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self._app(scope, receive, send_with_request_id)
+        except Exception:
+            # Starlette answered 500 problem JSON and logged the error already; swallowing it
+            # here keeps the server from printing a second traceback.
+            if not response_started:
+                await _unexpected_error(Request(scope), RuntimeError("no response"))(
+                    scope, receive, send_with_request_id
+                )
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            self._log.write(scope["method"], template, status, started, request_id)
+
+
+async def _flush_logs_periodically() -> None:
+    while True:
+        await asyncio.sleep(LOG_FLUSH_SECONDS)
+        RequestLog.flush()
+
+
+def _problem_response(_: Request, error: Exception) -> Response:
+    assert isinstance(error, Problem)
+    return error.response()
+
+
+def _http_exception_response(_: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    details = {404: "No such route.", 405: "Method not allowed on this route."}
+    detail = details.get(error.status_code, str(error.detail))
+    return Problem(error.status_code, detail, headers=dict(error.headers or {})).response()
+
+
+def _status_response(status: int, slug: str, detail: str | None = None):  # type: ignore[no-untyped-def]
+    def respond(_: Request, error: Exception) -> Response:
+        return Problem(status, detail or str(error), slug=slug).response()
+
+    return respond
+
+
+def _storage_unavailable(_: Request, error: Exception) -> Response:
+    log.warning("storage unavailable: %s", error)
+    return Problem(
+        503,
+        "Storage is unavailable; retry shortly.",
+        slug="storage-unavailable",
+        headers={"Retry-After": "1"},
+    ).response()
+
+
+def _unexpected_error(_: Request, error: Exception) -> Response:
+    log.error("unexpected error", exc_info=error)
+    return Problem(
+        500, "An unexpected error occurred; it has been logged.", slug="internal-error"
+    ).response()

@@ -1,0 +1,57 @@
+"""The private bucket holding bodies of pastes too large for a table item."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from service.aws import storage_call
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+CHUNK_BYTES = 64 * 1024
+KEY_PREFIX = "pastes/"
+
+
+class Blobs:
+    """Paste bodies as S3 objects under fresh random keys, so no write can replace another's."""
+
+    def __init__(self, client: S3Client, bucket: str) -> None:
+        self._client = client
+        self._bucket = bucket
+
+    def put(self, data: bytes) -> str:
+        """Store a body under a new random key and return the key."""
+        key = f"{KEY_PREFIX}{secrets.token_hex(16)}"
+        with storage_call("store paste body"):
+            self._client.put_object(
+                Bucket=self._bucket,
+                Key=key,
+                Body=data,
+                ContentType="text/plain; charset=utf-8",
+            )
+        return key
+
+    def open(self, key: str) -> Iterator[bytes]:
+        """Start reading a body; the returned iterator streams it in chunks."""
+        with storage_call("read paste body"):
+            body = self._client.get_object(Bucket=self._bucket, Key=key)["Body"]
+        return _chunks(body.iter_chunks(CHUNK_BYTES))
+
+    def read(self, key: str) -> bytes:
+        return b"".join(self.open(key))
+
+    def delete(self, key: str) -> None:
+        with storage_call("delete paste body"):
+            self._client.delete_object(Bucket=self._bucket, Key=key)
+
+    def ping(self) -> None:
+        with storage_call("readiness check of the bucket"):
+            self._client.head_bucket(Bucket=self._bucket)
+
+
+def _chunks(source: Iterator[bytes]) -> Iterator[bytes]:
+    with storage_call("stream paste body"):
+        yield from source

@@ -1,0 +1,192 @@
+"""What Spito does, independent of HTTP: create, read, open, delete links and pastes.
+
+Methods are synchronous (boto3 is) and are run on worker threads by the HTTP layer.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from service import ids
+from service.blobs import Blobs
+from service.settings import Settings
+from service.storage_errors import AlreadyExistsError, StorageUnavailableError
+from service.table import Link, Paste, Record, Table
+from service.validation import RESERVED_SLUGS
+
+log = logging.getLogger("spito.core")
+
+# Ids are 8 random characters from 56: a second collision in a row is already unheard of.
+MAX_ID_ATTEMPTS = 5
+
+
+class NotFoundError(LookupError):
+    """No live item of that kind: never existed, expired, or deleted."""
+
+
+class WrongTokenError(PermissionError):
+    """The delete token is missing or does not match."""
+
+
+class SlugTakenError(LookupError):
+    """The requested slug already names a link or paste."""
+
+
+class NotBurnAfterReadingError(RuntimeError):
+    """`open` was asked of a paste that is read with a plain GET."""
+
+
+class BurnAfterReadingOnlyError(RuntimeError):
+    """The paste can only be read once, through `open`."""
+
+
+@dataclass(frozen=True)
+class Created:
+    record: Record
+    delete_token: str
+
+
+class Spito:
+    def __init__(self, settings: Settings, table: Table, blobs: Blobs) -> None:
+        self._settings = settings
+        self._table = table
+        self._blobs = blobs
+
+    def create_link(self, *, url: str, slug: str | None, expires_in: int | None) -> Created:
+        token = ids.new_delete_token()
+
+        def build(link_id: str, created_at: int) -> Link:
+            return Link(
+                id=link_id,
+                url=url,
+                created_at=created_at,
+                expires_at=None if expires_in is None else created_at + expires_in,
+                clicks=0,
+                delete_token_hash=ids.hash_token(token),
+            )
+
+        return Created(self._create(build, slug), token)
+
+    def create_paste(
+        self, *, content: str, data: bytes, syntax: str, expires_in: int | None, burn: bool
+    ) -> Created:
+        """Create a paste; `data` is `content` as UTF-8, whose length is the paste's size."""
+        token = ids.new_delete_token()
+        blob_key = None
+        if len(data) > self._settings.paste_inline_max_bytes:
+            blob_key = self._blobs.put(data)
+
+        def build(paste_id: str, created_at: int) -> Paste:
+            return Paste(
+                id=paste_id,
+                syntax=syntax,
+                size=len(data),
+                created_at=created_at,
+                expires_at=None if expires_in is None else created_at + expires_in,
+                burn_after_reading=burn,
+                content=None if blob_key else content,
+                blob_key=blob_key,
+                delete_token_hash=ids.hash_token(token),
+            )
+
+        try:
+            return Created(self._create(build, None), token)
+        except BaseException:
+            if blob_key:
+                self._forget_blob(blob_key)
+            raise
+
+    def _create(self, build: Callable[[str, int], Record], slug: str | None) -> Record:
+        if slug is not None:
+            record = build(slug, int(time.time()))
+            try:
+                self._table.create(record)
+            except AlreadyExistsError:
+                raise SlugTakenError(slug) from None
+            return record
+        for _ in range(MAX_ID_ATTEMPTS):
+            record_id = ids.new_id()
+            if record_id.lower() in RESERVED_SLUGS:
+                continue
+            record = build(record_id, int(time.time()))
+            try:
+                self._table.create(record)
+            except AlreadyExistsError:
+                log.warning("id collision, retrying with a new id")
+                continue
+            return record
+        raise StorageUnavailableError("no free id after several attempts")
+
+    def link(self, link_id: str) -> Link:
+        record = self._table.get(link_id, now=int(time.time()))
+        if not isinstance(record, Link):
+            raise NotFoundError(link_id)
+        return record
+
+    def paste(self, paste_id: str) -> Paste:
+        record = self._table.get(paste_id, now=int(time.time()))
+        if not isinstance(record, Paste):
+            raise NotFoundError(paste_id)
+        return record
+
+    def record(self, record_id: str) -> Record:
+        record = self._table.get(record_id, now=int(time.time()))
+        if record is None:
+            raise NotFoundError(record_id)
+        return record
+
+    def paste_text(self, paste: Paste) -> str:
+        """The whole content of a paste that is not burn-after-reading."""
+        if paste.burn_after_reading:
+            raise BurnAfterReadingOnlyError(paste.id)
+        if paste.blob_key is None:
+            return paste.content or ""
+        return self._blobs.read(paste.blob_key).decode()
+
+    def paste_bytes(self, paste: Paste) -> Iterator[bytes]:
+        """The paste's bytes as a stream (large bodies are never held whole)."""
+        if paste.burn_after_reading:
+            raise BurnAfterReadingOnlyError(paste.id)
+        if paste.blob_key is None:
+            return iter([(paste.content or "").encode()])
+        return self._blobs.open(paste.blob_key)
+
+    def open_burnable(self, paste_id: str) -> tuple[Paste, str]:
+        """Delete a burn-after-reading paste atomically and return it with its content."""
+        paste = self._table.take_burnable(paste_id, now=int(time.time()))
+        if paste is None:
+            if isinstance(self._table.get(paste_id, now=int(time.time())), Paste):
+                raise NotBurnAfterReadingError(paste_id)
+            raise NotFoundError(paste_id)
+        if paste.blob_key is None:
+            return paste, paste.content or ""
+        content = self._blobs.read(paste.blob_key).decode()
+        self._forget_blob(paste.blob_key)
+        return paste, content
+
+    def delete(self, record_id: str, *, kind: type[Link] | type[Paste], token: str | None) -> None:
+        record = self._table.get(record_id, now=int(time.time()))
+        if not isinstance(record, kind):
+            raise NotFoundError(record_id)
+        if token is None or not ids.token_matches(token, record.delete_token_hash):
+            raise WrongTokenError(record_id)
+        deleted = self._table.delete(record_id, delete_token_hash=record.delete_token_hash)
+        if deleted is None:
+            raise NotFoundError(record_id)
+        if isinstance(deleted, Paste) and deleted.blob_key:
+            self._forget_blob(deleted.blob_key)
+
+    def check_ready(self) -> None:
+        self._table.ping()
+        self._blobs.ping()
+
+    def _forget_blob(self, key: str) -> None:
+        # The item is gone already; a body left behind is removed by the reaper from the
+        # table's stream, so a failure here must not fail the request.
+        try:
+            self._blobs.delete(key)
+        except StorageUnavailableError as error:
+            log.warning("paste body left for the reaper: %s", error)

@@ -1,0 +1,311 @@
+"""The OpenAPI 3.1 document of every route, served at /openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.validation import MAX_URL_LENGTH, SYNTAXES
+
+_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{3,64}$"},
+}
+_TOKEN = {
+    "name": "X-Delete-Token",
+    "in": "header",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The delete_token answered at creation.",
+}
+_EPOCH = {"type": "integer", "description": "Epoch seconds"}
+_EXPIRES_AT = {"type": ["integer", "null"], "description": "Epoch seconds; null for never"}
+_EXPIRES_IN = {
+    "type": "integer",
+    "minimum": 0,
+    "description": "Seconds until expiry, within the configured limits; 0 asks for never "
+    "(when the deployment allows it). Absent: the default for the kind.",
+}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
+    }
+
+
+def _json(schema_name: str, description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}
+        },
+    }
+
+
+_ERRORS = {
+    "400": _problem("Invalid input"),
+    "404": _problem("Unknown, expired or deleted id"),
+    "503": _problem("Storage unavailable; retry later"),
+}
+_REDIRECT = {"Location": {"schema": {"type": "string", "format": "uri"}}}
+
+
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Spito",
+            "version": "1.0.0",
+            "description": "URL shortener and pastebin. Every error is RFC 9457 problem JSON.",
+        },
+        "paths": {
+            "/healthz": {
+                "get": {
+                    "summary": "Liveness: 200 while the process runs",
+                    "responses": {"200": _json("Status", "Alive")},
+                }
+            },
+            "/readyz": {
+                "get": {
+                    "summary": "Readiness: 200 only when storage answers",
+                    "responses": {
+                        "200": _json("Status", "Ready"),
+                        "503": _problem("Storage unavailable"),
+                    },
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "responses": {
+                        "200": {
+                            "description": "OpenAPI document",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        }
+                    },
+                }
+            },
+            "/api/v1/links": {
+                "post": {
+                    "summary": "Shorten a URL",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/NewLink"}}
+                        },
+                    },
+                    "responses": {
+                        "201": {**_json("CreatedLink", "Created"), "headers": _REDIRECT},
+                        "400": _problem("Invalid input"),
+                        "409": _problem("Slug taken"),
+                        "413": _problem("Body too large"),
+                        "415": _problem("Not JSON"),
+                        "429": _problem("Rate limited; see Retry-After"),
+                        "503": _problem("Storage unavailable"),
+                    },
+                }
+            },
+            "/api/v1/links/{id}": {
+                "parameters": [_ID],
+                "get": {
+                    "summary": "A link's metadata (never counts a click)",
+                    "responses": {"200": _json("Link", "The link"), **_ERRORS},
+                },
+                "delete": {
+                    "summary": "Delete a link",
+                    "parameters": [_TOKEN],
+                    "responses": {
+                        "204": {"description": "Deleted"},
+                        "403": _problem("Missing or wrong delete token"),
+                        **_ERRORS,
+                    },
+                },
+            },
+            "/api/v1/pastes": {
+                "post": {
+                    "summary": "Create a paste (JSON, or a text/plain body with defaults)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/NewPaste"}
+                            },
+                            "text/plain": {"schema": {"type": "string", "minLength": 1}},
+                        },
+                    },
+                    "responses": {
+                        "201": {
+                            "description": "Created: JSON for a JSON body, the page URL and a "
+                            "newline for a text/plain body (delete token in X-Delete-Token)",
+                            "headers": _REDIRECT,
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/CreatedPaste"}
+                                },
+                                "text/plain": {"schema": {"type": "string"}},
+                            },
+                        },
+                        "400": _problem("Invalid input"),
+                        "413": _problem("Content too large"),
+                        "415": _problem("Neither JSON nor UTF-8 text"),
+                        "429": _problem("Rate limited; see Retry-After"),
+                        "503": _problem("Storage unavailable"),
+                    },
+                }
+            },
+            "/api/v1/pastes/{id}": {
+                "parameters": [_ID],
+                "get": {
+                    "summary": "A paste; content is null for burn-after-reading pastes",
+                    "responses": {"200": _json("Paste", "The paste"), **_ERRORS},
+                },
+                "delete": {
+                    "summary": "Delete a paste",
+                    "parameters": [_TOKEN],
+                    "responses": {
+                        "204": {"description": "Deleted"},
+                        "403": _problem("Missing or wrong delete token"),
+                        **_ERRORS,
+                    },
+                },
+            },
+            "/api/v1/pastes/{id}/open": {
+                "parameters": [_ID],
+                "post": {
+                    "summary": "Read a burn-after-reading paste once: answers it and deletes it",
+                    "responses": {
+                        "200": _json("Paste", "The paste, now deleted"),
+                        "409": _problem("Not a burn-after-reading paste"),
+                        **_ERRORS,
+                    },
+                },
+            },
+            "/{id}": {
+                "parameters": [_ID],
+                "get": {
+                    "summary": "Follow a short URL: a link's target, or a paste's page /p/{id}",
+                    "responses": {
+                        "302": {"description": "Redirect (never cached)", "headers": _REDIRECT},
+                        **_ERRORS,
+                    },
+                },
+            },
+            "/{id}/raw": {
+                "parameters": [_ID],
+                "get": {
+                    "summary": "A paste's bytes as text/plain",
+                    "responses": {
+                        "200": {
+                            "description": "The paste",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        },
+                        "409": _problem("Burn-after-reading paste: use open"),
+                        **_ERRORS,
+                    },
+                },
+            },
+        },
+        "components": {"schemas": _SCHEMAS},
+    }
+
+
+_SCHEMAS: dict[str, Any] = {
+    "Problem": {
+        "type": "object",
+        "required": ["type", "title", "status", "detail"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+        },
+    },
+    "Status": {
+        "type": "object",
+        "required": ["status"],
+        "properties": {"status": {"type": "string"}},
+    },
+    "NewLink": {
+        "type": "object",
+        "required": ["url"],
+        "additionalProperties": False,
+        "properties": {
+            "url": {"type": "string", "maxLength": MAX_URL_LENGTH, "format": "uri"},
+            "slug": {"type": "string", "pattern": "^[A-Za-z0-9_-]{3,64}$"},
+            "expires_in": _EXPIRES_IN,
+        },
+    },
+    "CreatedLink": {
+        "type": "object",
+        "required": ["id", "short_url", "url", "created_at", "expires_at", "delete_token"],
+        "properties": {
+            "id": {"type": "string"},
+            "short_url": {"type": "string", "format": "uri"},
+            "url": {"type": "string", "format": "uri"},
+            "created_at": _EPOCH,
+            "expires_at": _EXPIRES_AT,
+            "delete_token": {"type": "string"},
+        },
+    },
+    "Link": {
+        "type": "object",
+        "required": ["id", "url", "created_at", "expires_at", "clicks"],
+        "properties": {
+            "id": {"type": "string"},
+            "url": {"type": "string", "format": "uri"},
+            "created_at": _EPOCH,
+            "expires_at": _EXPIRES_AT,
+            "clicks": {"type": "integer", "minimum": 0},
+        },
+    },
+    "NewPaste": {
+        "type": "object",
+        "required": ["content"],
+        "additionalProperties": False,
+        "properties": {
+            "content": {"type": "string", "minLength": 1},
+            "syntax": {"type": "string", "enum": list(SYNTAXES)},
+            "expires_in": _EXPIRES_IN,
+            "burn_after_reading": {"type": "boolean"},
+        },
+    },
+    "CreatedPaste": {
+        "type": "object",
+        "required": ["id", "url", "raw_url", "created_at", "expires_at", "size", "delete_token"],
+        "properties": {
+            "id": {"type": "string"},
+            "url": {"type": "string", "format": "uri"},
+            "raw_url": {"type": "string", "format": "uri"},
+            "created_at": _EPOCH,
+            "expires_at": _EXPIRES_AT,
+            "size": {"type": "integer", "description": "Bytes of UTF-8"},
+            "delete_token": {"type": "string"},
+        },
+    },
+    "Paste": {
+        "type": "object",
+        "required": [
+            "id",
+            "content",
+            "syntax",
+            "size",
+            "created_at",
+            "expires_at",
+            "burn_after_reading",
+        ],
+        "properties": {
+            "id": {"type": "string"},
+            "content": {"type": ["string", "null"]},
+            "syntax": {"type": "string", "enum": list(SYNTAXES)},
+            "size": {"type": "integer"},
+            "created_at": _EPOCH,
+            "expires_at": _EXPIRES_AT,
+            "burn_after_reading": {"type": "boolean"},
+        },
+    },
+}

@@ -1,0 +1,9 @@
+"""Errors the storage modules raise, so the HTTP layer needs no boto3 knowledge."""
+
+
+class StorageUnavailableError(RuntimeError):
+    """Storage did not answer in time or failed; the request can be retried later."""
+
+
+class AlreadyExistsError(RuntimeError):
+    """A conditional create found the id taken; nothing was overwritten."""

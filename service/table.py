@@ -1,0 +1,197 @@
+"""The one DynamoDB table holding links and pastes: every read and write of items goes here.
+
+Item layout: `id` (partition key), `kind` ("link" or "paste"), `created_at`, `expires_at` (the
+TTL attribute, epoch seconds, absent for never), `delete_token_hash` (SHA-256 hex). Links add
+`url` and `clicks`; pastes add `syntax`, `size`, `burn_after_reading`, and either `content`
+(inline) or `blob_key` (the body's key in the blob bucket).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from service.aws import error_code, storage_call
+from service.storage_errors import AlreadyExistsError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+# An id no link or paste can have ('!' is outside both alphabets): readiness reads it.
+READINESS_PROBE_ID = "!readyz"
+_NOT_EXPIRED = "(attribute_not_exists(expires_at) OR expires_at > :now)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Link:
+    id: str
+    url: str
+    created_at: int
+    expires_at: int | None
+    clicks: int
+    delete_token_hash: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Paste:
+    id: str
+    syntax: str
+    size: int
+    created_at: int
+    expires_at: int | None
+    burn_after_reading: bool
+    content: str | None
+    blob_key: str | None
+    delete_token_hash: str
+
+
+Record = Link | Paste
+
+
+def _is_condition_failure(error: ClientError) -> bool:
+    return error_code(error) == "ConditionalCheckFailedException"
+
+
+class Table:
+    """Links and pastes in DynamoDB (or dynalite): conditional writes, never an overwrite."""
+
+    def __init__(self, client: DynamoDBClient, name: str) -> None:
+        self._client = client
+        self._name = name
+
+    def create(self, record: Record) -> None:
+        """Write a new item; raise AlreadyExistsError if the id is taken; never overwrite."""
+        try:
+            with storage_call("create item", expected=_is_condition_failure):
+                self._client.put_item(
+                    TableName=self._name,
+                    Item=_to_item(record),
+                    ConditionExpression="attribute_not_exists(id)",
+                )
+        except ClientError:
+            raise AlreadyExistsError(record.id) from None
+
+    def get(self, record_id: str, *, now: int) -> Record | None:
+        """The live item, or None when absent or expired (TTL deletion lags by up to 2 days)."""
+        with storage_call("get item"):
+            response = self._client.get_item(
+                TableName=self._name, Key={"id": {"S": record_id}}, ConsistentRead=True
+            )
+        item = response.get("Item")
+        if item is None:
+            return None
+        record = _from_item(item)
+        return None if _is_expired(record, now) else record
+
+    def delete(self, record_id: str, *, delete_token_hash: str) -> Record | None:
+        """Delete the item if the token hash still matches; return what was deleted, or None."""
+        try:
+            with storage_call("delete item", expected=_is_condition_failure):
+                response = self._client.delete_item(
+                    TableName=self._name,
+                    Key={"id": {"S": record_id}},
+                    ConditionExpression="delete_token_hash = :hash",
+                    ExpressionAttributeValues={":hash": {"S": delete_token_hash}},
+                    ReturnValues="ALL_OLD",
+                )
+        except ClientError:
+            return None
+        old = response.get("Attributes")
+        return _from_item(old) if old else None
+
+    def take_burnable(self, paste_id: str, *, now: int) -> Paste | None:
+        """Atomically delete a live burn-after-reading paste and return it; None if there is none.
+
+        One conditional DeleteItem: of two concurrent openers exactly one gets the paste.
+        """
+        try:
+            with storage_call("burn paste", expected=_is_condition_failure):
+                response = self._client.delete_item(
+                    TableName=self._name,
+                    Key={"id": {"S": paste_id}},
+                    ConditionExpression=(
+                        f"kind = :paste AND burn_after_reading = :yes AND {_NOT_EXPIRED}"
+                    ),
+                    ExpressionAttributeValues={
+                        ":paste": {"S": "paste"},
+                        ":yes": {"BOOL": True},
+                        ":now": {"N": str(now)},
+                    },
+                    ReturnValues="ALL_OLD",
+                )
+        except ClientError:
+            return None
+        record = _from_item(response.get("Attributes", {}))
+        return record if isinstance(record, Paste) else None
+
+    def add_clicks(self, link_id: str, count: int) -> None:
+        """Atomically add to a link's counter; a link deleted meanwhile is left deleted."""
+        try:
+            with storage_call("count clicks", expected=_is_condition_failure):
+                self._client.update_item(
+                    TableName=self._name,
+                    Key={"id": {"S": link_id}},
+                    UpdateExpression="ADD clicks :count",
+                    ConditionExpression="kind = :link",
+                    ExpressionAttributeValues={
+                        ":count": {"N": str(count)},
+                        ":link": {"S": "link"},
+                    },
+                )
+        except ClientError:
+            return
+
+    def ping(self) -> None:
+        """Raise StorageUnavailableError unless the table answers a read."""
+        with storage_call("readiness read"):
+            self._client.get_item(TableName=self._name, Key={"id": {"S": READINESS_PROBE_ID}})
+
+
+def _is_expired(record: Record, now: int) -> bool:
+    return record.expires_at is not None and record.expires_at <= now
+
+
+def _to_item(record: Record) -> dict[str, AttributeValueTypeDef]:
+    item: dict[str, AttributeValueTypeDef] = {
+        "id": {"S": record.id},
+        "created_at": {"N": str(record.created_at)},
+        "delete_token_hash": {"S": record.delete_token_hash},
+    }
+    if record.expires_at is not None:
+        item["expires_at"] = {"N": str(record.expires_at)}
+    if isinstance(record, Link):
+        item |= {"kind": {"S": "link"}, "url": {"S": record.url}, "clicks": {"N": "0"}}
+        return item
+    item |= {
+        "kind": {"S": "paste"},
+        "syntax": {"S": record.syntax},
+        "size": {"N": str(record.size)},
+        "burn_after_reading": {"BOOL": record.burn_after_reading},
+    }
+    if record.blob_key is not None:
+        item["blob_key"] = {"S": record.blob_key}
+    elif record.content is not None:
+        item["content"] = {"S": record.content}
+    return item
+
+
+def _from_item(item: dict[str, Any]) -> Record:
+    common: dict[str, Any] = {
+        "id": item["id"]["S"],
+        "created_at": int(item["created_at"]["N"]),
+        "expires_at": int(item["expires_at"]["N"]) if "expires_at" in item else None,
+        "delete_token_hash": item["delete_token_hash"]["S"],
+    }
+    if item["kind"]["S"] == "link":
+        return Link(url=item["url"]["S"], clicks=int(item.get("clicks", {"N": "0"})["N"]), **common)
+    return Paste(
+        syntax=item["syntax"]["S"],
+        size=int(item["size"]["N"]),
+        burn_after_reading=bool(item["burn_after_reading"]["BOOL"]),
+        content=item["content"]["S"] if "content" in item else None,
+        blob_key=item["blob_key"]["S"] if "blob_key" in item else None,
+        **common,
+    )
