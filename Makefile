@@ -52,5 +52,9 @@ dev: deps web ## run Spito locally on http://127.0.0.1:$(PORT) (dynalite, local 
 test: deps web browser ## the whole suite; non-zero exit on any failure
 	$(PY) -m pytest -n 2
 
+bench: deps ## benchmarks as ratios against baselines measured in the same run (docs/BENCHMARKS.md)
+	scripts/ensure-apt.sh wrk nginx
+	$(PY) -m scripts.bench_service
+
 clean: ## remove build output and local data (keeps .venv and node_modules)
 	rm -rf cdk.out .local web/dist .pytest_cache .mypy_cache .ruff_cache
