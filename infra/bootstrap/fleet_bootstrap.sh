@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# Installs and starts the Spito service on an Amazon Linux 2023 instance, then tells
+# CloudFormation whether it worked. Runs from user data as root; the same script runs in the test
+# suite under a temporary --root with --no-packages --no-systemd --no-signal, which replace exactly
+# the three things a test host cannot do (dnf, systemd, cfn-signal).
+set -Eeuo pipefail
+
+usage() {
+  cat <<'USAGE'
+usage: fleet_bootstrap.sh --bundle ZIP|s3://BUCKET/KEY --env-file FILE [options]
+  --bundle SRC          the service asset: a zip of service/ (local path or s3:// URL)
+  --env-file FILE       KEY=value lines for the service (SPITO_*, PORT, AWS_REGION)
+  --log-group NAME      CloudWatch log group the agent ships the service log to
+  --stack NAME --resource ID --region REGION   where cfn-signal reports
+  --root DIR            install under DIR instead of / (tests)
+  --python EXE          interpreter for the virtualenv (default python3.11)
+  --health-timeout S    seconds to wait for /healthz (default 180)
+  --no-packages         skip dnf and the CloudWatch agent (host without dnf)
+  --no-systemd          start the service as a background process of this user (host without systemd)
+  --no-signal           skip cfn-signal (host outside CloudFormation)
+USAGE
+}
+
+ROOT="" BUNDLE="" ENV_FILE="" LOG_GROUP="" STACK="" RESOURCE="" REGION=""
+PYTHON="python3.11" HEALTH_TIMEOUT=180
+PACKAGES=1 SYSTEMD=1 SIGNAL=1
+SERVICE_USER="spito"
+
+while (($#)); do
+  case "$1" in
+    --bundle) BUNDLE="$2"; shift 2 ;;
+    --env-file) ENV_FILE="$2"; shift 2 ;;
+    --log-group) LOG_GROUP="$2"; shift 2 ;;
+    --stack) STACK="$2"; shift 2 ;;
+    --resource) RESOURCE="$2"; shift 2 ;;
+    --region) REGION="$2"; shift 2 ;;
+    --root) ROOT="${2%/}"; shift 2 ;;
+    --python) PYTHON="$2"; shift 2 ;;
+    --health-timeout) HEALTH_TIMEOUT="$2"; shift 2 ;;
+    --no-packages) PACKAGES=0; shift ;;
+    --no-systemd) SYSTEMD=0; shift ;;
+    --no-signal) SIGNAL=0; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "fleet_bootstrap: unknown argument $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
+log() { echo "fleet_bootstrap: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+signal() {
+  ((SIGNAL)) || return 0
+  /opt/aws/bin/cfn-signal --exit-code "$1" --stack "$STACK" --resource "$RESOURCE" --region "$REGION"
+}
+
+on_exit() {
+  local code=$?
+  if ((code != 0)); then
+    log "failed with exit code $code; signalling failure"
+    signal 1 || log "cfn-signal failed too"
+  fi
+}
+trap on_exit EXIT
+
+[[ -n "$BUNDLE" && -n "$ENV_FILE" ]] || { usage >&2; exit 2; }
+if ((SIGNAL)); then
+  [[ -n "$STACK" && -n "$RESOURCE" && -n "$REGION" ]] || die "--stack, --resource and --region are needed to signal"
+fi
+if ((PACKAGES)); then
+  [[ -n "$LOG_GROUP" ]] || die "--log-group is needed to ship logs"
+fi
+# systemd's EnvironmentFile and bash must read the file alike: plain KEY=value, no quoting.
+if grep -Evq '^([A-Z_][A-Z0-9_]*=[^[:space:]"'"'"'\\$`]*)?$' "$ENV_FILE"; then
+  die "$ENV_FILE: every line must be KEY=value with no spaces, quotes or \$"
+fi
+
+APP_DIR="$ROOT/opt/spito/app"
+VENV="$ROOT/opt/spito/venv"
+CONF_DIR="$ROOT/etc/spito"
+LOG_DIR="$ROOT/var/log/spito"
+RUN_DIR="$ROOT/run/spito"
+PORT="$(sed -n 's/^PORT=//p' "$ENV_FILE" | tail -n1)"
+PORT="${PORT:-8080}"
+
+install_packages() {
+  ((PACKAGES)) || return 0
+  log "installing python3.11, the CloudWatch agent and cfn-bootstrap"
+  dnf install -y --setopt=install_weak_deps=False \
+    python3.11 python3.11-pip amazon-cloudwatch-agent aws-cfn-bootstrap
+}
+
+create_user() {
+  ((SYSTEMD)) || return 0
+  id -u "$SERVICE_USER" >/dev/null 2>&1 ||
+    useradd --system --no-create-home --home-dir /nonexistent --shell /sbin/nologin "$SERVICE_USER"
+}
+
+unpack_bundle() {
+  local zip="$BUNDLE"
+  if [[ "$BUNDLE" == s3://* ]]; then
+    zip="$(mktemp --suffix=.zip)"
+    aws s3 cp --only-show-errors "$BUNDLE" "$zip"
+  fi
+  log "unpacking the service into $APP_DIR"
+  rm -rf "$APP_DIR"
+  mkdir -p "$APP_DIR/service"
+  "$PYTHON" -m zipfile -e "$zip" "$APP_DIR/service"
+  [[ -f "$APP_DIR/service/__main__.py" && -f "$APP_DIR/service/requirements.lock" ]] ||
+    die "the bundle has no service/__main__.py or service/requirements.lock"
+}
+
+install_dependencies() {
+  log "installing the hash-locked dependencies into $VENV"
+  rm -rf "$VENV"
+  "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+    --require-hashes --only-binary=:all: -r "$APP_DIR/service/requirements.lock"
+}
+
+write_config() {
+  mkdir -p "$CONF_DIR" "$LOG_DIR" "$RUN_DIR"
+  install -m 0640 "$ENV_FILE" "$CONF_DIR/spito.env"
+  if ((SYSTEMD)); then
+    chown "root:$SERVICE_USER" "$CONF_DIR/spito.env"
+    chown "$SERVICE_USER:$SERVICE_USER" "$LOG_DIR"
+  fi
+  # The CloudWatch agent tails the service's log file: it batches, retries and follows rotation,
+  # which forwarding journald would need a third-party shipper for.
+  cat >"$CONF_DIR/cloudwatch-agent.json" <<JSON
+{
+  "agent": {"run_as_user": "cwagent"},
+  "logs": {
+    "logs_collected": {
+      "files": {
+        "collect_list": [
+          {"file_path": "/var/log/spito/service.log", "log_group_name": "$LOG_GROUP",
+           "log_stream_name": "{instance_id}", "timestamp_format": "%Y-%m-%dT%H:%M:%S"}
+        ]
+      }
+    }
+  }
+}
+JSON
+  mkdir -p "$ROOT/etc/logrotate.d"
+  cat >"$ROOT/etc/logrotate.d/spito" <<'ROTATE'
+/var/log/spito/service.log {
+  daily
+  rotate 3
+  compress
+  missingok
+  copytruncate
+}
+ROTATE
+  mkdir -p "$ROOT/etc/systemd/system"
+  cat >"$ROOT/etc/systemd/system/spito.service" <<UNIT
+[Unit]
+Description=Spito API
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+User=$SERVICE_USER
+Group=$SERVICE_USER
+WorkingDirectory=/opt/spito/app
+EnvironmentFile=/etc/spito/spito.env
+ExecStart=/opt/spito/venv/bin/python -m service
+Restart=always
+RestartSec=2
+StandardOutput=append:/var/log/spito/service.log
+StandardError=append:/var/log/spito/service.log
+NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectControlGroups=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+CapabilityBoundingSet=
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+}
+
+start_log_agent() {
+  ((PACKAGES)) || return 0
+  /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl \
+    -a fetch-config -m ec2 -s -c "file:$CONF_DIR/cloudwatch-agent.json"
+}
+
+start_service() {
+  if ((SYSTEMD)); then
+    systemctl daemon-reload
+    systemctl enable spito.service
+    systemctl restart spito.service
+    return 0
+  fi
+  # No systemd: the same command, environment and log file, as a detached process group.
+  (
+    cd "$APP_DIR"
+    set -a
+    # shellcheck source=/dev/null
+    . "$CONF_DIR/spito.env"
+    set +a
+    exec setsid "$VENV/bin/python" -m service >>"$LOG_DIR/service.log" 2>&1 </dev/null
+  ) &
+  echo $! >"$RUN_DIR/spito.pid"
+}
+
+wait_for_health() {
+  log "waiting up to ${HEALTH_TIMEOUT}s for http://127.0.0.1:$PORT/healthz"
+  "$VENV/bin/python" - "$PORT" "$HEALTH_TIMEOUT" <<'PY'
+import sys, time, urllib.request
+
+port, timeout = sys.argv[1], float(sys.argv[2])
+deadline = time.monotonic() + timeout
+while time.monotonic() < deadline:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+            if response.status == 200:
+                sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(1)
+sys.exit(f"/healthz did not answer 200 within {timeout:.0f}s")
+PY
+}
+
+install_packages
+create_user
+unpack_bundle
+install_dependencies
+write_config
+start_log_agent
+start_service
+wait_for_health
+log "service healthy on port $PORT"
+signal 0

@@ -1,0 +1,411 @@
+"""Spito's typed deployment configuration, read from the `spito` key of the CDK context.
+
+The context holds a `base` and named `stages` that override it field by field:
+
+    "spito": {"base": {...}, "stages": {"dev": {...}, "prod": {...}}}
+
+`load_config(context, stage)` merges the stage over the base, checks every field and returns a
+frozen `SpitoConfig`. Any problem stops synth with a `ConfigError` naming the key and the fix.
+Each concern has its own dataclass, so adding a field means adding it to one dataclass and to
+`cdk.json`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
+
+CONTEXT_KEY = "spito"
+STAGE_CONTEXT_KEY = "stage"
+DEFAULT_STAGE = "dev"
+
+Architecture = Literal["arm64", "x86_64"]
+RemovalPolicyName = Literal["destroy", "retain"]
+InterfaceEndpointName = Literal["logs", "ssm", "ssmmessages", "ec2messages"]
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or invalid; the message names the key and the fix."""
+
+    def __init__(self, key: str, problem: str, fix: str) -> None:
+        super().__init__(f"spito config: {key}: {problem}. Fix: {fix}")
+        self.key = key
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NetworkConfig:
+    """The VPC: address range, NAT gateways and which interface endpoints to pay for."""
+
+    cidr: str = "10.40.0.0/16"
+    nat_gateways: int = 1
+    # Interface endpoints cost per AZ and hour; without them the same traffic leaves through NAT.
+    interface_endpoints: tuple[InterfaceEndpointName, ...] = ()
+    flow_log_retention_days: int = 30
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FleetConfig:
+    """The EC2 fleet behind the ALB: instance shape, capacity and scaling targets."""
+
+    instance_type: str = "t4g.small"
+    architecture: Architecture = "arm64"
+    min_capacity: int = 1
+    max_capacity: int = 3
+    desired_capacity: int = 1
+    cpu_target_percent: int = 60
+    requests_per_target_per_minute: int = 3000
+    health_check_grace_seconds: int = 300
+    root_volume_gib: int = 8
+    service_port: int = 8080
+    signal_timeout_minutes: int = 15
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ServiceConfig:
+    """Limits handed to the service as environment variables (see `service/settings.py`)."""
+
+    workers: int = 2
+    paste_max_bytes: int = 10_485_760
+    paste_inline_max_bytes: int = 65_536
+    link_expires_default_days: int = 365
+    paste_expires_default_days: int = 7
+    expires_max_days: int = 365
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MonitoringConfig:
+    """Log retention, alarm thresholds and where alarms are e-mailed."""
+
+    log_retention_days: int = 30
+    alarm_email: str | None = None
+    p99_latency_seconds: float = 1.0
+    alb_5xx_percent: float = 5.0
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DataConfig:
+    """What happens to stored data when a stack is deleted."""
+
+    removal_policy: RemovalPolicyName = "destroy"
+    deletion_protection: bool = False
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DomainConfig:
+    """An optional custom domain in a Route 53 hosted zone (taken by id: no lookup at synth)."""
+
+    domain_name: str | None = None
+    hosted_zone_id: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SpitoConfig:
+    """Everything one stage of Spito is deployed with."""
+
+    stage: str
+    account: str
+    region: str
+    availability_zones: tuple[str, ...]
+    network: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
+    fleet: FleetConfig = dataclasses.field(default_factory=FleetConfig)
+    service: ServiceConfig = dataclasses.field(default_factory=ServiceConfig)
+    monitoring: MonitoringConfig = dataclasses.field(default_factory=MonitoringConfig)
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    domain: DomainConfig = dataclasses.field(default_factory=DomainConfig)
+
+    @property
+    def retain_data(self) -> bool:
+        return self.data.removal_policy == "retain"
+
+
+def load_config(context: Mapping[str, Any], stage: str | None = None) -> SpitoConfig:
+    """Merge `stages[stage]` over `base` from the `spito` context value and validate the result."""
+    raw = context.get(CONTEXT_KEY)
+    if not isinstance(raw, Mapping):
+        raise ConfigError(
+            CONTEXT_KEY,
+            "missing from the CDK context",
+            'add {"base": {...}} under context in cdk.json',
+        )
+    stage_name = stage or str(context.get(STAGE_CONTEXT_KEY) or DEFAULT_STAGE)
+    stages = raw.get("stages") or {}
+    if stage_name not in stages:
+        known = ", ".join(sorted(stages)) or "none"
+        raise ConfigError(
+            STAGE_CONTEXT_KEY,
+            f"unknown stage {stage_name!r}",
+            f"pass -c stage=NAME with one of: {known}",
+        )
+    merged = _deep_merge(raw.get("base") or {}, stages[stage_name])
+    config = _build(SpitoConfig, {**merged, "stage": stage_name}, CONTEXT_KEY)
+    _validate(config)
+    return config
+
+
+def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+_Config = TypeVar("_Config")
+
+
+def _build(cls: type[_Config], raw: Any, path: str) -> _Config:
+    """Construct dataclass `cls` from a JSON mapping, converting and checking each field's type."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(path, f"expected an object, got {raw!r}", "write it as a JSON object")
+    assert dataclasses.is_dataclass(cls)
+    fields = {field.name: field for field in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{path}.{unknown[0]}",
+            "unknown field",
+            f"remove it, or use one of: {', '.join(fields)}",
+        )
+    hints = get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for name, field in fields.items():
+        key = f"{path}.{name}"
+        if name in raw:
+            values[name] = _convert(hints[name], raw[name], key)
+        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            raise ConfigError(key, "required field is missing", f"set {key} in cdk.json")
+    return cls(**values)
+
+
+def _convert(hint: Any, value: Any, key: str) -> Any:
+    origin = get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(typing.cast(type[Any], hint), value, key)
+    if origin in (typing.Union, types.UnionType):
+        options = get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        (inner,) = [option for option in options if option is not type(None)]
+        return _convert(inner, value, key)
+    if origin is Literal:
+        allowed = get_args(hint)
+        if value not in allowed:
+            raise ConfigError(
+                key, f"{value!r} is not allowed", f"use one of: {', '.join(map(str, allowed))}"
+            )
+        return value
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(key, f"expected a list, got {value!r}", "write it as a JSON list")
+        (item_hint, _ellipsis) = get_args(hint)
+        return tuple(_convert(item_hint, item, f"{key}[{i}]") for i, item in enumerate(value))
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(key, f"expected true or false, got {value!r}", "use true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(key, f"expected a whole number, got {value!r}", "use an integer")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(key, f"expected a number, got {value!r}", "use a number")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str) or not value:
+            raise ConfigError(key, f"expected a non-empty string, got {value!r}", "use a string")
+        return value
+    raise TypeError(f"{key}: unsupported config type {hint!r}")  # a programming error, not input
+
+
+_ACCOUNT = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Instance families with a "g" after the generation number are Graviton (arm64): t4g, m7g, c7gn.
+_GRAVITON_FAMILY = re.compile(r"^[a-z]+\d+[a-z]*g[a-z]*\.")
+# CloudWatch Logs accepts only these retention periods.
+# fmt: off
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)
+# fmt: on
+
+
+def _validate(config: SpitoConfig) -> None:
+    _validate_environment(config)
+    _validate_network(config)
+    _validate_fleet(config.fleet)
+    _validate_service(config.service)
+    _validate_monitoring(config.monitoring)
+    _validate_data(config)
+    _validate_domain(config.domain)
+
+
+def _validate_environment(config: SpitoConfig) -> None:
+    if not _ACCOUNT.match(config.account):
+        raise ConfigError(
+            "spito.account", f"{config.account!r} is not an AWS account id", "use 12 digits"
+        )
+    if not _REGION.match(config.region):
+        raise ConfigError(
+            "spito.region", f"{config.region!r} is not a region", "use e.g. eu-west-1"
+        )
+    azs = config.availability_zones
+    if len(azs) < 2:
+        raise ConfigError(
+            "spito.availability_zones", "an ALB needs at least two zones", "list two or three zones"
+        )
+    for zone in azs:
+        if not (zone.startswith(config.region) and len(zone) == len(config.region) + 1):
+            raise ConfigError(
+                "spito.availability_zones",
+                f"{zone!r} is not a zone of {config.region}",
+                f"use zones such as {config.region}a",
+            )
+    if len(set(azs)) != len(azs):
+        raise ConfigError("spito.availability_zones", "a zone is listed twice", "list each once")
+
+
+def _validate_network(config: SpitoConfig) -> None:
+    network = config.network
+    if not 1 <= network.nat_gateways <= len(config.availability_zones):
+        raise ConfigError(
+            "spito.network.nat_gateways",
+            f"{network.nat_gateways} is outside 1..{len(config.availability_zones)}",
+            "use 1 (cheapest) up to one per availability zone (survives a zone outage)",
+        )
+    if not re.match(r"^\d+\.\d+\.\d+\.\d+/(1[6-9]|2[0-2])$", network.cidr):
+        raise ConfigError(
+            "spito.network.cidr",
+            f"{network.cidr!r} is not a /16../22 range",
+            "use e.g. 10.40.0.0/16",
+        )
+    if len(set(network.interface_endpoints)) != len(network.interface_endpoints):
+        raise ConfigError(
+            "spito.network.interface_endpoints", "an endpoint is listed twice", "list each once"
+        )
+    _check_retention("spito.network.flow_log_retention_days", network.flow_log_retention_days)
+
+
+def _validate_fleet(fleet: FleetConfig) -> None:
+    is_graviton = bool(_GRAVITON_FAMILY.match(fleet.instance_type))
+    if is_graviton != (fleet.architecture == "arm64"):
+        raise ConfigError(
+            "spito.fleet.instance_type",
+            f"{fleet.instance_type} does not run {fleet.architecture}",
+            "pair arm64 with a Graviton type (t4g, m7g) and x86_64 with an Intel/AMD one (t3, m7i)",
+        )
+    if not 1 <= fleet.min_capacity <= fleet.desired_capacity <= fleet.max_capacity:
+        raise ConfigError(
+            "spito.fleet.desired_capacity",
+            "capacities must satisfy 1 <= min_capacity <= desired_capacity <= max_capacity",
+            "adjust min_capacity, desired_capacity or max_capacity",
+        )
+    if fleet.max_capacity <= fleet.desired_capacity:
+        # A rolling update keeps desired_capacity in service, so it needs headroom for one more.
+        raise ConfigError(
+            "spito.fleet.max_capacity",
+            "must be above desired_capacity so a rolling update can add an instance first",
+            f"set max_capacity to at least {fleet.desired_capacity + 1}",
+        )
+    _check_range("spito.fleet.cpu_target_percent", fleet.cpu_target_percent, 10, 90)
+    _check_range(
+        "spito.fleet.requests_per_target_per_minute", fleet.requests_per_target_per_minute, 1, 10**6
+    )
+    _check_range(
+        "spito.fleet.health_check_grace_seconds", fleet.health_check_grace_seconds, 0, 3600
+    )
+    _check_range("spito.fleet.root_volume_gib", fleet.root_volume_gib, 8, 1024)
+    _check_range("spito.fleet.service_port", fleet.service_port, 1024, 65535)
+    _check_range("spito.fleet.signal_timeout_minutes", fleet.signal_timeout_minutes, 5, 60)
+
+
+def _validate_service(service: ServiceConfig) -> None:
+    _check_range("spito.service.workers", service.workers, 1, 64)
+    _check_range("spito.service.paste_max_bytes", service.paste_max_bytes, 1, 100 * 1024 * 1024)
+    _check_range(
+        "spito.service.paste_inline_max_bytes",
+        service.paste_inline_max_bytes,
+        1,
+        min(service.paste_max_bytes, 65_536),  # DynamoDB items are capped at 400 KB
+    )
+    _check_range("spito.service.expires_max_days", service.expires_max_days, 1, 3650)
+    for key in ("link_expires_default_days", "paste_expires_default_days"):
+        _check_range(f"spito.service.{key}", getattr(service, key), 1, service.expires_max_days)
+
+
+def _validate_monitoring(monitoring: MonitoringConfig) -> None:
+    _check_retention("spito.monitoring.log_retention_days", monitoring.log_retention_days)
+    if monitoring.alarm_email is not None and not _EMAIL.match(monitoring.alarm_email):
+        raise ConfigError(
+            "spito.monitoring.alarm_email",
+            f"{monitoring.alarm_email!r} is not an e-mail address",
+            "use name@example.com, or null for no subscription",
+        )
+    if not 0 < monitoring.p99_latency_seconds <= 60:
+        raise ConfigError(
+            "spito.monitoring.p99_latency_seconds", "must be in (0, 60]", "use e.g. 1.0"
+        )
+    if not 0 < monitoring.alb_5xx_percent <= 100:
+        raise ConfigError("spito.monitoring.alb_5xx_percent", "must be in (0, 100]", "use e.g. 5")
+
+
+def _validate_data(config: SpitoConfig) -> None:
+    if config.data.deletion_protection and not config.retain_data:
+        raise ConfigError(
+            "spito.data.deletion_protection",
+            "deletion protection with removal_policy 'destroy' makes stack deletion fail",
+            "set removal_policy to 'retain' or deletion_protection to false",
+        )
+
+
+def _validate_domain(domain: DomainConfig) -> None:
+    if domain.domain_name is None:
+        if domain.hosted_zone_id is not None:
+            raise ConfigError(
+                "spito.domain.domain_name",
+                "hosted_zone_id is set without a domain",
+                "set domain_name too, or remove hosted_zone_id",
+            )
+        return
+    if not _DOMAIN.match(domain.domain_name):
+        raise ConfigError(
+            "spito.domain.domain_name",
+            f"{domain.domain_name!r} is not a lower-case DNS name",
+            "use e.g. spito.example.com",
+        )
+    if domain.hosted_zone_id is None:
+        raise ConfigError(
+            "spito.domain.hosted_zone_id",
+            f"domain {domain.domain_name} has no hosted zone id",
+            "set hosted_zone_id to the Route 53 zone's id (Z...), or remove domain_name",
+        )
+    if not _HOSTED_ZONE_ID.match(domain.hosted_zone_id):
+        raise ConfigError(
+            "spito.domain.hosted_zone_id",
+            f"{domain.hosted_zone_id!r} is not a hosted zone id",
+            "copy the id (Z...) from the Route 53 console",
+        )
+
+
+def _check_range(key: str, value: int | float, low: int | float, high: int | float) -> None:
+    if not low <= value <= high:
+        raise ConfigError(key, f"{value} is outside {low}..{high}", f"use a value in {low}..{high}")
+
+
+def _check_retention(key: str, days: int) -> None:
+    if days not in LOG_RETENTION_DAYS:
+        raise ConfigError(
+            key,
+            f"CloudWatch Logs has no {days}-day retention",
+            f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
+        )

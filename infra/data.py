@@ -1,0 +1,141 @@
+"""Where Spito keeps links and pastes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.nag import acknowledge
+
+PARTITION_KEY = "id"
+TTL_ATTRIBUTE = "expires_at"
+
+
+def private_bucket(
+    scope: Construct,
+    construct_id: str,
+    *,
+    removal_policy: RemovalPolicy,
+    lifecycle_rules: Sequence[s3.LifecycleRule],
+    versioned: bool = False,
+    server_access_logs_bucket: s3.IBucket | None = None,
+    server_access_logs_prefix: str | None = None,
+) -> s3.Bucket:
+    """An S3 bucket with Spito's floor: no public access, TLS only, SSE-S3, owner-enforced."""
+    return s3.Bucket(
+        scope,
+        construct_id,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        removal_policy=removal_policy,
+        lifecycle_rules=list(lifecycle_rules),
+        versioned=versioned,
+        server_access_logs_bucket=server_access_logs_bucket,
+        server_access_logs_prefix=server_access_logs_prefix,
+    )
+
+
+class DataStore(Construct):
+    """The DynamoDB table of links and pastes, and the S3 bucket for paste bodies too big for it.
+
+    The table is on-demand (no capacity to plan), encrypted, point-in-time recoverable, expires
+    items through TTL on `expires_at` and streams NEW_AND_OLD_IMAGES so the reaper can delete the
+    S3 body of a paste TTL removed. The blob bucket is private, TLS-only, encrypted and versioned
+    (a deleted body can be recovered for `noncurrent_days`); its access logs go to a log bucket.
+
+    `service_access_policy` is what the API service may do with the data: item actions on the one
+    table and object actions on the one bucket. It lives here, next to the resources it names, so
+    the fleet's stack attaches it without reaching into this stack's resources.
+
+    Attributes: `table`, `blob_bucket`, `access_log_bucket`, `service_access_policy`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        removal_policy: RemovalPolicy,
+        deletion_protection: bool,
+        noncurrent_days: int = 30,
+        access_log_days: int = 90,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.table = dynamodb.Table(
+            self,
+            "Table",
+            partition_key=dynamodb.Attribute(
+                name=PARTITION_KEY, type=dynamodb.AttributeType.STRING
+            ),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute=TTL_ATTRIBUTE,
+            stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+            deletion_protection=deletion_protection,
+            removal_policy=removal_policy,
+        )
+        self.access_log_bucket = private_bucket(
+            self,
+            "AccessLogs",
+            removal_policy=removal_policy,
+            # S3 server access logging delivers only to buckets owned by the writer with SSE-S3.
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(access_log_days))],
+        )
+        self.blob_bucket = private_bucket(
+            self,
+            "Blobs",
+            removal_policy=removal_policy,
+            versioned=True,
+            server_access_logs_bucket=self.access_log_bucket,
+            server_access_logs_prefix="blobs/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    noncurrent_version_expiration=Duration.days(noncurrent_days),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+        )
+        self.service_access_policy = self._service_access_policy()
+
+    def _service_access_policy(self) -> iam.ManagedPolicy:
+        policy = iam.ManagedPolicy(
+            self,
+            "ServiceAccess",
+            description="Spito API: the items of its table, the objects of its blob bucket",
+            statements=[
+                iam.PolicyStatement(
+                    actions=[
+                        "dynamodb:GetItem",
+                        "dynamodb:PutItem",
+                        "dynamodb:UpdateItem",
+                        "dynamodb:DeleteItem",
+                        "dynamodb:ConditionCheckItem",
+                        "dynamodb:DescribeTable",
+                    ],
+                    resources=[self.table.table_arn],
+                ),
+                iam.PolicyStatement(
+                    actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                    resources=[self.blob_bucket.arn_for_objects("*")],
+                ),
+            ],
+        )
+        bucket = self.blob_bucket.node.default_child
+        assert isinstance(bucket, s3.CfnBucket)
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(bucket)}.Arn>/*]",
+            "Paste bodies are objects with generated keys in the one blob bucket; object ARNs "
+            "can only be granted by pattern.",
+        )
+        return policy

@@ -1,0 +1,80 @@
+"""The network the fleet runs in."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.config import InterfaceEndpointName
+
+INTERFACE_ENDPOINT_SERVICES: dict[InterfaceEndpointName, ec2.InterfaceVpcEndpointAwsService] = {
+    "logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+    "ssm": ec2.InterfaceVpcEndpointAwsService.SSM,
+    "ssmmessages": ec2.InterfaceVpcEndpointAwsService.SSM_MESSAGES,
+    "ec2messages": ec2.InterfaceVpcEndpointAwsService.EC2_MESSAGES,
+}
+
+
+class Network(Construct):
+    """A VPC over the given zones: public subnets (ALB, NAT), private subnets with egress (fleet).
+
+    S3 and DynamoDB are reached through free gateway endpoints, so the data path never crosses NAT;
+    the chosen interface endpoints keep CloudWatch Logs and Session Manager traffic private too.
+    Flow logs go to a log group with retention, and the default security group allows nothing.
+
+    Attributes: `vpc`, `flow_log_group`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cidr: str,
+        nat_gateways: int,
+        interface_endpoints: Sequence[InterfaceEndpointName],
+        flow_log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            ip_addresses=ec2.IpAddresses.cidr(cidr),
+            max_azs=99,  # every zone the stack pins (Stack.availability_zones)
+            nat_gateways=nat_gateways,
+            restrict_default_security_group=True,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(
+                    name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24
+                ),
+                ec2.SubnetConfiguration(
+                    name="private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=20
+                ),
+            ],
+            gateway_endpoints={
+                "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3),
+                "DynamoDB": ec2.GatewayVpcEndpointOptions(
+                    service=ec2.GatewayVpcEndpointAwsService.DYNAMODB
+                ),
+            },
+        )
+        self.flow_log_group = logs.LogGroup(
+            self, "FlowLogs", retention=flow_log_retention, removal_policy=removal_policy
+        )
+        self.vpc.add_flow_log(
+            "FlowLog",
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_log_group),
+            traffic_type=ec2.FlowLogTrafficType.ALL,
+        )
+        for name in interface_endpoints:
+            self.vpc.add_interface_endpoint(
+                f"{name.capitalize()}Endpoint",
+                service=INTERFACE_ENDPOINT_SERVICES[name],
+                private_dns_enabled=True,
+                subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            )

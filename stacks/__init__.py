@@ -1,0 +1,1 @@
+"""One stack per deployment unit, each composing constructs from `infra/`."""

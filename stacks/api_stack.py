@@ -1,0 +1,109 @@
+"""The API fleet behind its ALB, and the alarms that watch it."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Duration
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.api_fleet import ApiFleet
+from infra.config import SpitoConfig
+from infra.monitoring import AlarmTopic, FleetAlarms
+from stacks.base import SpitoStack
+from stacks.conversions import removal_policy, retention
+
+DAY_SECONDS = 24 * 60 * 60
+CPU_TYPES = {
+    "arm64": ec2.AmazonLinuxCpuType.ARM_64,
+    "x86_64": ec2.AmazonLinuxCpuType.X86_64,
+}
+
+
+def service_environment(config: SpitoConfig, *, table: str, bucket: str) -> dict[str, str]:
+    """The environment variables `service/settings.py` reads on an instance."""
+    limits = config.service
+    return {
+        "AWS_REGION": config.region,
+        "SPITO_BIND_HOST": "0.0.0.0",  # noqa: S104 - the ALB reaches the instance on its VPC address
+        "SPITO_WORKERS": str(limits.workers),
+        "SPITO_TABLE": table,
+        "SPITO_BUCKET": bucket,
+        # Behind CloudFront and the ALB, the client is the second address from the right.
+        "SPITO_CLIENT_IP_POSITION": "2",
+        "SPITO_PASTE_MAX_BYTES": str(limits.paste_max_bytes),
+        "SPITO_PASTE_INLINE_MAX_BYTES": str(limits.paste_inline_max_bytes),
+        "SPITO_EXPIRES_MAX_SECONDS": str(limits.expires_max_days * DAY_SECONDS),
+        "SPITO_LINK_EXPIRES_DEFAULT_SECONDS": str(limits.link_expires_default_days * DAY_SECONDS),
+        "SPITO_PASTE_EXPIRES_DEFAULT_SECONDS": str(limits.paste_expires_default_days * DAY_SECONDS),
+    }
+
+
+class ApiStack(SpitoStack):
+    """ALB + fleet, the alarm topic, alarms and dashboard.
+
+    Attributes for the other stacks: `load_balancer`, `origin_secret`, `alarm_topic`, `fleet`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: SpitoConfig,
+        vpc: ec2.IVpc,
+        table: dynamodb.ITable,
+        blob_bucket: s3.IBucket,
+        data_access_policy: iam.IManagedPolicy,
+        certificate: acm.ICertificate | None = None,
+    ) -> None:
+        super().__init__(
+            scope, construct_id, config=config, description=f"Spito {config.stage}: API fleet"
+        )
+        fleet_config = config.fleet
+        alarm_topic = AlarmTopic(self, "AlarmTopic", email=config.monitoring.alarm_email)
+        self.alarm_topic = alarm_topic.topic
+        self.fleet = ApiFleet(
+            self,
+            "Api",
+            vpc=vpc,
+            data_access_policy=data_access_policy,
+            notification_topic=self.alarm_topic,
+            instance_type=ec2.InstanceType(fleet_config.instance_type),
+            cpu_type=CPU_TYPES[fleet_config.architecture],
+            min_capacity=fleet_config.min_capacity,
+            max_capacity=fleet_config.max_capacity,
+            desired_capacity=fleet_config.desired_capacity,
+            cpu_target_percent=fleet_config.cpu_target_percent,
+            requests_per_target_per_minute=fleet_config.requests_per_target_per_minute,
+            health_check_grace=Duration.seconds(fleet_config.health_check_grace_seconds),
+            signal_timeout=Duration.minutes(fleet_config.signal_timeout_minutes),
+            root_volume_gib=fleet_config.root_volume_gib,
+            service_port=fleet_config.service_port,
+            service_environment=service_environment(
+                config, table=table.table_name, bucket=blob_bucket.bucket_name
+            ),
+            log_retention=retention(config.monitoring.log_retention_days),
+            removal_policy=removal_policy(config),
+            deletion_protection=config.data.deletion_protection,
+            certificate=certificate,
+        )
+        self.load_balancer = self.fleet.load_balancer
+        self.origin_secret = self.fleet.origin_secret
+        self.alarms = FleetAlarms(
+            self,
+            "Alarms",
+            topic=self.alarm_topic,
+            load_balancer=self.fleet.load_balancer,
+            target_group=self.fleet.target_group,
+            auto_scaling_group=self.fleet.auto_scaling_group,
+            table=table,
+            p99_latency_seconds=config.monitoring.p99_latency_seconds,
+            alb_5xx_percent=config.monitoring.alb_5xx_percent,
+        )
+        CfnOutput(self, "AlbDnsName", value=self.load_balancer.load_balancer_dns_name)
+        CfnOutput(self, "ServiceLogGroup", value=self.fleet.log_group.log_group_name)
+        CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic_arn)
