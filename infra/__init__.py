@@ -1,1 +1,4 @@
-"""Spito's constructs, one per logical unit; import them into any CDK app (`from infra.network import Network`)."""
+"""Spito's constructs, one per logical unit, importable into any CDK app.
+
+For example `from infra.network import Network`.
+"""
