@@ -1,0 +1,127 @@
+"""The reaper: a Lambda function that deletes the S3 body of each large paste TTL removed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.job_function import JobFunction
+from infra.nag import acknowledge
+
+SOURCE = Path(__file__).resolve().parent.parent / "lambda_src" / "reaper"
+BLOB_KEY_ATTRIBUTE = "blob_key"
+
+# Only removals made by DynamoDB's TTL process (not deletes through the API, which the service
+# handles itself) of items whose body lives in S3. Lambda evaluates this before invoking, so the
+# function runs only for records it has work for. The handler checks the same again.
+TTL_BLOB_REMOVAL_PATTERN: dict[str, Any] = {
+    "eventName": ["REMOVE"],
+    "userIdentity": {"type": ["Service"], "principalId": ["dynamodb.amazonaws.com"]},
+    "dynamodb": {"OldImage": {BLOB_KEY_ATTRIBUTE: {"S": [{"exists": True}]}}},
+}
+
+
+class Reaper(Construct):
+    """A function on the table's stream that deletes the S3 bodies of pastes TTL removed.
+
+    Without it, every expired large paste would leave its object behind and the bucket would
+    grow forever. It reads the stream through an event filter (`TTL_BLOB_REMOVAL_PATTERN`),
+    reports batch item failures so a failed record is retried without redoing the ones before
+    it, splits failing batches, and after `retry_attempts` sends the failed batch's description
+    to an SQS queue; an alarm tells `alarm_topic` as soon as that queue holds anything.
+
+    Its role may only read this table's stream, delete objects in `bucket`, send to its queue
+    and write its own log group.
+
+    Attributes: `function`, `role`, `log_group`, `failed_batches` (the queue), `alarm`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        table: dynamodb.ITable,
+        bucket: s3.IBucket,
+        alarm_topic: sns.ITopic,
+        log_retention: logs.RetentionDays,
+        retry_attempts: int = 5,
+        batch_size: int = 100,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if table.table_stream_arn is None:
+            raise ValueError("Reaper: the table needs a stream (NEW_AND_OLD_IMAGES)")
+        job = JobFunction(
+            self,
+            "Job",
+            source=SOURCE,
+            description="Deletes the S3 body of each large paste DynamoDB's TTL removed",
+            environment={"SPITO_BLOB_BUCKET": bucket.bucket_name},
+            timeout=Duration.minutes(1),
+            log_retention=log_retention,
+        )
+        self.function, self.role, self.log_group = job.function, job.role, job.log_group
+        # Version-less deletes only: on a versioned bucket they leave a delete marker, and the
+        # bucket's lifecycle expires the old version, so a mistake stays recoverable for a while.
+        delete_objects = iam.PolicyStatement(
+            actions=["s3:DeleteObject"], resources=[bucket.arn_for_objects("*")]
+        )
+        self.role.add_to_principal_policy(delete_objects)
+        self.failed_batches = sqs.Queue(
+            self,
+            "FailedBatches",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        self.function.add_event_source(
+            event_sources.DynamoEventSource(
+                table,
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=batch_size,
+                filters=[lambda_.FilterCriteria.filter(TTL_BLOB_REMOVAL_PATTERN)],
+                report_batch_item_failures=True,
+                bisect_batch_on_error=True,
+                retry_attempts=retry_attempts,
+                on_failure=event_sources.SqsDlq(self.failed_batches),
+            )
+        )
+        self.alarm = cloudwatch.Alarm(
+            self,
+            "FailedBatchesAlarm",
+            metric=self.failed_batches.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(5), statistic="Maximum"
+            ),
+            threshold=0,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=(
+                "Spito: the reaper gave up on stream records; their paste bodies are still in S3 "
+                "(README, Operations: the reaper's failed batches)"
+            ),
+        )
+        self.alarm.add_alarm_action(cloudwatch_actions.SnsAction(alarm_topic))
+        self.alarm.add_ok_action(cloudwatch_actions.SnsAction(alarm_topic))
+        self._acknowledge_findings()
+
+    def _acknowledge_findings(self) -> None:
+        acknowledge(
+            self.failed_batches,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter destination of the reaper's stream; "
+            "nothing consumes it, so a dead-letter queue behind it would never receive anything.",
+        )

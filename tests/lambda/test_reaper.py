@@ -1,0 +1,263 @@
+"""The reaper handler, run as the Lambda runtime runs it, against a real s3rver."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto.events.models import EventPattern
+from mypy_boto3_s3 import S3Client
+
+from infra.reaper import TTL_BLOB_REMOVAL_PATTERN
+
+BLOB_BUCKET_NAME = "spito-blobs"  # the bucket the s3rver fixture creates
+STREAM_ARN = (
+    "arn:aws:dynamodb:eu-west-1:123456789012:table/spito-dev-links/stream/2026-11-22T05:00:00.000"
+)
+
+
+def stream_record(
+    sequence_number: str,
+    old_image: dict[str, Any],
+    *,
+    event: str = "REMOVE",
+    by_ttl: bool = True,
+    principal: str = "dynamodb.amazonaws.com",
+) -> dict[str, Any]:
+    """A record as Lambda delivers it from a NEW_AND_OLD_IMAGES stream.
+
+    The shape follows the DynamoDB Streams `Record` API reference: a TTL deletion is a REMOVE whose
+    `userIdentity` is the DynamoDB service; a delete through the API has no `userIdentity`.
+    """
+    change: dict[str, Any] = {
+        "ApproximateCreationDateTime": 1795237200.0,
+        "Keys": {"id": old_image["id"]},
+        "SequenceNumber": sequence_number,
+        "SizeBytes": 180,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    if event in ("MODIFY", "REMOVE"):
+        change["OldImage"] = old_image
+    if event in ("INSERT", "MODIFY"):
+        change["NewImage"] = old_image
+    record: dict[str, Any] = {
+        "eventID": f"c81e728d9d4c2f636f067f89cc14862c{sequence_number}",
+        "eventName": event,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "eu-west-1",
+        "dynamodb": change,
+        "eventSourceARN": STREAM_ARN,
+    }
+    if by_ttl:
+        record["userIdentity"] = {"type": "Service", "principalId": principal}
+    return record
+
+
+def _item(item_id: str, kind: str, **attributes: dict[str, str]) -> dict[str, Any]:
+    return {
+        "id": {"S": item_id},
+        "kind": {"S": kind},
+        "created_at": {"N": "1795150800"},
+        "expires_at": {"N": "1795237200"},
+        **attributes,
+    }
+
+
+def large_paste_image(item_id: str, blob_key: str) -> dict[str, Any]:
+    return _item(item_id, "paste", size={"N": "70000"}, blob_key={"S": blob_key})
+
+
+def inline_paste_image(item_id: str) -> dict[str, Any]:
+    return _item(item_id, "paste", size={"N": "5"}, content={"S": "hello"})
+
+
+def link_image(item_id: str) -> dict[str, Any]:
+    return _item(item_id, "link", url={"S": "https://example.com/"}, clicks={"N": "3"})
+
+
+@pytest.fixture
+def s3(s3rver_endpoint: str) -> S3Client:
+    client: S3Client = boto3.client(
+        "s3",
+        endpoint_url=s3rver_endpoint,
+        aws_access_key_id="S3RVER",
+        aws_secret_access_key="S3RVER",
+        region_name="us-east-1",
+    )
+    return client
+
+
+@pytest.fixture
+def reaper(
+    s3rver_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    load_handler: Callable[[str], ModuleType],
+) -> ModuleType:
+    """The handler module, configured as the stack configures it but pointed at s3rver."""
+    monkeypatch.setenv("SPITO_BLOB_BUCKET", BLOB_BUCKET_NAME)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3rver_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "S3RVER")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "S3RVER")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    return load_handler("reaper")
+
+
+def _store(s3: S3Client, key: str) -> str:
+    s3.put_object(Bucket=BLOB_BUCKET_NAME, Key=key, Body=b"x" * 70_000)
+    return key
+
+
+def _exists(s3: S3Client, key: str) -> bool:
+    listing = s3.list_objects_v2(Bucket=BLOB_BUCKET_NAME, Prefix=key)
+    return any(item["Key"] == key for item in listing.get("Contents", []))
+
+
+def _invoke(reaper: ModuleType, *records: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = reaper.handler({"Records": list(records)}, None)
+    return result
+
+
+def test_ttl_removal_of_a_large_paste_deletes_its_body(reaper: ModuleType, s3: S3Client) -> None:
+    key = _store(s3, "pastes/abc1234/0f0f")
+
+    result = _invoke(reaper, stream_record("100", large_paste_image("abc1234", key)))
+
+    assert result == {"batchItemFailures": []}
+    assert not _exists(s3, key)
+
+
+def test_body_already_gone_counts_as_success(reaper: ModuleType, s3: S3Client) -> None:
+    key = "pastes/gone123/1a1a"
+    assert not _exists(s3, key)
+
+    result = _invoke(reaper, stream_record("101", large_paste_image("gone123", key)))
+
+    assert result == {"batchItemFailures": []}
+
+
+def test_same_batch_delivered_twice_succeeds_both_times(reaper: ModuleType, s3: S3Client) -> None:
+    record = stream_record("102", large_paste_image("twice12", _store(s3, "pastes/twice12/2b2b")))
+
+    first, second = _invoke(reaper, record), _invoke(reaper, record)
+
+    assert first == second == {"batchItemFailures": []}
+
+
+@pytest.mark.parametrize(
+    ("description", "record_for_key"),
+    [
+        (
+            "a paste its owner deleted (no TTL identity)",
+            lambda key: stream_record("200", large_paste_image("own1234", key), by_ttl=False),
+        ),
+        (
+            "a new large paste",
+            lambda key: stream_record("201", large_paste_image("new1234", key), event="INSERT"),
+        ),
+        (
+            "a large paste being modified",
+            lambda key: stream_record("202", large_paste_image("mod1234", key), event="MODIFY"),
+        ),
+        (
+            "a removal by a service other than TTL",
+            lambda key: stream_record(
+                "203", large_paste_image("oth1234", key), principal="other.amazonaws.com"
+            ),
+        ),
+    ],
+)
+def test_records_other_than_ttl_removals_leave_the_body_alone(
+    reaper: ModuleType,
+    s3: S3Client,
+    description: str,
+    record_for_key: Callable[[str], dict[str, Any]],
+) -> None:
+    key = _store(s3, "pastes/keep/" + description.replace(" ", "-"))
+
+    result = _invoke(reaper, record_for_key(key))
+
+    assert result == {"batchItemFailures": []}
+    assert _exists(s3, key), description
+
+
+def test_ttl_removals_of_items_without_a_body_touch_nothing(
+    reaper: ModuleType, s3: S3Client
+) -> None:
+    bystander = _store(s3, "pastes/inline1/3c3c")
+
+    result = _invoke(
+        reaper,
+        stream_record("300", inline_paste_image("inline1")),
+        stream_record("301", link_image("link123")),
+    )
+
+    assert result == {"batchItemFailures": []}
+    assert _exists(s3, bystander)
+
+
+def test_failed_delete_is_reported_and_later_records_wait_for_the_retry(
+    reaper: ModuleType, s3: S3Client
+) -> None:
+    before = _store(s3, "pastes/before1/4d4d")
+    after = _store(s3, "pastes/after12/5e5e")
+    # A key longer than the store accepts: s3rver answers the delete with an error.
+    unusable_key = "pastes/" + "k" * 1100
+
+    result = _invoke(
+        reaper,
+        stream_record("400", large_paste_image("before1", before)),
+        stream_record("401", large_paste_image("broken1", unusable_key)),
+        stream_record("402", large_paste_image("after12", after)),
+    )
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": "401"}]}
+    assert not _exists(s3, before)
+    assert _exists(s3, after)  # Lambda redelivers from 401 on, so 402 is reaped on the retry
+
+
+FILTER_CASES = [
+    pytest.param(large_paste_image("big1234", "pastes/big1234/6f6f"), {}, True, id="ttl-large"),
+    pytest.param(inline_paste_image("small12"), {}, False, id="ttl-inline-paste"),
+    pytest.param(link_image("link123"), {}, False, id="ttl-link"),
+    pytest.param(
+        large_paste_image("own1234", "pastes/own1234/7a7a"),
+        {"by_ttl": False},
+        False,
+        id="user-delete",
+    ),
+    pytest.param(
+        large_paste_image("oth1234", "pastes/oth1234/8b8b"),
+        {"principal": "other.amazonaws.com"},
+        False,
+        id="other-service",
+    ),
+    pytest.param(
+        large_paste_image("new1234", "pastes/new1234/9c9c"), {"event": "INSERT"}, False, id="insert"
+    ),
+    pytest.param(
+        large_paste_image("mod1234", "pastes/mod1234/0d0d"), {"event": "MODIFY"}, False, id="modify"
+    ),
+]
+
+
+@pytest.mark.parametrize(("old_image", "shape", "expected"), FILTER_CASES)
+def test_event_filter_passes_only_ttl_removals_of_items_with_a_body(
+    old_image: dict[str, Any], shape: dict[str, Any], expected: bool
+) -> None:
+    pattern = EventPattern.load(json.dumps(TTL_BLOB_REMOVAL_PATTERN))
+
+    assert pattern.matches_event(stream_record("500", old_image, **shape)) is expected
+
+
+@pytest.mark.parametrize(("old_image", "shape", "expected"), FILTER_CASES)
+def test_handler_reaps_exactly_what_the_event_filter_passes(
+    reaper: ModuleType, old_image: dict[str, Any], shape: dict[str, Any], expected: bool
+) -> None:
+    blob_key = reaper.expired_blob_key(stream_record("600", old_image, **shape))
+
+    assert (blob_key is not None) is expected
