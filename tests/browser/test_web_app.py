@@ -1,0 +1,110 @@
+"""The web app in Debian's Chromium against the local stack: what a person does with Spito."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import LANDING_TEXT, save_screenshot
+
+pytestmark = pytest.mark.browser
+
+PYTHON_SNIPPET = 'def greet(name):\n    return f"Hello, {name}!"\n\nprint(greet("Spito"))\n'
+
+
+def shorten(page: Page, url: str) -> str:
+    """Shortens `url` through the form; returns the short URL the page shows."""
+    page.goto("/")
+    page.get_by_label("Long URL").fill(url)
+    page.get_by_role("button", name="Shorten").click()
+    return page.get_by_role("textbox", name="Short URL").input_value()
+
+
+def create_paste(page: Page, text: str, *, syntax: str, burn: bool = False) -> str:
+    """Creates a paste through the form; returns its page URL."""
+    page.goto("/#paste")
+    page.get_by_role("textbox", name="Text", exact=True).fill(text)
+    page.get_by_label("Syntax").select_option(syntax)
+    if burn:
+        page.get_by_label("Burn after reading").check()
+    page.get_by_role("button", name="Create paste").click()
+    return page.get_by_role("textbox", name="Page URL").input_value()
+
+
+def test_short_link_from_the_form_leads_to_its_target(page: Page, landing_url: str) -> None:
+    target = f"{landing_url}/docs/welcome?from=spito"
+    short_url = shorten(page, target)
+    expect(page.get_by_role("img", name=re.compile("QR code"))).to_be_visible()
+    save_screenshot(page, "shorten-result")
+
+    page.goto(short_url)
+
+    expect(page.get_by_role("heading", name=LANDING_TEXT)).to_be_visible()
+    assert page.url == target
+
+
+def test_bad_url_error_is_shown_beside_the_url_field(page: Page) -> None:
+    page.goto("/")
+    url_field = page.get_by_label("Long URL")
+    url_field.fill("javascript:alert(1)")
+    page.get_by_label("Custom short name (optional)").fill("keep-me")
+    page.get_by_role("button", name="Shorten").click()
+
+    error = page.locator(f"#{url_field.get_attribute('id')}-error")
+    expect(error).to_contain_text("http:// or https://")
+    expect(url_field).to_have_attribute("aria-invalid", "true")
+    expect(url_field).to_have_value("javascript:alert(1)")
+    expect(page.get_by_label("Custom short name (optional)")).to_have_value("keep-me")
+    save_screenshot(page, "shorten-bad-url")
+
+
+def test_paste_page_highlights_the_text_and_links_the_raw_view(page: Page) -> None:
+    create_paste(page, PYTHON_SNIPPET, syntax="python")
+    page.get_by_role("link", name="Open the paste").click()
+
+    code = page.locator("pre.paste-code code[data-highlighted='yes']")
+    expect(code.locator(".hljs-keyword").first).to_have_text("def")
+    expect(code).to_have_text(PYTHON_SNIPPET)
+    expect(page.locator(".line-numbers")).to_have_text("1\n2\n3\n4")
+    save_screenshot(page, "paste-view")
+
+    page.get_by_role("link", name="Raw").click()
+    assert page.locator("pre").text_content() == PYTHON_SNIPPET
+    assert re.fullmatch(r".*/[A-Za-z0-9_-]+/raw", page.url)
+
+
+def test_burn_after_reading_paste_shows_once_then_is_gone(page: Page) -> None:
+    page_url = create_paste(page, "the launch code is 0000", syntax="text", burn=True)
+    page.goto(page_url)
+    expect(page.get_by_role("heading", name="This paste burns after reading")).to_be_visible()
+    save_screenshot(page, "burn-confirm")
+
+    page.get_by_role("button", name="Show it and delete it").click()
+    expect(page.locator("pre.paste-code")).to_have_text("the launch code is 0000")
+    save_screenshot(page, "burn-shown-once")
+
+    page.goto(page_url)
+    expect(page.get_by_role("heading", name="This paste is gone")).to_be_visible()
+    save_screenshot(page, "burn-gone")
+
+
+def test_delete_from_my_links_and_pastes_removes_the_link(
+    page: Page, landing_url: str, spito_url: str
+) -> None:
+    short_url = shorten(page, f"{landing_url}/to-delete")
+    page.get_by_role("link", name="My links and pastes").first.click()
+    link_id = short_url.rsplit("/", 1)[1]
+    item = page.locator(f"li[data-id='{link_id}']")
+    expect(item).to_contain_text(f"{landing_url}/to-delete")
+    save_screenshot(page, "my-links-and-pastes")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    item.get_by_role("button", name=f"Delete link {link_id}").click()
+
+    expect(item).to_have_count(0)
+    assert httpx.get(f"{spito_url}/{link_id}").status_code == 404
+    page.reload()
+    expect(page.locator(f"li[data-id='{link_id}']")).to_have_count(0)

@@ -1,0 +1,129 @@
+"""How the web app is built and behaves beyond its features: size, CSP, keyboard, phone, speed."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import httpx
+import pytest
+from playwright.sync_api import Page, Response, ViewportSize, expect
+
+from tests.browser.conftest import REPO, save_screenshot
+
+pytestmark = pytest.mark.browser
+
+FIRST_LOAD_BUDGET_BYTES = 150 * 1024
+FIRST_LOAD_REPORT = REPO / "test-results" / "first-load.json"
+SECTIONS = ("/", "/#paste", "/#mine")
+PHONE: ViewportSize = {"width": 360, "height": 740}
+ONE_MEGABYTE = 1024 * 1024
+# A long task this long would be a visible freeze; parsing and laying out 1 MB of text takes a
+# fraction of it, highlighting it on the main thread takes several times it.
+FREEZE_MS = 1500
+
+RECORD_CSP_VIOLATIONS = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) =>
+  window.cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`));
+"""
+RECORD_LONG_TASKS = """
+window.longTasks = [];
+const observer = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) window.longTasks.push(entry.duration);
+});
+for (const type of ["longtask", "long-animation-frame"]) observer.observe({ type, buffered: true });
+"""
+
+
+def test_first_load_of_home_is_under_150_kb_compressed(page: Page) -> None:
+    responses: list[Response] = []
+    page.on("response", lambda response: responses.append(response))
+    page.goto("/")
+    page.wait_for_load_state("networkidle")
+
+    sizes = {response.url: len(gzip.compress(response.body(), 9)) for response in responses}
+    total = sum(sizes.values())
+    FIRST_LOAD_REPORT.write_text(json.dumps({"gzip_bytes": total, "files": sizes}, indent=2))
+    assert any(url.endswith(".js") for url in sizes), "the app's script was not loaded"
+    assert total < FIRST_LOAD_BUDGET_BYTES
+
+
+def test_pages_run_under_the_edge_csp_without_violations(page: Page) -> None:
+    page.add_init_script(RECORD_CSP_VIOLATIONS)
+    response = page.goto("/")
+    assert response is not None
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "'unsafe-inline'" not in policy
+
+    page.get_by_label("Long URL").fill("https://example.org/csp")
+    page.get_by_role("button", name="Shorten").click()
+    expect(page.get_by_role("img", name="QR code for", exact=False)).to_be_visible()
+    page.goto("/#paste")
+    page.get_by_role("textbox", name="Text", exact=True).fill("body { color: red; }\n")
+    page.get_by_label("Syntax").select_option("css")
+    page.get_by_role("button", name="Create paste").click()
+    page.get_by_role("link", name="Open the paste").click()
+    expect(page.locator("code[data-highlighted='yes']")).to_be_visible()
+    page.goto("/#mine")
+    expect(page.get_by_role("heading", name="My links and pastes")).to_be_visible()
+
+    assert page.evaluate("window.cspViolations") == []
+
+
+def test_link_can_be_shortened_and_copied_with_the_keyboard_alone(page: Page) -> None:
+    page.goto("/")
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.name") == "url":
+            break
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+    page.keyboard.type("https://example.org/keyboard")
+    page.keyboard.press("Enter")
+    short_url = page.get_by_role("textbox", name="Short URL").input_value()
+
+    page.get_by_role("button", name="Copy short URL").focus()
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("button", name="Copy short URL")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == short_url
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_every_form_control_has_a_label(page: Page, section: str) -> None:
+    page.goto(section)
+    expect(page.locator("main h1")).to_be_visible()
+    unlabelled = page.evaluate(
+        """[...document.querySelectorAll("input, select, textarea, button")]
+             .filter((control) => !(control.labels?.length || control.getAttribute("aria-label")
+                                    || control.textContent.trim()))
+             .map((control) => control.outerHTML)"""
+    )
+    assert unlabelled == []
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_sections_fit_a_phone_screen_without_sideways_scrolling(page: Page, section: str) -> None:
+    page.set_viewport_size(PHONE)
+    page.goto(section)
+    expect(page.locator("main h1")).to_be_visible()
+    save_screenshot(page, f"phone-{section.strip('/#') or 'shorten'}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_one_megabyte_paste_opens_without_freezing_the_page(page: Page, spito_url: str) -> None:
+    line = "value = compute(alpha, beta, gamma)  # a line of a long generated file\n"
+    content = line * (ONE_MEGABYTE // len(line))
+    created = httpx.post(
+        f"{spito_url}/api/v1/pastes", json={"content": content, "syntax": "python"}, timeout=30
+    )
+    assert created.status_code == 201, created.text
+    page.add_init_script(RECORD_LONG_TASKS)
+
+    page.goto(f"/p/{created.json()['id']}")
+
+    expect(page.get_by_role("status").filter(has_text="without highlighting")).to_be_visible()
+    expect(page.locator(".line-numbers")).to_contain_text(f"\n{content.count(chr(10))}")
+    assert page.locator("pre.paste-code").evaluate("pre => pre.textContent.length") == len(content)
+    assert max(page.evaluate("window.longTasks"), default=0) < FREEZE_MS
