@@ -1,0 +1,293 @@
+"""The CloudFront distribution every request to Spito passes through."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from infra import edge_headers
+from infra.nag import acknowledge
+from infra.routing import DEFAULT_ORIGIN, ROUTES, SPA_INDEX, Origin, Route
+
+SPA_FALLBACK_FUNCTION = Path(__file__).resolve().parent / "edge_function" / "spa_fallback.js"
+# What the service reads from a request besides its body (service/public_urls.py, api.py,
+# bodies.py). CloudFront appends the viewer's address to X-Forwarded-For on its own.
+API_FORWARDED_HEADERS = (
+    "Host",  # the viewer's host: the service builds its URLs from it and refuses to shorten it
+    "CloudFront-Forwarded-Proto",  # the viewer's scheme (the ALB's X-Forwarded-Proto is its own)
+    "Content-Type",
+    "X-Delete-Token",
+)
+API_ORIGIN_TIMEOUT = Duration.seconds(30)
+ONE_YEAR = Duration.days(365)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiOrigin:
+    """How CloudFront reaches the ALB: its address, protocol, and the secret header it requires."""
+
+    load_balancer: elbv2.ILoadBalancerV2
+    https: bool
+    verify_header_name: str
+    verify_secret: secretsmanager.ISecret
+
+
+@dataclass(frozen=True, kw_only=True)
+class ViewerDomain:
+    """The custom host names viewers use, with their us-east-1 certificate."""
+
+    names: Sequence[str]
+    certificate: acm.ICertificate
+
+
+class EdgeDistribution(Construct):
+    """One CloudFront distribution: the web app from S3 (OAC), the API and short links from the ALB.
+
+    Behaviours are generated from `infra.routing.ROUTES`, in order, so the local dev router and
+    the edge route every path the same way. Web app behaviours are cached (the files' own
+    Cache-Control decides) and run the SPA fallback CloudFront Function; API behaviours cache
+    nothing, allow every method, forward the viewer's Host, scheme, query string and the headers
+    the service reads, and send the ALB's secret origin header as a Secrets Manager dynamic
+    reference. Every response gets the security headers of `infra.edge_headers`. Viewers get
+    HTTPS only (HTTP redirects), TLSv1.2_2021 at least, HTTP/2 and HTTP/3, IPv6; standard logs go
+    to `log_bucket`.
+
+    Attributes: `distribution`, `spa_fallback`, `response_headers_policy`, `spa_cache_policy`,
+    `api_origin_request_policy`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        spa_bucket: s3.IBucket,
+        api_origin: ApiOrigin,
+        log_bucket: s3.IBucket,
+        price_class: cloudfront.PriceClass,
+        viewer_domain: ViewerDomain | None = None,
+        web_acl_arn: str | None = None,
+        routes: Sequence[Route] = ROUTES,
+        default_origin: Origin = DEFAULT_ORIGIN,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.response_headers_policy = self._response_headers_policy()
+        self.spa_cache_policy = cloudfront.CachePolicy(
+            self,
+            "SpaCachePolicy",
+            comment="Web app files: the objects' Cache-Control decides, compressed variants cached",
+            min_ttl=Duration.seconds(0),
+            default_ttl=Duration.days(1),
+            max_ttl=ONE_YEAR,
+            enable_accept_encoding_gzip=True,
+            enable_accept_encoding_brotli=True,
+        )
+        self.api_origin_request_policy = cloudfront.OriginRequestPolicy(
+            self,
+            "ApiOriginRequestPolicy",
+            comment="Spito API: viewer host and scheme, query strings, headers the service reads",
+            header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(
+                *API_FORWARDED_HEADERS
+            ),
+            query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.all(),
+            cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
+        )
+        self.spa_fallback = cloudfront.Function(
+            self,
+            "SpaFallback",
+            comment="Serve index.html for web app routes; files as named",
+            code=cloudfront.FunctionCode.from_file(file_path=str(SPA_FALLBACK_FUNCTION)),
+            runtime=cloudfront.FunctionRuntime.JS_2_0,
+        )
+        behaviours: dict[Origin, tuple[cloudfront.IOrigin, dict[str, Any]]] = {
+            Origin.SPA: (
+                origins.S3BucketOrigin.with_origin_access_control(spa_bucket),
+                self._spa_behaviour(),
+            ),
+            Origin.API: (self._api_origin(api_origin), self._api_behaviour()),
+        }
+        origin_of_default, default_options = behaviours[default_origin]
+        self.distribution = cloudfront.Distribution(
+            self,
+            "Distribution",
+            comment="Spito: web app from S3, API and short links from the ALB",
+            default_behavior=cloudfront.BehaviorOptions(
+                origin=origin_of_default, **default_options
+            ),
+            default_root_object=SPA_INDEX.lstrip("/"),
+            domain_names=list(viewer_domain.names) if viewer_domain else None,
+            certificate=viewer_domain.certificate if viewer_domain else None,
+            # Only meaningful with a custom certificate; *.cloudfront.net's policy is fixed.
+            minimum_protocol_version=(
+                cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 if viewer_domain else None
+            ),
+            ssl_support_method=cloudfront.SSLMethod.SNI if viewer_domain else None,
+            http_version=cloudfront.HttpVersion.HTTP2_AND_3,
+            enable_ipv6=True,
+            price_class=price_class,
+            web_acl_id=web_acl_arn,
+            enable_logging=True,
+            log_bucket=log_bucket,
+            log_file_prefix="cloudfront/",
+        )
+        for route in routes:
+            origin, options = behaviours[route.origin]
+            self.distribution.add_behavior(route.pattern, origin, **options)
+        self._allow_listing_for_404s(spa_bucket)
+        self._acknowledge_findings(
+            api_origin=api_origin, viewer_domain=viewer_domain, web_acl_arn=web_acl_arn
+        )
+
+    def _spa_behaviour(self) -> dict[str, Any]:
+        return {
+            "viewer_protocol_policy": cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+            "allowed_methods": cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+            "cached_methods": cloudfront.CachedMethods.CACHE_GET_HEAD,
+            "cache_policy": self.spa_cache_policy,
+            "response_headers_policy": self.response_headers_policy,
+            "compress": True,
+            "function_associations": [
+                cloudfront.FunctionAssociation(
+                    function=self.spa_fallback,
+                    event_type=cloudfront.FunctionEventType.VIEWER_REQUEST,
+                )
+            ],
+        }
+
+    def _api_behaviour(self) -> dict[str, Any]:
+        return {
+            "viewer_protocol_policy": cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+            "allowed_methods": cloudfront.AllowedMethods.ALLOW_ALL,
+            "cached_methods": cloudfront.CachedMethods.CACHE_GET_HEAD,
+            "cache_policy": cloudfront.CachePolicy.CACHING_DISABLED,
+            "origin_request_policy": self.api_origin_request_policy,
+            "response_headers_policy": self.response_headers_policy,
+            "compress": True,
+        }
+
+    @staticmethod
+    def _api_origin(api_origin: ApiOrigin) -> cloudfront.IOrigin:
+        return origins.LoadBalancerV2Origin(
+            api_origin.load_balancer,
+            protocol_policy=(
+                cloudfront.OriginProtocolPolicy.HTTPS_ONLY
+                if api_origin.https
+                else cloudfront.OriginProtocolPolicy.HTTP_ONLY
+            ),
+            origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+            read_timeout=API_ORIGIN_TIMEOUT,
+            custom_headers={
+                # A {{resolve:secretsmanager:...}} dynamic reference: the value never appears in
+                # the template; CloudFormation resolves it when it deploys the distribution.
+                api_origin.verify_header_name: api_origin.verify_secret.secret_value.unsafe_unwrap()
+            },
+        )
+
+    def _response_headers_policy(self) -> cloudfront.ResponseHeadersPolicy:
+        return cloudfront.ResponseHeadersPolicy(
+            self,
+            "SecurityHeaders",
+            comment="Spito security headers; the service's own stricter CSP (raw pastes) wins",
+            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
+                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                    access_control_max_age=Duration.seconds(edge_headers.HSTS_MAX_AGE_SECONDS),
+                    include_subdomains=True,
+                    override=True,
+                ),
+                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
+                frame_options=cloudfront.ResponseHeadersFrameOptions(
+                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True
+                ),
+                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                    referrer_policy=cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN,
+                    override=True,
+                ),
+                content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
+                    content_security_policy=edge_headers.CONTENT_SECURITY_POLICY,
+                    override=False,
+                ),
+            ),
+        )
+
+    def _allow_listing_for_404s(self, spa_bucket: s3.IBucket) -> None:
+        """Let this distribution list the bucket, so a missing file is a 404 rather than a 403."""
+        spa_bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudFrontListForNotFound",
+                principals=[iam.ServicePrincipal("cloudfront.amazonaws.com")],
+                actions=["s3:ListBucket"],
+                resources=[spa_bucket.bucket_arn],
+                conditions={"StringEquals": {"AWS:SourceArn": self.distribution.distribution_arn}},
+            )
+        )
+
+    def _acknowledge_findings(
+        self, *, api_origin: ApiOrigin, viewer_domain: ViewerDomain | None, web_acl_arn: str | None
+    ) -> None:
+        acknowledge(
+            self.distribution,
+            "AwsSolutions-CFR1",
+            "A public URL shortener and pastebin serves every country; abuse is handled by the "
+            "WAF's rate limit and IP reputation list, not by geography.",
+        )
+        if web_acl_arn is None:
+            acknowledge(
+                self.distribution,
+                "AwsSolutions-CFR2",
+                "WAF is off in this stage's config (spito.edge.waf_enabled) to save its fixed "
+                "monthly cost; prod turns it on. The service rate-limits writes itself.",
+            )
+        if not api_origin.https:
+            acknowledge(
+                self.distribution,
+                "AwsSolutions-CFR5",
+                "No custom domain, so the ALB has no certificate CloudFront could verify: "
+                "CloudFront reaches it over HTTP, and the ALB forwards only requests carrying the "
+                "secret origin header from Secrets Manager. Configure a domain for HTTPS.",
+            )
+        if viewer_domain is None:
+            acknowledge(
+                self.distribution,
+                "AwsSolutions-CFR4",
+                "No custom domain: viewers use the default *.cloudfront.net certificate, "
+                "whose TLS policy CloudFront fixes. With a domain, TLSv1.2_2021 is the minimum.",
+            )
+
+
+def access_log_bucket(
+    scope: Construct, construct_id: str, *, removal_policy: RemovalPolicy, retention_days: int
+) -> s3.Bucket:
+    """The bucket CloudFront's standard logs (and the web app bucket's access logs) go to.
+
+    Standard logging writes with ACLs, so this one bucket is bucket-owner-preferred rather than
+    owner-enforced; it is otherwise private, TLS-only and SSE-S3, and expires logs.
+    """
+    bucket = s3.Bucket(
+        scope,
+        construct_id,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+        removal_policy=removal_policy,
+        lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(retention_days))],
+    )
+    acknowledge(
+        bucket,
+        "AwsSolutions-S1",
+        "This bucket receives the edge's access logs; logging access to the log bucket "
+        "itself would need yet another bucket, without end.",
+    )
+    return bucket

@@ -1,0 +1,155 @@
+"""The web app's private bucket and its deployment from the Vite build output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import CfnElement, DefaultStackSynthesizer, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_deployment as s3_deployment
+from constructs import Construct, IConstruct
+
+from infra.data import private_bucket
+from infra.edge_headers import (
+    HASHED_ASSET_CACHE_CONTROL,
+    HASHED_ASSETS_PREFIX,
+    REVALIDATED_CACHE_CONTROL,
+)
+from infra.nag import acknowledge
+
+BOOTSTRAP_QUALIFIER_CONTEXT = "@aws-cdk/core:bootstrapQualifier"
+DEPLOYMENT_MEMORY_MIB = 512  # 128 MiB, the default, is slow and can run out on a large build
+
+
+class SpaBucket(Construct):
+    """The private bucket CloudFront serves the web app from, reached only through OAC.
+
+    No public access, TLS only, SSE-S3, bucket-owner-enforced and never a website endpoint (OAC
+    signs S3 REST requests). Server access logs go to `access_log_bucket`.
+
+    Attribute: `bucket`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        removal_policy: RemovalPolicy,
+        access_log_bucket: s3.IBucket,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.bucket = private_bucket(
+            self,
+            "Bucket",
+            removal_policy=removal_policy,
+            lifecycle_rules=[
+                s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(1))
+            ],
+            server_access_logs_bucket=access_log_bucket,
+            server_access_logs_prefix="s3/spa/",
+        )
+
+
+class SpaDeployment(Construct):
+    """Copies the built web app into its bucket, then invalidates the distribution's cache.
+
+    Two passes with different Cache-Control: first Vite's content-hashed `assets/` (cached for a
+    year, never deleted by a deploy, so pages loaded before it keep working), then index.html and
+    the other root files (revalidated on every request), pruning root files the build no longer
+    has. The second pass waits for the first, so a new index.html never names a missing asset.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        web_dist: Path,
+        bucket: s3.IBucket,
+        distribution: cloudfront.IDistribution,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not (web_dist / "index.html").is_file():
+            raise ValueError(
+                f"{web_dist} has no index.html: build the web app first (make web), "
+                "or pass the directory of a build"
+            )
+        source = s3_deployment.Source.asset(str(web_dist))
+        hashed_assets = f"{HASHED_ASSETS_PREFIX}*"
+        assets = s3_deployment.BucketDeployment(
+            self,
+            "HashedAssets",
+            sources=[source],
+            destination_bucket=bucket,
+            exclude=["*"],
+            include=[hashed_assets],
+            prune=False,
+            cache_control=[s3_deployment.CacheControl.from_string(HASHED_ASSET_CACHE_CONTROL)],
+            memory_limit=DEPLOYMENT_MEMORY_MIB,
+        )
+        root_files = s3_deployment.BucketDeployment(
+            self,
+            "RootFiles",
+            sources=[source],
+            destination_bucket=bucket,
+            exclude=[hashed_assets],
+            prune=True,
+            cache_control=[s3_deployment.CacheControl.from_string(REVALIDATED_CACHE_CONTROL)],
+            memory_limit=DEPLOYMENT_MEMORY_MIB,
+            distribution=distribution,
+            distribution_paths=["/*"],
+        )
+        root_files.node.add_dependency(assets)
+        self.deployments = (assets, root_files)
+        # Both deployments share one handler, which aws-cdk-lib creates and grants.
+        _acknowledge_handler_findings(root_files.handler_role.node.scope, bucket=bucket)
+
+
+# What aws-cdk-lib grants BucketDeployment's handler: read the CDK asset bucket, write, list and
+# prune the destination bucket, and create the invalidation.
+_HANDLER_WILDCARDS = (
+    "Action::s3:GetBucket*",
+    "Action::s3:GetObject*",
+    "Action::s3:List*",
+    "Action::s3:Abort*",
+    "Action::s3:DeleteObject*",
+    "Resource::*",
+)
+
+
+def _acknowledge_handler_findings(handler: IConstruct | None, *, bucket: s3.IBucket) -> None:
+    if handler is None:
+        raise ValueError("BucketDeployment has no handler to acknowledge findings on")
+    reason = (
+        "BucketDeployment's handler, written and granted by aws-cdk-lib: it reads the CDK asset "
+        "bucket, syncs the web app bucket and invalidates the distribution (CloudFront "
+        "invalidations have no resource-level permissions)."
+    )
+    acknowledge(handler, "AwsSolutions-L1", "BucketDeployment's runtime is chosen by aws-cdk-lib.")
+    acknowledge(
+        handler,
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+        "AWSLambdaBasicExecutionRole]",
+        "BucketDeployment's handler writes its logs with the basic execution role.",
+    )
+    for wildcard in _HANDLER_WILDCARDS:
+        acknowledge(handler, f"AwsSolutions-IAM5[{wildcard}]", reason)
+    stack = Stack.of(handler)
+    qualifier = stack.node.try_get_context(BOOTSTRAP_QUALIFIER_CONTEXT) or (
+        DefaultStackSynthesizer.DEFAULT_QUALIFIER
+    )
+    asset_bucket = (
+        DefaultStackSynthesizer.DEFAULT_FILE_ASSETS_BUCKET_NAME.replace("${Qualifier}", qualifier)
+        .replace("${AWS::AccountId}", stack.account)
+        .replace("${AWS::Region}", stack.region)
+    )
+    web_app_bucket = bucket.node.default_child
+    if not isinstance(web_app_bucket, CfnElement):
+        raise TypeError("the web app bucket must be a bucket this app creates")
+    for resource in (
+        f"Resource::arn:aws:s3:::{asset_bucket}/*",
+        f"Resource::<{stack.get_logical_id(web_app_bucket)}.Arn>/*",
+    ):
+        acknowledge(handler, f"AwsSolutions-IAM5[{resource}]", reason)

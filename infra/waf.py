@@ -1,0 +1,120 @@
+"""The web application firewall in front of the distribution."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+# Common rule set rules that inspect the request body. A paste *is* arbitrary text (code, HTML,
+# config files, up to the service's size limit), so these would block legitimate pastes; they
+# count instead, and the service validates bodies itself.
+COMMON_RULES_COUNTED = (
+    "SizeRestrictions_BODY",
+    "CrossSiteScripting_BODY",
+    "GenericLFI_BODY",
+    "GenericRFI_BODY",
+    "EC2MetaDataSSRF_BODY",
+)
+RATE_LIMITED_METHOD = "POST"
+RATE_LIMITED_PATH_PREFIX = "/api/"
+
+
+def _visibility(metric_name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+    return wafv2.CfnWebACL.VisibilityConfigProperty(
+        cloud_watch_metrics_enabled=True, metric_name=metric_name, sampled_requests_enabled=True
+    )
+
+
+def _managed_rule(
+    name: str, priority: int, counted: tuple[str, ...] = ()
+) -> wafv2.CfnWebACL.RuleProperty:
+    return wafv2.CfnWebACL.RuleProperty(
+        name=name,
+        priority=priority,
+        override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+        statement=wafv2.CfnWebACL.StatementProperty(
+            managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                vendor_name="AWS",
+                name=name,
+                rule_action_overrides=[
+                    wafv2.CfnWebACL.RuleActionOverrideProperty(
+                        name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
+                    )
+                    for rule in counted
+                ]
+                or None,
+            )
+        ),
+        visibility_config=_visibility(name),
+    )
+
+
+def _byte_match(
+    field: wafv2.CfnWebACL.FieldToMatchProperty, value: str, position: str
+) -> wafv2.CfnWebACL.StatementProperty:
+    return wafv2.CfnWebACL.StatementProperty(
+        byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+            field_to_match=field,
+            positional_constraint=position,
+            search_string=value,
+            text_transformations=[
+                wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")
+            ],
+        )
+    )
+
+
+def _api_post_rate_rule(priority: int, limit: int) -> wafv2.CfnWebACL.RuleProperty:
+    is_post = _byte_match(
+        wafv2.CfnWebACL.FieldToMatchProperty(method={}), RATE_LIMITED_METHOD, "EXACTLY"
+    )
+    is_api = _byte_match(
+        wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}), RATE_LIMITED_PATH_PREFIX, "STARTS_WITH"
+    )
+    return wafv2.CfnWebACL.RuleProperty(
+        name="ApiPostRateLimit",
+        priority=priority,
+        action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+        statement=wafv2.CfnWebACL.StatementProperty(
+            rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                aggregate_key_type="IP",
+                limit=limit,
+                evaluation_window_sec=300,
+                scope_down_statement=wafv2.CfnWebACL.StatementProperty(
+                    and_statement=wafv2.CfnWebACL.AndStatementProperty(statements=[is_post, is_api])
+                ),
+            )
+        ),
+        visibility_config=_visibility("ApiPostRateLimit"),
+    )
+
+
+class EdgeWebAcl(Construct):
+    """A CLOUDFRONT-scope WAF web ACL; its stack must be in us-east-1.
+
+    AWS managed rule groups (common rule set, known bad inputs, Amazon IP reputation list) and a
+    per-address rate limit on `POST /api/*`, the only requests that write. The common rule set's
+    body rules count rather than block (see `COMMON_RULES_COUNTED`). Everything else is allowed.
+
+    Attribute: `web_acl` (its `attr_arn` is what a distribution takes).
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, api_post_limit_per_5_minutes: int
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if api_post_limit_per_5_minutes < 10:
+            raise ValueError("WAF rate-based rules need a limit of at least 10 requests")
+        self.web_acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            scope="CLOUDFRONT",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=_visibility("SpitoEdge"),
+            rules=[
+                _api_post_rate_rule(priority=0, limit=api_post_limit_per_5_minutes),
+                _managed_rule("AWSManagedRulesAmazonIpReputationList", 1),
+                _managed_rule("AWSManagedRulesKnownBadInputsRuleSet", 2),
+                _managed_rule("AWSManagedRulesCommonRuleSet", 3, COMMON_RULES_COUNTED),
+            ],
+        )
