@@ -12,7 +12,7 @@ STAGE ?= dev
 PORT ?= 8080
 export PORT STAGE
 
-.PHONY: help deps dev test synth diff bench lint deploy destroy faults clean web browser
+.PHONY: help deps dev test synth diff bench lint deploy destroy faults clean web browser haproxy
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,10 +46,16 @@ web: web/dist/index.html ## build the web app into web/dist (hashed files) when 
 browser: ## install Debian's Chromium for the browser tests when missing (downloaded builds don't work here)
 	scripts/ensure-apt.sh chromium
 
+haproxy: ## install HAProxy, the ALB's stand-in in the fault harness, when missing
+	scripts/ensure-apt.sh haproxy
+
+faults: deps haproxy ## break a local fleet behind HAProxy on purpose: one result line per scenario (docs/RELIABILITY.md)
+	$(PY) -m scripts.faults
+
 dev: deps web ## run Spito locally on http://127.0.0.1:$(PORT) (dynalite, local S3, the service) until Ctrl-C
 	$(PY) -m scripts.dev
 
-test: deps web browser ## the whole suite; non-zero exit on any failure
+test: deps web browser haproxy ## the whole suite; non-zero exit on any failure
 	$(PY) -m pytest -n 2
 
 bench: deps ## benchmarks as ratios against baselines measured in the same run (docs/BENCHMARKS.md)

@@ -27,6 +27,7 @@ def main() -> int:
         help="run only this scenario number (repeatable)",
     )
     parser.add_argument("--instances", type=int, default=3, choices=(2, 3, 4))
+    parser.add_argument("--keep-logs", action="store_true", help="keep logs of passing runs too")
     args = parser.parse_args()
     # A SIGTERM (Ctrl-C's cousin from CI) unwinds like an exception, so every child is stopped.
     signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -37,10 +38,10 @@ def main() -> int:
         workdir = Path(tempfile.mkdtemp(prefix=f"spito-faults-{number}-"))
         result = _run(number, workdir, timing, args.instances)
         print(result.line(), flush=True)
-        if result.kept:
+        failed = failed or not result.kept
+        if result.kept and not args.keep_logs:
             shutil.rmtree(workdir, ignore_errors=True)
         else:
-            failed = True
             print(f"    logs kept in {workdir}", flush=True)
     return 1 if failed else 0
 

@@ -7,9 +7,12 @@ in its result, so `make faults` and the short form in `make test` fail on it.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
+import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,10 +23,13 @@ from scripts.faults.fleet import Fleet
 from scripts.faults.load import (
     CREATE_LINK,
     CREATE_PASTE,
+    REQUEST_TIMEOUT_SECONDS,
+    AckedWrite,
     LoadGenerator,
     LoadRecord,
     LoadShape,
     Outcome,
+    paste_content,
     read_back,
     route_stats,
 )
@@ -152,20 +158,24 @@ async def rolling_restart(fleet: Fleet, timing: Timing) -> ScenarioResult:
     shape = LoadShape(concurrency=timing.concurrency, duration_s=300)
     load_task = asyncio.create_task(load.run(shape, stop))
     await asyncio.sleep(timing.around_fault_s)
-    in_flight_at_sigterm = []
-    restarted_at = {}
+    exit_codes: dict[str, int] = {}
+    slow_creates: dict[str, str] = {}
+    restarted_at: dict[str, float] = {}
     try:
         for name in sorted(fleet.instances):
-            in_flight, exit_code = await asyncio.to_thread(_drain_and_restart, fleet, name)
-            in_flight_at_sigterm.append(in_flight)
+            exit_codes[name], slow_creates[name] = await _restart_one(fleet, name, load.record)
             restarted_at[name] = time.monotonic()
-            result.check(exit_code == 0, f"{name} exited {exit_code} on SIGTERM, not 0")
         await asyncio.sleep(timing.around_fault_s)
     finally:
         stop.set()
         await load_task
     failures = load.record.failures()
     result.check(not failures, f"failed requests: {describe_failures(failures)}")
+    result.check(set(exit_codes.values()) == {0}, f"exit codes on SIGTERM: {exit_codes}")
+    result.check(
+        set(slow_creates.values()) == {"201"},
+        f"creates in flight at SIGTERM were not finished: {slow_creates}",
+    )
     idle = [
         name
         for name, at in restarted_at.items()
@@ -174,27 +184,68 @@ async def rolling_restart(fleet: Fleet, timing: Timing) -> ScenarioResult:
     result.check(not idle, f"restarted instances never served again: {', '.join(idle)}")
     read_back_summary = await check_read_back(fleet, load.record, result)
     result.summary = (
-        f"{len(restarted_at)} instances drained, SIGTERMed (exit 0) and restarted one at a time "
-        f"under {timing.concurrency} connections; in-flight at SIGTERM {in_flight_at_sigterm}; "
+        f"{len(restarted_at)} instances drained, SIGTERMed and restarted one at a time under "
+        f"{timing.concurrency} connections: exit codes {sorted(exit_codes.values())}, a create "
+        f"in flight at each SIGTERM answered {sorted(slow_creates.values())}; "
         f"{len(failures)}/{len(load.record.outcomes)} requests failed; {read_back_summary}"
     )
     return result
 
 
-def _drain_and_restart(fleet: Fleet, name: str) -> tuple[int, int]:
-    """What a deploy does to one instance. Returns (sessions in flight at SIGTERM, exit code).
+# A create whose body is still arriving when SIGTERM lands: the service must finish it.
+SLOW_CREATE_HEAD_START_S = 0.3
+SLOW_CREATE_PAUSE_S = 1.0
+
+
+async def _restart_one(fleet: Fleet, name: str, record: LoadRecord) -> tuple[int, str]:
+    """What a deploy does to one instance. Returns (exit code, answer to the slow create).
 
     Drain is the ALB's target deregistration: no new requests, in-flight ones continue. The
-    SIGTERM follows at once, so requests still in flight are finished by the service's own
-    graceful shutdown (a stricter test than waiting out a deregistration delay).
+    SIGTERM follows at once, not after a deregistration delay, so a create still in flight
+    (sent straight to the instance) has to be finished by the service's graceful shutdown.
     """
+    slow_create = asyncio.create_task(_create_slowly(fleet.instance_url(name), record))
+    await asyncio.sleep(SLOW_CREATE_HEAD_START_S)
+    exit_code = await asyncio.to_thread(_drain_and_terminate, fleet, name)
+    answer = await slow_create
+    await asyncio.to_thread(_start_and_enable, fleet, name)
+    return exit_code, answer
+
+
+def _drain_and_terminate(fleet: Fleet, name: str) -> int:
     fleet.balancer.set_state(name, "drain")
-    in_flight = fleet.balancer.servers()[name].current_sessions
-    exit_code = fleet.terminate_instance(name, timeout_s=35)
+    return fleet.terminate_instance(name, timeout_s=35)
+
+
+def _start_and_enable(fleet: Fleet, name: str) -> None:
     fleet.start_instance(name)
     fleet.balancer.set_state(name, "ready")
     fleet.balancer.wait_for_status(name, "UP", timeout_s=10)
-    return in_flight, exit_code
+
+
+async def _create_slowly(instance_url: str, record: LoadRecord) -> str:
+    """POST a paste whose body arrives in two halves SLOW_CREATE_PAUSE_S apart."""
+    content = paste_content(secrets.token_hex(8), 2000)
+    body = json.dumps({"content": content}).encode()
+
+    async def halves() -> AsyncIterator[bytes]:
+        yield body[: len(body) // 2]
+        await asyncio.sleep(SLOW_CREATE_PAUSE_S)
+        yield body[len(body) // 2 :]
+
+    async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_SECONDS) as client:
+        try:
+            response = await client.post(
+                f"{instance_url}/api/v1/pastes",
+                content=halves(),
+                headers={"Content-Type": "application/json"},
+            )
+        except httpx.HTTPError as error:
+            return type(error).__name__
+    if response.status_code == 201:
+        digest = hashlib.sha256(content.encode()).hexdigest()
+        record.acknowledge(AckedWrite(id=response.json()["id"], kind="paste", expected=digest))
+    return str(response.status_code)
 
 
 async def storage_restart(fleet: Fleet, timing: Timing) -> ScenarioResult:
