@@ -10,11 +10,12 @@ from types import FrameType
 from scripts.local_stack import ROOT, LocalStack
 
 DATA_DIR = ROOT / ".local"
+WEB_DIST = ROOT / "web" / "dist"  # built by `make web`, which `make dev` runs first
 
 
 def main() -> int:
     port = int(os.environ.get("PORT", "8080"))
-    stack = LocalStack(data_dir=DATA_DIR, public_port=port)
+    stack = LocalStack(data_dir=DATA_DIR, public_port=port, web_dist=WEB_DIST)
 
     def stop(signum: int, _: FrameType | None) -> None:
         raise KeyboardInterrupt

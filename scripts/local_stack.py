@@ -8,8 +8,9 @@ data, so storage outages and service restarts can be staged:
         print(stack.base_url)
 
 The service runs exactly as on EC2 (`python -m service`, settings from the environment) on its
-own port; `public_port` is where users reach Spito. Until a dev edge router sits in front, the
-service itself listens on the public port.
+own port; `public_port` is where users reach Spito. Given `web_dist`, the dev router
+(scripts/dev_router.py, CloudFront's stand-in) listens there, serves the web app and proxies the
+rest to the service, exactly as the edge routes paths; without it the service listens there.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3
 LOCAL_REGION = "us-east-1"
 START_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 35.0  # above the service's 30 s drain
+# Behind the dev router, the client is the last X-Forwarded-For entry (the router appends it).
+ROUTED_SERVICE_SETTINGS = {"SPITO_CLIENT_IP_POSITION": "1"}
 
 
 def free_port() -> int:
@@ -280,16 +283,19 @@ class LocalStack:
         public_port: int = 0,
         service_settings: Mapping[str, str] | None = None,
         service_log: Path | None = None,
+        web_dist: Path | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.public_port = public_port or free_port()
         self.storage = Storage(data_dir=data_dir)
-        # The service answers on the public port until a dev edge router takes that port.
+        self.web_dist = web_dist
+        settings = {**(ROUTED_SERVICE_SETTINGS if web_dist else {}), **(service_settings or {})}
         self.service = ServiceProcess(
-            environment=service_environment(self.storage, **(service_settings or {})),
-            port=self.public_port,
+            environment=service_environment(self.storage, **settings),
+            port=free_port() if web_dist else self.public_port,
             log=service_log,
         )
+        self._router: subprocess.Popen[bytes] | None = None
 
     @property
     def base_url(self) -> str:
@@ -300,12 +306,27 @@ class LocalStack:
         self.storage.start()
         try:
             self.service.start()
+            if self.web_dist is not None:
+                self._start_router(self.web_dist)
         except BaseException:
             self.stop()
             raise
         return self
 
+    def _start_router(self, web_dist: Path) -> None:
+        log = self.data_dir / "logs" / "dev_router.log"
+        self._router = _spawn(
+            [
+                *(sys.executable, "-m", "scripts.dev_router"),
+                *("--port", str(self.public_port), "--upstream", self.service.url),
+                *("--web-dist", str(web_dist)),
+            ],
+            log,
+        )
+        _wait_for_port(self.public_port, self._router, "dev router", log)
+
     def stop(self) -> None:
+        _stop(self._router)
         self.service.stop()
         self.storage.stop()
 
