@@ -107,6 +107,11 @@ class Client:
         except urllib.error.HTTPError as answer:
             # 3xx (not followed) and 4xx/5xx arrive here; they are answers, not transport errors.
             return Response(answer.code, _lower_keys(answer.headers), answer.read())
+        except urllib.error.URLError as error:
+            # Report the cause (refused, DNS, TLS, timeout) rather than urllib's wrapper.
+            if isinstance(error.reason, OSError):
+                raise error.reason from error
+            raise
 
 
 def _lower_keys(headers: Message) -> dict[str, str]:

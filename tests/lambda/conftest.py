@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import http.client
 import importlib.util
-import re
-import subprocess
 import sys
-import time
+import threading
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -36,46 +37,56 @@ def load_handler() -> Callable[[str], ModuleType]:
     return _load_handler
 
 
-S3RVER = Path(__file__).resolve().parents[2] / "node_modules" / ".bin" / "s3rver"
-BLOB_BUCKET = "spito-blobs"
+Tamper = Callable[[str, str, int, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
 
 
-@pytest.fixture(scope="module")
-def s3rver_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real s3rver on a free port with the blob bucket, stopped when the module's tests end."""
-    workdir = tmp_path_factory.mktemp("s3rver")
-    log_path = workdir / "s3rver.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [
-                S3RVER,
-                "-d",
-                workdir / "data",
-                "-a",
-                "127.0.0.1",
-                "-p",
-                "0",
-                "--configure-bucket",
-                BLOB_BUCKET,
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield f"http://{_wait_for_listening(process, log_path)}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+@pytest.fixture
+def tampering_proxy(base_url: str) -> Iterator[Callable[[Tamper], str]]:
+    """Start a proxy in front of the real service that alters answers as `tamper` says.
 
+    `tamper(method, path, status, headers, body)` returns the status, headers and body the
+    client gets. It stands for a broken edge or service that still answers. Returns the proxy's
+    base URL; every proxy started is stopped when the test ends.
+    """
+    upstream = urlsplit(base_url)
+    servers: list[ThreadingHTTPServer] = []
 
-def _wait_for_listening(process: subprocess.Popen[bytes], log_path: Path) -> str:
-    """The address s3rver prints once it listens: it binds port 0, so its log is the only source."""
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        match = re.search(r"listening on (127\.0\.0\.1:\d+)", log_path.read_text())
-        if match:
-            return match.group(1)
-        if process.poll() is not None:
-            raise RuntimeError(f"s3rver exited: {log_path.read_text()}")
-        time.sleep(0.05)
-    raise RuntimeError("s3rver did not start listening within 20 s")
+    def start(tamper: Tamper) -> str:
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                connection = http.client.HTTPConnection(upstream.netloc, timeout=10)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                connection.request(self.command, self.path, body=body, headers=headers)
+                answer = connection.getresponse()
+                status, out_headers, out_body = tamper(
+                    self.command,
+                    self.path,
+                    answer.status,
+                    {k.lower(): v for k, v in answer.getheaders()},
+                    answer.read(),
+                )
+                connection.close()
+                self.send_response(status)
+                for name, value in out_headers.items():
+                    if name not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(out_body)))
+                self.end_headers()
+                self.wfile.write(out_body)
+
+            do_GET = do_POST = do_DELETE = _forward  # noqa: N815 - http.server's naming
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

@@ -1,20 +1,21 @@
-"""The reaper handler, run as the Lambda runtime runs it, against a real s3rver."""
+"""The reaper handler, run as the Lambda runtime runs it, against the local stack's real s3rver."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-import boto3
+import httpx
 import pytest
 from moto.events.models import EventPattern
 from mypy_boto3_s3 import S3Client
 
 from infra.reaper import TTL_BLOB_REMOVAL_PATTERN
+from scripts.local_stack import LOCAL_CREDENTIALS, LOCAL_REGION, LocalStack
 
-BLOB_BUCKET_NAME = "spito-blobs"  # the bucket the s3rver fixture creates
 STREAM_ARN = (
     "arn:aws:dynamodb:eu-west-1:123456789012:table/spito-dev-links/stream/2026-11-22T05:00:00.000"
 )
@@ -80,41 +81,40 @@ def link_image(item_id: str) -> dict[str, Any]:
     return _item(item_id, "link", url={"S": "https://example.com/"}, clicks={"N": "3"})
 
 
+@dataclass(frozen=True)
+class BlobBucket:
+    """The local stack's paste-body bucket, as the reaper sees it."""
+
+    client: S3Client
+    name: str
+
+    def put(self, key: str) -> str:
+        self.client.put_object(Bucket=self.name, Key=key, Body=b"x" * 70_000)
+        return key
+
+    def holds(self, key: str) -> bool:
+        listing = self.client.list_objects_v2(Bucket=self.name, Prefix=key)
+        return any(item["Key"] == key for item in listing.get("Contents", []))
+
+
 @pytest.fixture
-def s3(s3rver_endpoint: str) -> S3Client:
-    client: S3Client = boto3.client(
-        "s3",
-        endpoint_url=s3rver_endpoint,
-        aws_access_key_id="S3RVER",
-        aws_secret_access_key="S3RVER",
-        region_name="us-east-1",
-    )
-    return client
+def blobs(local_stack: LocalStack) -> BlobBucket:
+    return BlobBucket(local_stack.storage.client("s3"), local_stack.storage.bucket)
 
 
 @pytest.fixture
 def reaper(
-    s3rver_endpoint: str,
+    local_stack: LocalStack,
     monkeypatch: pytest.MonkeyPatch,
     load_handler: Callable[[str], ModuleType],
 ) -> ModuleType:
     """The handler module, configured as the stack configures it but pointed at s3rver."""
-    monkeypatch.setenv("SPITO_BLOB_BUCKET", BLOB_BUCKET_NAME)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3rver_endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "S3RVER")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "S3RVER")
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("SPITO_BLOB_BUCKET", local_stack.storage.bucket)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", local_stack.storage.s3_endpoint)
+    for name, value in LOCAL_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_REGION", LOCAL_REGION)
     return load_handler("reaper")
-
-
-def _store(s3: S3Client, key: str) -> str:
-    s3.put_object(Bucket=BLOB_BUCKET_NAME, Key=key, Body=b"x" * 70_000)
-    return key
-
-
-def _exists(s3: S3Client, key: str) -> bool:
-    listing = s3.list_objects_v2(Bucket=BLOB_BUCKET_NAME, Prefix=key)
-    return any(item["Key"] == key for item in listing.get("Contents", []))
 
 
 def _invoke(reaper: ModuleType, *records: dict[str, Any]) -> dict[str, Any]:
@@ -122,26 +122,49 @@ def _invoke(reaper: ModuleType, *records: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def test_ttl_removal_of_a_large_paste_deletes_its_body(reaper: ModuleType, s3: S3Client) -> None:
-    key = _store(s3, "pastes/abc1234/0f0f")
+def test_ttl_removal_of_a_large_paste_deletes_its_body(
+    reaper: ModuleType, blobs: BlobBucket
+) -> None:
+    key = blobs.put("pastes/abc1234/0f0f")
 
     result = _invoke(reaper, stream_record("100", large_paste_image("abc1234", key)))
 
     assert result == {"batchItemFailures": []}
-    assert not _exists(s3, key)
+    assert not blobs.holds(key)
 
 
-def test_body_already_gone_counts_as_success(reaper: ModuleType, s3: S3Client) -> None:
+def test_reaps_the_body_of_a_real_large_paste_from_its_stored_item(
+    reaper: ModuleType, blobs: BlobBucket, base_url: str, local_stack: LocalStack
+) -> None:
+    created = httpx.post(f"{base_url}/api/v1/pastes", json={"content": "y" * 100_000})
+    assert created.status_code == 201, created.text
+    paste_id = created.json()["id"]
+    item = local_stack.storage.client("dynamodb").get_item(
+        TableName=local_stack.storage.table, Key={"id": {"S": paste_id}}
+    )["Item"]
+    blob_key = item["blob_key"]["S"]
+    assert blobs.holds(blob_key)
+
+    # The stream's OldImage of a removed item is the item exactly as it was stored.
+    result = _invoke(reaper, stream_record("110", item))
+
+    assert result == {"batchItemFailures": []}
+    assert not blobs.holds(blob_key)
+
+
+def test_body_already_gone_counts_as_success(reaper: ModuleType, blobs: BlobBucket) -> None:
     key = "pastes/gone123/1a1a"
-    assert not _exists(s3, key)
+    assert not blobs.holds(key)
 
     result = _invoke(reaper, stream_record("101", large_paste_image("gone123", key)))
 
     assert result == {"batchItemFailures": []}
 
 
-def test_same_batch_delivered_twice_succeeds_both_times(reaper: ModuleType, s3: S3Client) -> None:
-    record = stream_record("102", large_paste_image("twice12", _store(s3, "pastes/twice12/2b2b")))
+def test_same_batch_delivered_twice_succeeds_both_times(
+    reaper: ModuleType, blobs: BlobBucket
+) -> None:
+    record = stream_record("102", large_paste_image("twice12", blobs.put("pastes/twice12/2b2b")))
 
     first, second = _invoke(reaper, record), _invoke(reaper, record)
 
@@ -173,22 +196,22 @@ def test_same_batch_delivered_twice_succeeds_both_times(reaper: ModuleType, s3: 
 )
 def test_records_other_than_ttl_removals_leave_the_body_alone(
     reaper: ModuleType,
-    s3: S3Client,
+    blobs: BlobBucket,
     description: str,
     record_for_key: Callable[[str], dict[str, Any]],
 ) -> None:
-    key = _store(s3, "pastes/keep/" + description.replace(" ", "-"))
+    key = blobs.put("pastes/keep/" + description.replace(" ", "-"))
 
     result = _invoke(reaper, record_for_key(key))
 
     assert result == {"batchItemFailures": []}
-    assert _exists(s3, key), description
+    assert blobs.holds(key), description
 
 
 def test_ttl_removals_of_items_without_a_body_touch_nothing(
-    reaper: ModuleType, s3: S3Client
+    reaper: ModuleType, blobs: BlobBucket
 ) -> None:
-    bystander = _store(s3, "pastes/inline1/3c3c")
+    bystander = blobs.put("pastes/inline1/3c3c")
 
     result = _invoke(
         reaper,
@@ -197,14 +220,14 @@ def test_ttl_removals_of_items_without_a_body_touch_nothing(
     )
 
     assert result == {"batchItemFailures": []}
-    assert _exists(s3, bystander)
+    assert blobs.holds(bystander)
 
 
 def test_failed_delete_is_reported_and_later_records_wait_for_the_retry(
-    reaper: ModuleType, s3: S3Client
+    reaper: ModuleType, blobs: BlobBucket
 ) -> None:
-    before = _store(s3, "pastes/before1/4d4d")
-    after = _store(s3, "pastes/after12/5e5e")
+    before = blobs.put("pastes/before1/4d4d")
+    after = blobs.put("pastes/after12/5e5e")
     # A key longer than the store accepts: s3rver answers the delete with an error.
     unusable_key = "pastes/" + "k" * 1100
 
@@ -216,8 +239,8 @@ def test_failed_delete_is_reported_and_later_records_wait_for_the_retry(
     )
 
     assert result == {"batchItemFailures": [{"itemIdentifier": "401"}]}
-    assert not _exists(s3, before)
-    assert _exists(s3, after)  # Lambda redelivers from 401 on, so 402 is reaped on the retry
+    assert not blobs.holds(before)
+    assert blobs.holds(after)  # Lambda redelivers from 401 on, so 402 is reaped on the retry
 
 
 FILTER_CASES = [

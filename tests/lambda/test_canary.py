@@ -1,0 +1,166 @@
+"""The canary handler, run as the Lambda runtime runs it, against the real local service."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import httpx
+import pytest
+
+from infra.canary import METRIC_DIMENSION, METRIC_NAMESPACE, STEPS
+from scripts.local_stack import LocalStack
+
+FUNCTION_NAME = "spito-test-canary"
+Tamper = Callable[[str, str, int, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
+
+
+@pytest.fixture
+def run_canary(
+    monkeypatch: pytest.MonkeyPatch,
+    load_handler: Callable[[str], ModuleType],
+    capsys: pytest.CaptureFixture[str],
+) -> Callable[[str], tuple[dict[str, Any], dict[str, Any]]]:
+    """Invoke the handler against `url`; return its result and the metrics document it printed."""
+
+    def run(url: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        monkeypatch.setenv("SPITO_CANARY_URL", url)
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", FUNCTION_NAME)  # set by the Lambda runtime
+        capsys.readouterr()
+        result: dict[str, Any] = load_handler("canary").handler({}, None)
+        printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        metrics = [document for document in printed if "_aws" in document]
+        assert len(metrics) == 1, printed
+        return result, metrics[0]
+
+    return run
+
+
+def _gone(base_url: str, kind: str, item_id: str) -> bool:
+    return httpx.get(f"{base_url}/api/v1/{kind}s/{item_id}").status_code == 404
+
+
+def test_canary_passes_every_step_against_a_working_service(
+    run_canary: Callable[[str], tuple[dict[str, Any], dict[str, Any]]], base_url: str
+) -> None:
+    result, _ = run_canary(base_url)
+
+    assert result["success"] is True, result
+    assert set(result["latency_ms"]) == set(STEPS)
+
+
+def test_canary_deletes_the_link_and_paste_it_created(
+    run_canary: Callable[[str], tuple[dict[str, Any], dict[str, Any]]], base_url: str
+) -> None:
+    result, _ = run_canary(base_url)
+
+    assert _gone(base_url, "link", result["ids"]["link"])
+    assert _gone(base_url, "paste", result["ids"]["paste"])
+
+
+def test_canary_publishes_success_and_step_latencies_in_embedded_metric_format(
+    run_canary: Callable[[str], tuple[dict[str, Any], dict[str, Any]]], base_url: str
+) -> None:
+    _, document = run_canary(base_url)
+
+    (directive,) = document["_aws"]["CloudWatchMetrics"]
+    declared = {metric["Name"]: metric["Unit"] for metric in directive["Metrics"]}
+    assert directive["Namespace"] == METRIC_NAMESPACE
+    assert directive["Dimensions"] == [[METRIC_DIMENSION]]
+    assert document[METRIC_DIMENSION] == FUNCTION_NAME
+    assert declared == {"Success": "None"} | {f"{step}Latency": "Milliseconds" for step in STEPS}
+    assert document["Success"] == 1
+    assert all(document[f"{step}Latency"] > 0 for step in STEPS)
+    assert isinstance(document["_aws"]["Timestamp"], int)
+
+
+def test_canary_reports_failure_while_storage_is_down(
+    run_canary: Callable[[str], tuple[dict[str, Any], dict[str, Any]]],
+    base_url: str,
+    local_stack: LocalStack,
+) -> None:
+    with local_stack.storage.outage():
+        result, document = run_canary(base_url)
+
+    assert result["success"] is False
+    assert result["failed_step"] == "CreateLink"
+    assert document["Success"] == 0
+    assert "CreateLinkLatency" not in document
+
+
+def test_canary_reports_failure_when_nothing_answers(
+    run_canary: Callable[[str], tuple[dict[str, Any], dict[str, Any]]],
+) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound but never listening: connections are refused
+
+        result, document = run_canary(f"http://127.0.0.1:{port}")
+
+    assert result["success"] is False
+    assert result["failed_step"] == "CreateLink"
+    assert result["error"].startswith("ConnectionRefusedError")
+    assert document["Success"] == 0
+
+
+def test_canary_reports_failure_when_the_service_hangs(
+    run_canary: Callable[[str], tuple[dict[str, Any], dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SPITO_CANARY_TIMEOUT_SECONDS", "0.5")
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # connections complete in the kernel's backlog; nothing ever answers
+
+        result, document = run_canary(f"http://127.0.0.1:{silent.getsockname()[1]}")
+
+    assert result["failed_step"] == "CreateLink"
+    assert result["error"].startswith("TimeoutError")
+    assert document["Success"] == 0
+
+
+def _trim_raw_pastes(
+    method: str, path: str, status: int, headers: dict[str, str], body: bytes
+) -> tuple[int, dict[str, str], bytes]:
+    """A service that trims paste bodies: the bytes read back are not the bytes stored."""
+    return status, headers, body.strip() if path.endswith("/raw") else body
+
+
+def _redirect_elsewhere(
+    method: str, path: str, status: int, headers: dict[str, str], body: bytes
+) -> tuple[int, dict[str, str], bytes]:
+    """An edge that sends short links to the wrong place."""
+    if status == 302:
+        headers = {**headers, "location": "https://example.org/not-the-target"}
+    return status, headers, body
+
+
+def test_canary_fails_when_paste_bytes_change_and_still_deletes_both(
+    run_canary: Callable[[str], tuple[dict[str, Any], dict[str, Any]]],
+    tampering_proxy: Callable[[Tamper], str],
+    base_url: str,
+) -> None:
+    result, document = run_canary(tampering_proxy(_trim_raw_pastes))
+
+    assert result["failed_step"] == "ReadPaste"
+    assert document["Success"] == 0
+    assert {"DeleteLink", "DeletePaste"} <= set(result["latency_ms"])
+    assert _gone(base_url, "link", result["ids"]["link"])
+    assert _gone(base_url, "paste", result["ids"]["paste"])
+
+
+def test_canary_fails_when_a_short_link_redirects_elsewhere_and_deletes_the_link(
+    run_canary: Callable[[str], tuple[dict[str, Any], dict[str, Any]]],
+    tampering_proxy: Callable[[Tamper], str],
+    base_url: str,
+) -> None:
+    result, document = run_canary(tampering_proxy(_redirect_elsewhere))
+
+    assert result["failed_step"] == "FollowLink"
+    assert "not-the-target" in result["error"]
+    assert document["Success"] == 0
+    assert "paste" not in result["ids"]  # later steps are skipped, not counted as passing
+    assert _gone(base_url, "link", result["ids"]["link"])
