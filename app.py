@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aws_cdk import App, Tags, Validations
@@ -43,6 +44,13 @@ def add_stage(app: App, config: SpitoConfig) -> SpitoStacks:
     return SpitoStacks(network=network, data=data, api=api)
 
 
+def build(app: App, configs: Iterable[SpitoConfig]) -> list[SpitoStacks]:
+    """Add every stage in `configs` to `app` and check it all with cdk-nag at synth."""
+    stages = [add_stage(app, config) for config in configs]
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return stages
+
+
 def read_config(app: App) -> SpitoConfig:
     context = {
         CONTEXT_KEY: app.node.try_get_context(CONTEXT_KEY),
@@ -57,8 +65,7 @@ def main() -> None:
         config = read_config(app)
     except ConfigError as error:
         sys.exit(str(error))
-    add_stage(app, config)
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    build(app, [config])
     app.synth()
 
 

@@ -10,6 +10,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.config import InterfaceEndpointName
+from infra.nag import acknowledge
 
 INTERFACE_ENDPOINT_SERVICES: dict[InterfaceEndpointName, ec2.InterfaceVpcEndpointAwsService] = {
     "logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
@@ -72,9 +73,22 @@ class Network(Construct):
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
         for name in interface_endpoints:
-            self.vpc.add_interface_endpoint(
+            endpoint = self.vpc.add_interface_endpoint(
                 f"{name.capitalize()}Endpoint",
                 service=INTERFACE_ENDPOINT_SERVICES[name],
                 private_dns_enabled=True,
                 subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            )
+            acknowledge(
+                endpoint.node.find_child("SecurityGroup"),
+                "AwsSolutions-EC23",
+                "The endpoint admits HTTPS from the VPC's own CIDR, a Fn::GetAtt the rule "
+                "cannot evaluate; nothing outside the VPC can reach an interface endpoint.",
+            )
+        for subnet in [*self.vpc.public_subnets, *self.vpc.private_subnets]:
+            acknowledge(
+                subnet,
+                "CloudFormation-Validate::W3010",
+                "Zones are pinned in the config on purpose: synth stays offline and "
+                "deterministic, and the subnets never move between zones.",
             )
