@@ -76,6 +76,17 @@ def test_paste_page_highlights_the_text_and_links_the_raw_view(page: Page) -> No
     assert re.fullmatch(r".*/[A-Za-z0-9_-]+/raw", page.url)
 
 
+def test_paste_markup_is_shown_as_text_never_run(page: Page) -> None:
+    markup = '<img src="x" onerror="document.title=\'pwned\'">\n<script>alert(1)</script>\n'
+    create_paste(page, markup, syntax="html")
+    page.get_by_role("link", name="Open the paste").click()
+
+    code = page.locator("pre.paste-code code[data-highlighted='yes']")
+    expect(code).to_have_text(markup)
+    expect(code.locator("img, script")).to_have_count(0)
+    assert page.title() != "pwned"
+
+
 def test_burn_after_reading_paste_shows_once_then_is_gone(page: Page) -> None:
     page_url = create_paste(page, "the launch code is 0000", syntax="text", burn=True)
     page.goto(page_url)

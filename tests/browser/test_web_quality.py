@@ -35,6 +35,37 @@ const observer = new PerformanceObserver((list) => {
 for (const type of ["longtask", "long-animation-frame"]) observer.observe({ type, buffered: true });
 """
 
+# WCAG 2 contrast ratio of every visible text element against the background it sits on.
+LOW_CONTRAST_TEXT = """
+() => {
+  const rgb = (color) => color.match(/[\\d.]+/g).map(Number);
+  const luminance = ([r, g, b]) => {
+    const channel = (value) => {
+      const c = value / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    };
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  };
+  const background = (element) => {
+    for (let node = element; node; node = node.parentElement) {
+      const color = getComputedStyle(node).backgroundColor;
+      if (rgb(color)[3] !== 0) return color;
+    }
+    return "rgb(255, 255, 255)";
+  };
+  const ratio = (a, b) => {
+    const [light, dark] = [luminance(rgb(a)), luminance(rgb(b))].sort((x, y) => y - x);
+    return (light + 0.05) / (dark + 0.05);
+  };
+  return [...document.querySelectorAll("body *")]
+    .filter((element) => element.checkVisibility() && [...element.childNodes]
+      .some((node) => node.nodeType === Node.TEXT_NODE && node.textContent.trim()))
+    .map((element) => [element.outerHTML.slice(0, 80),
+                       ratio(getComputedStyle(element).color, background(element))])
+    .filter(([, contrast]) => contrast < 4.5);
+}
+"""
+
 
 def test_first_load_of_home_is_under_150_kb_compressed(page: Page) -> None:
     responses: list[Response] = []
@@ -101,6 +132,20 @@ def test_every_form_control_has_a_label(page: Page, section: str) -> None:
              .map((control) => control.outerHTML)"""
     )
     assert unlabelled == []
+
+
+def test_text_meets_wcag_aa_contrast(page: Page) -> None:
+    page.goto("/")
+    page.get_by_label("Long URL").fill("ftp://example.org/contrast")
+    page.get_by_role("button", name="Shorten").click()
+    expect(page.locator(".field-error").first).to_be_visible()
+    page.get_by_label("Long URL").fill("https://example.org/contrast")
+    page.get_by_role("button", name="Shorten").click()
+    expect(page.get_by_role("textbox", name="Short URL")).to_be_visible()
+    assert page.evaluate(LOW_CONTRAST_TEXT) == []
+    page.goto("/#mine")
+    expect(page.locator(".mine-item")).to_have_count(1)
+    assert page.evaluate(LOW_CONTRAST_TEXT) == []
 
 
 @pytest.mark.parametrize("section", SECTIONS)

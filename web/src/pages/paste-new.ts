@@ -4,6 +4,7 @@ import { el, setChildren } from "../dom";
 import { explain } from "../errors";
 import { serviceLimits } from "../openapi";
 import { rememberMine } from "../store";
+import { PLAIN_TEXT, syntaxName } from "../syntax-names";
 import { formatExpiry, toEpochSeconds } from "../time";
 import { alertBox, announce, checkbox, copyableValue, expirySelect, field, firstLine, pageHeading } from "../ui";
 
@@ -46,7 +47,7 @@ export async function newPastePage(main: HTMLElement): Promise<void> {
     try {
       const paste = await createPaste({
         content: text,
-        syntax: syntax.control.value || undefined,
+        syntax: syntax.control.value,
         expires_in: Number(expiry.control.value),
         burn_after_reading: burn.control.checked,
       });
@@ -71,13 +72,12 @@ export async function newPastePage(main: HTMLElement): Promise<void> {
   main.replaceChildren(pageHeading("Create a paste"), form, result);
 }
 
+/** The service's allowlist, plain text first; only plain text if the list could not be read. */
 function syntaxSelect(syntaxes: readonly string[]): HTMLSelectElement {
-  const select = el("select", { name: "syntax" });
-  const plain = syntaxes.find((name) => ["text", "plaintext", "plain"].includes(name));
-  select.append(el("option", { value: plain ?? "" }, "Plain text"));
-  for (const name of syntaxes) {
-    if (name !== plain) select.append(el("option", { value: name }, name));
-  }
+  const select = el("select", { name: "syntax" }, el("option", { value: PLAIN_TEXT }, syntaxName(PLAIN_TEXT)));
+  const others = syntaxes.filter((name) => name !== PLAIN_TEXT);
+  others.sort((a, b) => syntaxName(a).localeCompare(syntaxName(b)));
+  for (const name of others) select.append(el("option", { value: name }, syntaxName(name)));
   return select;
 }
 

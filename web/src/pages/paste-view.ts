@@ -4,6 +4,7 @@ import { ApiError, getPaste, openBurnedPaste, rawUrl, type Paste } from "../api"
 import { el, setChildren } from "../dom";
 import { explain } from "../errors";
 import { HIGHLIGHT_MAX_CHARS, highlightInWorker, runsToFragment } from "../highlight";
+import { PLAIN_TEXT, syntaxName } from "../syntax-names";
 import { formatExpiry, toEpochSeconds } from "../time";
 import { alertBox, announce, copyButton, pageHeading } from "../ui";
 
@@ -59,7 +60,7 @@ function showPaste(main: HTMLElement, paste: Paste, burned: boolean): void {
     el(
       "div",
       { class: "paste-toolbar" },
-      el("span", {}, `${paste.syntax || "Plain text"} · ${paste.size.toLocaleString()} bytes · ${formatExpiry(toEpochSeconds(paste.expires_at))}`),
+      el("span", {}, `${syntaxName(paste.syntax)} · ${paste.size.toLocaleString()} bytes · ${formatExpiry(toEpochSeconds(paste.expires_at))}`),
       el("span", { class: "paste-actions" }, burned ? null : el("a", { href: rawUrl(paste.id), class: "button-secondary" }, "Raw"), copyButton(content, "paste")),
     ),
     el("div", { class: "paste-body" }, lines, el("pre", { class: "paste-code", tabindex: "0", "aria-label": "Paste content" }, code)),
@@ -69,7 +70,7 @@ function showPaste(main: HTMLElement, paste: Paste, burned: boolean): void {
 }
 
 async function highlight(code: HTMLElement, content: string, syntax: string | null, status: HTMLElement): Promise<void> {
-  if (!syntax || ["text", "plaintext", "plain"].includes(syntax)) return;
+  if (!syntax || syntax === PLAIN_TEXT) return;
   if (content.length > HIGHLIGHT_MAX_CHARS) {
     status.textContent = `Shown without highlighting: it is longer than ${HIGHLIGHT_MAX_CHARS / 1024} KB.`;
     return;

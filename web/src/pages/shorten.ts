@@ -77,13 +77,18 @@ function remember(link: CreatedLink): void {
   });
 }
 
+/** The target as a link only when it is http(s), whatever the service let through. */
+function targetLink(url: string): Node {
+  return /^https?:\/\//i.test(url) ? el("a", { href: url, rel: "noopener noreferrer" }, url) : document.createTextNode(url);
+}
+
 async function showResult(result: HTMLElement, link: CreatedLink): Promise<void> {
   const canvas = el("canvas", { class: "qr", role: "img", "aria-label": `QR code for ${link.short_url}` });
   const heading = el("h2", { tabindex: "-1" }, "Your short link");
   result.replaceChildren(
     heading,
     copyableValue("Short URL", link.short_url, "short URL"),
-    el("p", {}, "Goes to ", el("a", { href: link.url, rel: "noopener noreferrer" }, link.url)),
+    el("p", {}, "Goes to ", targetLink(link.url)),
     el("p", { class: "muted" }, formatExpiry(toEpochSeconds(link.expires_at)), ". Listed under ", el("a", { href: "/#mine" }, "My links and pastes"), " with its delete button."),
     canvas,
   );
