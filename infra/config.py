@@ -84,6 +84,8 @@ class MonitoringConfig:
     alarm_email: str | None = None
     p99_latency_seconds: float = 1.0
     alb_5xx_percent: float = 5.0
+    # The end-to-end canary runs this often; its alarm needs 2 failed runs of the last 3.
+    canary_interval_minutes: int = 5
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -102,6 +104,23 @@ class DomainConfig:
     hosted_zone_id: str | None = None
 
 
+# --- The edge (CloudFront, WAF): owned by the edge work, infra/distribution.py and stacks/edge_*.
+PriceClassName = Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EdgeConfig:
+    """CloudFront's reach and logs, and the optional WAF web ACL in front of it."""
+
+    # PriceClass_100: North America and Europe edges only, the cheapest; _All: every edge.
+    price_class: PriceClassName = "PriceClass_100"
+    # A CLOUDFRONT web ACL costs a fixed ~$5 + $1 per rule group each month, plus per request.
+    waf_enabled: bool = False
+    # Per client address, per 5 minutes, on POST /api/* (creating links and pastes).
+    waf_api_post_limit_per_5_minutes: int = 500
+    access_log_retention_days: int = 90
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SpitoConfig:
     """Everything one stage of Spito is deployed with."""
@@ -116,6 +135,7 @@ class SpitoConfig:
     monitoring: MonitoringConfig = dataclasses.field(default_factory=MonitoringConfig)
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     domain: DomainConfig = dataclasses.field(default_factory=DomainConfig)
+    edge: EdgeConfig = dataclasses.field(default_factory=EdgeConfig)
 
     @property
     def retain_data(self) -> bool:
@@ -248,6 +268,7 @@ def _validate(config: SpitoConfig) -> None:
     _validate_monitoring(config.monitoring)
     _validate_data(config)
     _validate_domain(config.domain)
+    _validate_edge(config.edge)
 
 
 def _validate_environment(config: SpitoConfig) -> None:
@@ -345,6 +366,9 @@ def _validate_service(service: ServiceConfig) -> None:
 
 def _validate_monitoring(monitoring: MonitoringConfig) -> None:
     _check_retention("spito.monitoring.log_retention_days", monitoring.log_retention_days)
+    _check_range(
+        "spito.monitoring.canary_interval_minutes", monitoring.canary_interval_minutes, 1, 60
+    )
     if monitoring.alarm_email is not None and not _EMAIL.match(monitoring.alarm_email):
         raise ConfigError(
             "spito.monitoring.alarm_email",
@@ -395,6 +419,16 @@ def _validate_domain(domain: DomainConfig) -> None:
             f"{domain.hosted_zone_id!r} is not a hosted zone id",
             "copy the id (Z...) from the Route 53 console",
         )
+
+
+def _validate_edge(edge: EdgeConfig) -> None:
+    _check_range(
+        "spito.edge.waf_api_post_limit_per_5_minutes",
+        edge.waf_api_post_limit_per_5_minutes,
+        10,  # WAF's smallest rate-based limit
+        2_000_000_000,
+    )
+    _check_range("spito.edge.access_log_retention_days", edge.access_log_retention_days, 1, 3650)
 
 
 def _check_range(key: str, value: int | float, low: int | float, high: int | float) -> None:

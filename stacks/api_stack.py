@@ -11,6 +11,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.api_fleet import ApiFleet
+from infra.certificates import domain_names
 from infra.config import SpitoConfig
 from infra.monitoring import AlarmTopic, FleetAlarms
 from stacks.base import SpitoStack
@@ -39,6 +40,22 @@ def service_environment(config: SpitoConfig, *, table: str, bucket: str) -> dict
         "SPITO_EXPIRES_MAX_SECONDS": str(limits.expires_max_days * DAY_SECONDS),
         "SPITO_LINK_EXPIRES_DEFAULT_SECONDS": str(limits.link_expires_default_days * DAY_SECONDS),
         "SPITO_PASTE_EXPIRES_DEFAULT_SECONDS": str(limits.paste_expires_default_days * DAY_SECONDS),
+        **public_host_environment(config),
+    }
+
+
+def public_host_environment(config: SpitoConfig) -> dict[str, str]:
+    """With a custom domain: the service's URL and own names (it refuses to shorten them).
+
+    Without one, the edge forwards the viewer's Host (the distribution's *.cloudfront.net name),
+    which the service uses for its URLs and counts as its own.
+    """
+    domain_name = config.domain.domain_name
+    if domain_name is None:
+        return {}
+    return {
+        "SPITO_PUBLIC_URL": f"https://{domain_name}",
+        "SPITO_PUBLIC_HOSTS": ",".join(domain_names(domain_name)),
     }
 
 

@@ -1,0 +1,112 @@
+"""The edge: CloudFront in front of the web app's bucket and the API's ALB, and its DNS names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import CfnOutput
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from infra.api_fleet import ORIGIN_VERIFY_HEADER
+from infra.certificates import domain_names
+from infra.config import SpitoConfig
+from infra.distribution import ApiOrigin, EdgeDistribution, ViewerDomain, access_log_bucket
+from infra.dns import DistributionAliases, hosted_zone
+from infra.static_site import SpaBucket, SpaDeployment
+from stacks.base import SpitoStack
+from stacks.conversions import removal_policy
+
+PRICE_CLASSES = {
+    "PriceClass_100": cloudfront.PriceClass.PRICE_CLASS_100,
+    "PriceClass_200": cloudfront.PriceClass.PRICE_CLASS_200,
+    "PriceClass_All": cloudfront.PriceClass.PRICE_CLASS_ALL,
+}
+
+
+class EdgeStack(SpitoStack):
+    """The distribution, the web app's bucket and deployment, logs, and the alias records.
+
+    Lives in the fleet's region (CloudFront is global; only its certificate and web ACL must be in
+    us-east-1, and arrive through cross-region references).
+
+    Attributes: `distribution`, `spa_bucket`, `log_bucket`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: SpitoConfig,
+        web_dist: Path,
+        load_balancer: elbv2.ILoadBalancerV2,
+        origin_secret: secretsmanager.ISecret,
+        viewer_certificate: acm.ICertificate | None = None,
+        web_acl_arn: str | None = None,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            config=config,
+            cross_region_references=True,
+            description=f"Spito {config.stage}: CloudFront, the web app bucket and DNS",
+        )
+        domain_name = config.domain.domain_name
+        if (domain_name is None) != (viewer_certificate is None):
+            raise ValueError("a viewer certificate is needed exactly when a domain is configured")
+        self.log_bucket = access_log_bucket(
+            self,
+            "AccessLogs",
+            removal_policy=removal_policy(config),
+            retention_days=config.edge.access_log_retention_days,
+        )
+        self.spa_bucket = SpaBucket(
+            self, "WebApp", removal_policy=removal_policy(config), access_log_bucket=self.log_bucket
+        ).bucket
+        viewer_domain = (
+            ViewerDomain(names=domain_names(domain_name), certificate=viewer_certificate)
+            if domain_name is not None and viewer_certificate is not None
+            else None
+        )
+        self.edge = EdgeDistribution(
+            self,
+            "Edge",
+            spa_bucket=self.spa_bucket,
+            api_origin=ApiOrigin(
+                load_balancer=load_balancer,
+                https=viewer_domain is not None,
+                verify_header_name=ORIGIN_VERIFY_HEADER,
+                verify_secret=origin_secret,
+            ),
+            log_bucket=self.log_bucket,
+            price_class=PRICE_CLASSES[config.edge.price_class],
+            viewer_domain=viewer_domain,
+            web_acl_arn=web_acl_arn,
+        )
+        self.distribution = self.edge.distribution
+        SpaDeployment(
+            self,
+            "WebAppDeployment",
+            web_dist=web_dist,
+            bucket=self.spa_bucket,
+            distribution=self.distribution,
+        )
+        public_host = self.distribution.distribution_domain_name
+        if viewer_domain is not None and domain_name is not None:
+            zone_id = config.domain.hosted_zone_id or ""
+            DistributionAliases(
+                self,
+                "Aliases",
+                zone=hosted_zone(self, "Zone", zone_id=zone_id, zone_name=domain_name),
+                names=viewer_domain.names,
+                distribution=self.distribution,
+            )
+            public_host = domain_name
+        CfnOutput(self, "PublicUrl", value=f"https://{public_host}")
+        CfnOutput(self, "DistributionId", value=self.distribution.distribution_id)
+        CfnOutput(self, "DistributionDomainName", value=self.distribution.distribution_domain_name)
+        CfnOutput(self, "WebAppBucketName", value=self.spa_bucket.bucket_name)
