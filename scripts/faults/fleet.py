@@ -6,6 +6,7 @@ when the Fleet's `with` block ends, whatever happened inside it.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -17,14 +18,25 @@ import httpx
 
 from scripts.faults.haproxy import HealthCheck, RuntimeApi, start_haproxy
 from scripts.faults.processes import ManagedProcess, free_port, wait_for_port
-from scripts.faults.storage import LocalStorage
+from scripts.local_stack import Storage, service_environment
 from service.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INSTANCE_START_TIMEOUT_SECONDS = 30.0
-# Behind CloudFront and the ALB the viewer is second from the right of X-Forwarded-For; here
-# the load generator plays CloudFront and HAProxy appends its peer as the ALB does.
-CLIENT_IP_POSITION = "2"
+
+
+def ec2_environment(stage: str, *, table: str, bucket: str) -> dict[str, str]:
+    """The SPITO_* settings the CDK app gives an EC2 instance of `stage` (cdk.json context).
+
+    Among them SPITO_CLIENT_IP_POSITION=2: the load generator plays CloudFront (it sends the
+    viewer's address) and HAProxy appends its peer as the ALB does.
+    """
+    # The CDK app is imported here, not at the top, because loading it starts a jsii runtime.
+    from infra.config import load_config
+    from stacks.api_stack import service_environment as instance_environment
+
+    context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    return instance_environment(load_config(context, stage), table=table, bucket=bucket)
 
 
 class Fleet:
@@ -35,16 +47,16 @@ class Fleet:
         workdir: Path,
         *,
         instances: int = 3,
+        stage: str = "dev",
         health_check: HealthCheck | None = None,
-        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.workdir = workdir
+        self.stage = stage
         self.health_check = health_check or HealthCheck()
-        self.storage = LocalStorage(workdir / "storage")
+        self.storage = Storage(data_dir=workdir / "storage")
         self.balancer_port = free_port()
         self.instance_ports = {f"s{n}": free_port() for n in range(1, instances + 1)}
         self.instances: dict[str, ManagedProcess] = {}
-        self._extra_env = extra_env or {}
         self._exit_stack = ExitStack()
         self._balancer: ManagedProcess | None = None
         self._runtime_api: RuntimeApi | None = None
@@ -93,15 +105,14 @@ class Fleet:
         self._exit_stack.close()
 
     def instance_env(self, name: str) -> dict[str, str]:
-        """The environment an EC2 instance's unit gives the service, pointed at local storage."""
+        """An EC2 instance's environment, with storage, address and port made local."""
+        storage = self.storage
         return {
             **os.environ,
-            **self.storage.service_env(),
+            **ec2_environment(self.stage, table=storage.table, bucket=storage.bucket),
+            **service_environment(storage),  # local endpoints, credentials, loopback address
             "PORT": str(self.instance_ports[name]),
-            "SPITO_BIND_HOST": "127.0.0.1",
-            "SPITO_CLIENT_IP_POSITION": CLIENT_IP_POSITION,
             "SPITO_PUBLIC_URL": self.base_url,
-            **self._extra_env,
         }
 
     def service_settings(self) -> Settings:

@@ -26,7 +26,7 @@ class HealthCheck:
     """How quickly HAProxy marks a server down (fall failures) and up again (rise successes)."""
 
     interval_ms: int = 200
-    fall: int = 2
+    fall: int = 3
     rise: int = 2
 
 

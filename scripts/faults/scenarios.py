@@ -257,11 +257,11 @@ async def storage_restart(fleet: Fleet, timing: Timing) -> ScenarioResult:
     load_task = asyncio.create_task(load.run(shape, stop))
     try:
         await asyncio.sleep(timing.around_fault_s)
-        await asyncio.to_thread(fleet.storage.stop_dynamodb)
+        await asyncio.to_thread(fleet.storage.stop)
         outage_started = time.monotonic()
         not_ready_after = await wait_for_readiness(fleet, 503, timeout_s=15)
         await asyncio.sleep(max(0.0, timing.storage_outage_s - not_ready_after))
-        await asyncio.to_thread(fleet.storage.start_dynamodb)
+        await asyncio.to_thread(fleet.storage.start)
         storage_back = time.monotonic()
         ready_after = await wait_for_readiness(fleet, 200, timeout_s=30)
         recovered = time.monotonic()
@@ -285,8 +285,8 @@ async def storage_restart(fleet: Fleet, timing: Timing) -> ScenarioResult:
     result.check(statuses_in_rotation == {"UP"}, f"instances left rotation: {statuses_in_rotation}")
     read_back_summary = await check_read_back(fleet, load.record, result)
     result.summary = (
-        f"dynalite down {storage_back - outage_started:.1f} s under {timing.concurrency} "
-        f"connections: {len(during)} answers 503 problem+json "
+        f"dynalite and s3rver down {storage_back - outage_started:.1f} s under "
+        f"{timing.concurrency} connections: {len(during)} answers 503 problem+json "
         f"({len(bad_errors)} other errors), slowest answer {slowest:.2f} s; /readyz 503 on every "
         f"instance {not_ready_after:.2f} s after the stop, 200 again {ready_after:.2f} s after "
         f"the restart with no instance restarted; {len(after)} failures after recovery; "
