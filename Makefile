@@ -64,11 +64,12 @@ bench: deps ## benchmarks as ratios against baselines measured in the same run (
 
 clean: ## remove build output and local data (keeps .venv and node_modules)
 	rm -rf cdk.out .local web/dist .pytest_cache .mypy_cache .ruff_cache
-lint: deps ## ruff (lint + format check), mypy strict, shellcheck, actionlint; changes no file
+lint: deps web/node_modules/.installed ## ruff (lint + format check), mypy strict, shellcheck, actionlint, the web app's tsc + prettier; changes no file
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	scripts/ensure-apt.sh shellcheck
 	git grep -lzE '^#!(/usr)?/bin/(env )?(ba|da)?sh$$' | xargs -0 -r shellcheck
 	$(VENV)/bin/actionlint
+	cd web && npm run lint
 
