@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import httpx
 import pytest
@@ -50,15 +51,29 @@ def test_bad_url_error_is_shown_beside_the_url_field(page: Page) -> None:
     page.goto("/")
     url_field = page.get_by_label("Long URL")
     url_field.fill("javascript:alert(1)")
-    page.get_by_label("Custom short name (optional)").fill("keep-me")
+    page.get_by_label("Custom slug (optional)").fill("keep-me")
     page.get_by_role("button", name="Shorten").click()
 
     error = page.locator(f"#{url_field.get_attribute('id')}-error")
     expect(error).to_contain_text("http:// or https://")
     expect(url_field).to_have_attribute("aria-invalid", "true")
     expect(url_field).to_have_value("javascript:alert(1)")
-    expect(page.get_by_label("Custom short name (optional)")).to_have_value("keep-me")
+    expect(page.get_by_label("Custom slug (optional)")).to_have_value("keep-me")
     save_screenshot(page, "shorten-bad-url")
+
+
+def test_taken_slug_error_is_shown_beside_the_slug_field(page: Page, landing_url: str) -> None:
+    slug = f"taken-{uuid.uuid4().hex[:12]}"
+    for target in (f"{landing_url}/first", f"{landing_url}/second"):
+        page.goto("/")
+        page.get_by_label("Long URL").fill(target)
+        page.get_by_label("Custom slug (optional)").fill(slug)
+        page.get_by_role("button", name="Shorten").click()
+
+    slug_field = page.get_by_label("Custom slug (optional)")
+    expect(page.locator(f"#{slug_field.get_attribute('id')}-error")).to_contain_text("taken")
+    expect(slug_field).to_be_focused()
+    expect(page.get_by_label("Long URL")).to_have_value(f"{landing_url}/second")
 
 
 def test_paste_page_highlights_the_text_and_links_the_raw_view(page: Page) -> None:

@@ -78,7 +78,11 @@ export const getPaste = (id: string): Promise<Paste> =>
 export const openBurnedPaste = (id: string): Promise<Paste> =>
   request("POST", `/api/v1/pastes/${encodeURIComponent(id)}/open`);
 
-export const deleteItem = (kind: "link" | "paste", id: string, deleteToken: string): Promise<void> =>
+export const deleteItem = (
+  kind: "link" | "paste",
+  id: string,
+  deleteToken: string,
+): Promise<void> =>
   request("DELETE", `/api/v1/${kind}s/${encodeURIComponent(id)}`, undefined, {
     "X-Delete-Token": deleteToken,
   });

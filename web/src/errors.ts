@@ -10,7 +10,7 @@ export interface Explained {
 /** How the service's field names read in a sentence. */
 const FIELD_NOUNS: Record<string, string> = {
   url: "The URL",
-  slug: "The custom short name",
+  slug: "The slug",
   content: "The text",
   syntax: "The syntax",
   expires_in: "The expiry",
@@ -28,7 +28,10 @@ export function explain(
   fieldByStatus: Readonly<Record<number, string>> = {},
 ): Explained {
   if (!(error instanceof ApiError)) {
-    return { field: null, message: "Something went wrong in the page. Your input is kept; please try again." };
+    return {
+      field: null,
+      message: "Something went wrong in the page. Your input is kept; please try again.",
+    };
   }
   const field = fieldOf(error, fields) ?? fieldByStatus[error.status] ?? null;
   return { field, message: messageFor(error) };
@@ -38,18 +41,22 @@ function fieldOf(error: ApiError, fields: readonly string[]): string | null {
   const named = error.problem.field;
   if (typeof named === "string" && fields.includes(named)) return named;
   const detail = error.problem.detail ?? "";
-  return fields.find((name) => detail.startsWith(`${name} `) || detail.includes(`'${name}'`)) ?? null;
+  return (
+    fields.find((name) => detail.startsWith(`${name} `) || detail.includes(`'${name}'`)) ?? null
+  );
 }
 
 function messageFor(error: ApiError): string {
   const { status, detail } = error.problem;
-  if (status === 0) return "Spito could not be reached. Check your connection; your input is kept, so try again.";
+  if (status === 0)
+    return "Spito could not be reached. Check your connection; your input is kept, so try again.";
   if (status === 429) {
     const wait = error.retryAfterSeconds;
     const when = wait ? ` in ${wait} second${wait === 1 ? "" : "s"}` : " shortly";
     return `You are creating things faster than Spito allows. Please try again${when}.`;
   }
-  if (status >= 500) return "Spito had a problem on its side. Your input is kept; please try again in a moment.";
+  if (status >= 500)
+    return "Spito had a problem on its side. Your input is kept; please try again in a moment.";
   if (detail) return sentence(detail);
   if (status === 404) return "It does not exist: it may have expired or been deleted.";
   if (status === 403) return "This browser's delete token was not accepted.";

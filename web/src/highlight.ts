@@ -22,7 +22,9 @@ export const HIGHLIGHT_MAX_CHARS = 256 * 1024;
 /** Resolves to the runs, or null when the language is unknown or highlighting failed. */
 export function highlightInWorker(code: string, language: string): Promise<Run[] | null> {
   return new Promise((resolve) => {
-    const worker = new Worker(new URL("./highlight.worker.ts", import.meta.url), { type: "module" });
+    const worker = new Worker(new URL("./highlight.worker.ts", import.meta.url), {
+      type: "module",
+    });
     const finish = (runs: Run[] | null): void => {
       worker.terminate();
       resolve(runs);

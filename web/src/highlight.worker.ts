@@ -58,7 +58,9 @@ class RunEmitter {
 function scopeClasses(scope: string): string {
   if (scope.startsWith("language:")) return "";
   const [first, ...rest] = scope.split(".");
-  return [`hljs-${first}`, ...rest.map((part, index) => `${part}${"_".repeat(index + 1)}`)].join(" ");
+  return [`hljs-${first}`, ...rest.map((part, index) => `${part}${"_".repeat(index + 1)}`)].join(
+    " ",
+  );
 }
 
 hljs.configure({ __emitter: RunEmitter as never });

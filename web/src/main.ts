@@ -22,7 +22,10 @@ async function render(moveFocus: boolean): Promise<void> {
     await pasteViewPage(main, pasteId);
   } else if (location.pathname !== "/" && location.pathname !== "/index.html") {
     document.title = "Not found · Spito";
-    main.replaceChildren(pageHeading("Page not found"), el("p", {}, el("a", { href: "/" }, "Go to Spito's start page")));
+    main.replaceChildren(
+      pageHeading("Page not found"),
+      el("p", {}, el("a", { href: "/" }, "Go to Spito's start page")),
+    );
   } else if (section === "paste") {
     document.title = "New paste · Spito";
     await newPastePage(main);
@@ -50,7 +53,15 @@ function markCurrentNav(section: string | null): void {
 
 /** App links navigate without reloading; everything else (short links, raw views) loads. */
 document.addEventListener("click", (event) => {
-  if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  if (
+    event.defaultPrevented ||
+    event.button !== 0 ||
+    event.metaKey ||
+    event.ctrlKey ||
+    event.shiftKey ||
+    event.altKey
+  )
+    return;
   const link = (event.target as Element).closest?.("a");
   if (!link || link.target || link.origin !== location.origin) return;
   const isAppPath = link.pathname === "/" || PASTE_PATH.test(link.pathname);

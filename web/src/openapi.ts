@@ -43,7 +43,12 @@ function findProperty(node: Json, name: string): Json {
   }
   if (node && typeof node === "object") {
     const properties = node.properties;
-    if (properties && typeof properties === "object" && !Array.isArray(properties) && name in properties) {
+    if (
+      properties &&
+      typeof properties === "object" &&
+      !Array.isArray(properties) &&
+      name in properties
+    ) {
       return properties[name] ?? null;
     }
     for (const child of Object.values(node)) {
@@ -57,7 +62,8 @@ function findProperty(node: Json, name: string): Json {
 /** Enum values of a schema, looking through anyOf/oneOf (nullable fields) too. */
 function stringEnum(schema: Json): string[] {
   if (!schema || typeof schema !== "object" || Array.isArray(schema)) return [];
-  if (Array.isArray(schema.enum)) return schema.enum.filter((value): value is string => typeof value === "string");
+  if (Array.isArray(schema.enum))
+    return schema.enum.filter((value): value is string => typeof value === "string");
   for (const key of ["anyOf", "oneOf", "allOf"]) {
     const options = schema[key];
     if (Array.isArray(options)) {

@@ -47,9 +47,20 @@ export function field<T extends HTMLInputElement | HTMLTextAreaElement | HTMLSel
 }
 
 /** A checkbox with its label after it. */
-export function checkbox(label: string, name: string): { wrapper: HTMLDivElement; control: HTMLInputElement } {
+export function checkbox(
+  label: string,
+  name: string,
+): { wrapper: HTMLDivElement; control: HTMLInputElement } {
   const control = el("input", { type: "checkbox", name, id: uniqueId(name) });
-  return { wrapper: el("div", { class: "field field-check" }, control, el("label", { for: control.id }, label)), control };
+  return {
+    wrapper: el(
+      "div",
+      { class: "field field-check" },
+      control,
+      el("label", { for: control.id }, label),
+    ),
+    control,
+  };
 }
 
 const EXPIRY_PRESETS: ReadonlyArray<[label: string, seconds: number]> = [
@@ -67,14 +78,20 @@ export function expirySelect(limits: ServiceLimits, defaultSeconds: number): HTM
   for (const [label, seconds] of EXPIRY_PRESETS) {
     if (limits.expiresMin !== null && seconds < limits.expiresMin) continue;
     if (limits.expiresMax !== null && seconds > limits.expiresMax) continue;
-    select.append(el("option", { value: String(seconds), selected: seconds === defaultSeconds }, label));
+    select.append(
+      el("option", { value: String(seconds), selected: seconds === defaultSeconds }, label),
+    );
   }
   return select;
 }
 
 /** A button that copies `text` and says so, politely, to screen readers too. */
 export function copyButton(text: string, what: string): HTMLButtonElement {
-  const button = el("button", { type: "button", class: "button-secondary", "aria-label": `Copy ${what}` }, "Copy");
+  const button = el(
+    "button",
+    { type: "button", class: "button-secondary", "aria-label": `Copy ${what}` },
+    "Copy",
+  );
   button.addEventListener("click", async () => {
     const copied = await copyText(text);
     button.textContent = copied ? "Copied" : "Copy failed: select and copy by hand";
@@ -95,7 +112,13 @@ async function copyText(text: string): Promise<boolean> {
 
 /** A read-only value with a copy button, e.g. a short URL. */
 export function copyableValue(label: string, value: string, what: string): HTMLDivElement {
-  const output = el("input", { type: "text", readonly: true, value, class: "copy-value", id: uniqueId("copy") });
+  const output = el("input", {
+    type: "text",
+    readonly: true,
+    value,
+    class: "copy-value",
+    id: uniqueId("copy"),
+  });
   output.addEventListener("focus", () => output.select());
   return el(
     "div",

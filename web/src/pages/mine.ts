@@ -12,17 +12,37 @@ export function minePage(main: HTMLElement): void {
   for (const item of items) list.append(row(item));
   main.replaceChildren(
     pageHeading("My links and pastes"),
-    el("p", { class: "muted" }, "What this browser created, with the delete tokens Spito showed once. They are kept only in this browser."),
+    el(
+      "p",
+      { class: "muted" },
+      "What this browser created, with the delete tokens Spito showed once. They are kept only in this browser.",
+    ),
     items.length
       ? list
-      : el("p", {}, "Nothing yet. ", el("a", { href: "/" }, "Shorten a link"), " or ", el("a", { href: "/#paste" }, "create a paste"), "."),
+      : el(
+          "p",
+          {},
+          "Nothing yet. ",
+          el("a", { href: "/" }, "Shorten a link"),
+          " or ",
+          el("a", { href: "/#paste" }, "create a paste"),
+          ".",
+        ),
   );
 }
 
 function row(item: MyItem): HTMLLIElement {
   const kindLabel = item.kind === "link" ? "Link" : "Paste";
   const problem = el("p", { class: "field-error", hidden: true });
-  const remove = el("button", { type: "button", class: "button-danger", "aria-label": `Delete ${kindLabel.toLowerCase()} ${item.id}` }, "Delete");
+  const remove = el(
+    "button",
+    {
+      type: "button",
+      class: "button-danger",
+      "aria-label": `Delete ${kindLabel.toLowerCase()} ${item.id}`,
+    },
+    "Delete",
+  );
   const li = el(
     "li",
     { class: "mine-item", "data-id": item.id },
@@ -30,7 +50,11 @@ function row(item: MyItem): HTMLLIElement {
     el(
       "div",
       { class: "mine-text" },
-      el("a", { href: item.kind === "paste" ? `/p/${encodeURIComponent(item.id)}` : item.url }, item.url),
+      el(
+        "a",
+        { href: item.kind === "paste" ? `/p/${encodeURIComponent(item.id)}` : item.url },
+        item.url,
+      ),
       el("span", { class: "mine-label" }, item.label),
       el("span", { class: "muted" }, formatExpiry(item.expiresAt)),
       problem,
@@ -38,14 +62,19 @@ function row(item: MyItem): HTMLLIElement {
     remove,
   );
   remove.addEventListener("click", async () => {
-    if (!window.confirm(`Delete ${kindLabel.toLowerCase()} ${item.id}? This cannot be undone.`)) return;
+    if (!window.confirm(`Delete ${kindLabel.toLowerCase()} ${item.id}? This cannot be undone.`))
+      return;
     remove.disabled = true;
     try {
       await deleteItem(item.kind, item.id, item.deleteToken);
       removeRow(li, item, `${kindLabel} ${item.id} deleted`);
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) {
-        removeRow(li, item, `${kindLabel} ${item.id} had already ${isExpired(item.expiresAt) ? "expired" : "gone"}; removed from the list`);
+        removeRow(
+          li,
+          item,
+          `${kindLabel} ${item.id} had already ${isExpired(item.expiresAt) ? "expired" : "gone"}; removed from the list`,
+        );
         return;
       }
       problem.textContent = explain(error, []).message;

@@ -6,7 +6,16 @@ import { serviceLimits } from "../openapi";
 import { rememberMine } from "../store";
 import { PLAIN_TEXT, syntaxName } from "../syntax-names";
 import { formatExpiry, toEpochSeconds } from "../time";
-import { alertBox, announce, checkbox, copyableValue, expirySelect, field, firstLine, pageHeading } from "../ui";
+import {
+  alertBox,
+  announce,
+  checkbox,
+  copyableValue,
+  expirySelect,
+  field,
+  firstLine,
+  pageHeading,
+} from "../ui";
 
 const ONE_WEEK = 7 * 24 * 60 * 60;
 
@@ -14,11 +23,20 @@ export async function newPastePage(main: HTMLElement): Promise<void> {
   const limits = await serviceLimits();
   const content = field(
     "Text",
-    el("textarea", { name: "content", rows: "14", required: true, spellcheck: "false", autocapitalize: "off" }),
+    el("textarea", {
+      name: "content",
+      rows: "14",
+      required: true,
+      spellcheck: "false",
+      autocapitalize: "off",
+    }),
   );
   const syntax = field("Syntax", syntaxSelect(limits.syntaxes));
   const expiry = field("Expires after", expirySelect(limits, ONE_WEEK));
-  const burn = checkbox("Burn after reading: delete it the first time it is opened", "burn_after_reading");
+  const burn = checkbox(
+    "Burn after reading: delete it the first time it is opened",
+    "burn_after_reading",
+  );
   const fields = { content, syntax, expires_in: expiry } as const;
   const formError = el("div", { class: "form-error" });
   const result = el("section", { class: "result", "aria-label": "Your paste", hidden: true });
@@ -74,7 +92,11 @@ export async function newPastePage(main: HTMLElement): Promise<void> {
 
 /** The service's allowlist, plain text first; only plain text if the list could not be read. */
 function syntaxSelect(syntaxes: readonly string[]): HTMLSelectElement {
-  const select = el("select", { name: "syntax" }, el("option", { value: PLAIN_TEXT }, syntaxName(PLAIN_TEXT)));
+  const select = el(
+    "select",
+    { name: "syntax" },
+    el("option", { value: PLAIN_TEXT }, syntaxName(PLAIN_TEXT)),
+  );
   const others = syntaxes.filter((name) => name !== PLAIN_TEXT);
   others.sort((a, b) => syntaxName(a).localeCompare(syntaxName(b)));
   for (const name of others) select.append(el("option", { value: name }, syntaxName(name)));
@@ -100,10 +122,22 @@ function showResult(result: HTMLElement, paste: CreatedPaste, burnAfterReading: 
     heading,
     copyableValue("Page URL", paste.url, "page URL"),
     burnAfterReading
-      ? el("p", {}, "It burns after reading: the first person to open the page sees it, then it is deleted. It has no raw URL.")
+      ? el(
+          "p",
+          {},
+          "It burns after reading: the first person to open the page sees it, then it is deleted. It has no raw URL.",
+        )
       : copyableValue("Raw URL", paste.raw_url, "raw URL"),
-    el("p", { class: "muted" }, `${paste.size.toLocaleString()} bytes. ${formatExpiry(toEpochSeconds(paste.expires_at))}. Listed under `, el("a", { href: "/#mine" }, "My links and pastes"), "."),
-    burnAfterReading ? null : el("p", {}, el("a", { href: `/p/${encodeURIComponent(paste.id)}` }, "Open the paste")),
+    el(
+      "p",
+      { class: "muted" },
+      `${paste.size.toLocaleString()} bytes. ${formatExpiry(toEpochSeconds(paste.expires_at))}. Listed under `,
+      el("a", { href: "/#mine" }, "My links and pastes"),
+      ".",
+    ),
+    burnAfterReading
+      ? null
+      : el("p", {}, el("a", { href: `/p/${encodeURIComponent(paste.id)}` }, "Open the paste")),
   );
   result.hidden = false;
   heading.focus();

@@ -40,7 +40,11 @@ function askBeforeBurning(main: HTMLElement, paste: Paste): void {
   main.replaceChildren(
     pageHeading("This paste burns after reading"),
     el("p", {}, "It can be shown only once: opening it deletes it, for you and for everyone else."),
-    el("p", { class: "muted" }, `${paste.size.toLocaleString()} bytes. ${formatExpiry(toEpochSeconds(paste.expires_at))}.`),
+    el(
+      "p",
+      { class: "muted" },
+      `${paste.size.toLocaleString()} bytes. ${formatExpiry(toEpochSeconds(paste.expires_at))}.`,
+    ),
     problem,
     open,
   );
@@ -51,25 +55,54 @@ function showPaste(main: HTMLElement, paste: Paste, burned: boolean): void {
   const content = paste.content ?? "";
   const code = el("code", {}, content);
   const lineCount = content.split("\n").length - (content.endsWith("\n") ? 1 : 0);
-  const lines = el("pre", { class: "line-numbers", "aria-hidden": "true" }, lineNumbers(Math.max(lineCount, 1)));
+  const lines = el(
+    "pre",
+    { class: "line-numbers", "aria-hidden": "true" },
+    lineNumbers(Math.max(lineCount, 1)),
+  );
   const status = el("p", { class: "muted", role: "status" });
   setChildren(
     main,
     pageHeading(burned ? "Burned paste" : "Paste"),
-    burned ? el("p", { class: "alert", role: "alert" }, "This paste has now been deleted. This is the only time it is shown: copy it if you need it.") : null,
+    burned
+      ? el(
+          "p",
+          { class: "alert", role: "alert" },
+          "This paste has now been deleted. This is the only time it is shown: copy it if you need it.",
+        )
+      : null,
     el(
       "div",
       { class: "paste-toolbar" },
-      el("span", {}, `${syntaxName(paste.syntax)} · ${paste.size.toLocaleString()} bytes · ${formatExpiry(toEpochSeconds(paste.expires_at))}`),
-      el("span", { class: "paste-actions" }, burned ? null : el("a", { href: rawUrl(paste.id), class: "button-secondary" }, "Raw"), copyButton(content, "paste")),
+      el(
+        "span",
+        {},
+        `${syntaxName(paste.syntax)} · ${paste.size.toLocaleString()} bytes · ${formatExpiry(toEpochSeconds(paste.expires_at))}`,
+      ),
+      el(
+        "span",
+        { class: "paste-actions" },
+        burned ? null : el("a", { href: rawUrl(paste.id), class: "button-secondary" }, "Raw"),
+        copyButton(content, "paste"),
+      ),
     ),
-    el("div", { class: "paste-body" }, lines, el("pre", { class: "paste-code", tabindex: "0", "aria-label": "Paste content" }, code)),
+    el(
+      "div",
+      { class: "paste-body" },
+      lines,
+      el("pre", { class: "paste-code", tabindex: "0", "aria-label": "Paste content" }, code),
+    ),
     status,
   );
   void highlight(code, content, paste.syntax, status);
 }
 
-async function highlight(code: HTMLElement, content: string, syntax: string | null, status: HTMLElement): Promise<void> {
+async function highlight(
+  code: HTMLElement,
+  content: string,
+  syntax: string | null,
+  status: HTMLElement,
+): Promise<void> {
   if (!syntax || syntax === PLAIN_TEXT) return;
   if (content.length > HIGHLIGHT_MAX_CHARS) {
     status.textContent = `Shown without highlighting: it is longer than ${HIGHLIGHT_MAX_CHARS / 1024} KB.`;
@@ -90,7 +123,11 @@ function showFailure(main: HTMLElement, error: unknown): void {
   if (error instanceof ApiError && error.status === 404) {
     main.replaceChildren(
       pageHeading("This paste is gone"),
-      el("p", {}, "It does not exist: it may have expired, been deleted, or been burned after reading."),
+      el(
+        "p",
+        {},
+        "It does not exist: it may have expired, been deleted, or been burned after reading.",
+      ),
       el("p", {}, el("a", { href: "/#paste" }, "Create a new paste")),
     );
   } else {

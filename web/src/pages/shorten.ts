@@ -13,19 +13,40 @@ export async function shortenPage(main: HTMLElement): Promise<void> {
   const limits = await serviceLimits();
   const url = field(
     "Long URL",
-    el("input", { type: "url", name: "url", required: true, autocomplete: "url", inputmode: "url", placeholder: "https://example.com/a/long/path" }),
+    el("input", {
+      type: "url",
+      name: "url",
+      required: true,
+      autocomplete: "url",
+      inputmode: "url",
+      placeholder: "https://example.com/a/long/path",
+    }),
   );
   const slug = field(
-    "Custom short name (optional)",
-    el("input", { type: "text", name: "slug", autocomplete: "off", spellcheck: "false", maxlength: "64" }),
-    "3 to 64 letters, digits, - or _. Leave empty for a random one.",
+    "Custom slug (optional)",
+    el("input", {
+      type: "text",
+      name: "slug",
+      autocomplete: "off",
+      spellcheck: "false",
+      maxlength: "64",
+    }),
+    "The end of the short URL: 3 to 64 letters, digits, - or _. Leave it empty for a random one.",
   );
   const expiry = field("Expires after", expirySelect(limits, ONE_YEAR));
   const fields = { url, slug, expires_in: expiry } as const;
   const formError = el("div", { class: "form-error" });
   const result = el("section", { class: "result", "aria-label": "Your short link", hidden: true });
   const submit = el("button", { type: "submit" }, "Shorten");
-  const form = el("form", { novalidate: true, "aria-label": "Shorten a link" }, url.wrapper, slug.wrapper, expiry.wrapper, formError, submit);
+  const form = el(
+    "form",
+    { novalidate: true, "aria-label": "Shorten a link" },
+    url.wrapper,
+    slug.wrapper,
+    expiry.wrapper,
+    formError,
+    submit,
+  );
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -79,17 +100,30 @@ function remember(link: CreatedLink): void {
 
 /** The target as a link only when it is http(s), whatever the service let through. */
 function targetLink(url: string): Node {
-  return /^https?:\/\//i.test(url) ? el("a", { href: url, rel: "noopener noreferrer" }, url) : document.createTextNode(url);
+  return /^https?:\/\//i.test(url)
+    ? el("a", { href: url, rel: "noopener noreferrer" }, url)
+    : document.createTextNode(url);
 }
 
 async function showResult(result: HTMLElement, link: CreatedLink): Promise<void> {
-  const canvas = el("canvas", { class: "qr", role: "img", "aria-label": `QR code for ${link.short_url}` });
+  const canvas = el("canvas", {
+    class: "qr",
+    role: "img",
+    "aria-label": `QR code for ${link.short_url}`,
+  });
   const heading = el("h2", { tabindex: "-1" }, "Your short link");
   result.replaceChildren(
     heading,
     copyableValue("Short URL", link.short_url, "short URL"),
     el("p", {}, "Goes to ", targetLink(link.url)),
-    el("p", { class: "muted" }, formatExpiry(toEpochSeconds(link.expires_at)), ". Listed under ", el("a", { href: "/#mine" }, "My links and pastes"), " with its delete button."),
+    el(
+      "p",
+      { class: "muted" },
+      formatExpiry(toEpochSeconds(link.expires_at)),
+      ". Listed under ",
+      el("a", { href: "/#mine" }, "My links and pastes"),
+      " with its delete button.",
+    ),
     canvas,
   );
   result.hidden = false;
