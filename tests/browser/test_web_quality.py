@@ -121,6 +121,31 @@ def test_link_can_be_shortened_and_copied_with_the_keyboard_alone(page: Page) ->
     assert page.evaluate("navigator.clipboard.readText()") == short_url
 
 
+def test_skip_link_moves_focus_to_the_content_and_keeps_the_form(page: Page) -> None:
+    page.goto("/")
+    page.get_by_label("Long URL").fill("https://example.org/typed")
+    page.get_by_role("link", name="Skip to content").focus()
+    page.keyboard.press("Enter")
+
+    expect(page.locator("main")).to_be_focused()
+    expect(page.get_by_label("Long URL")).to_have_value("https://example.org/typed")
+
+
+def test_back_button_returns_to_the_previous_section(page: Page) -> None:
+    page.goto("/")
+    page.get_by_role("link", name="Paste", exact=True).click()
+    expect(page.get_by_role("heading", name="Create a paste")).to_be_visible()
+    page.get_by_role("link", name="My links and pastes").click()
+    expect(page.get_by_role("heading", name="My links and pastes")).to_be_visible()
+
+    page.go_back()
+
+    expect(page.get_by_role("heading", name="Create a paste")).to_be_visible()
+    expect(page.get_by_role("link", name="Paste", exact=True)).to_have_attribute(
+        "aria-current", "page"
+    )
+
+
 @pytest.mark.parametrize("section", SECTIONS)
 def test_every_form_control_has_a_label(page: Page, section: str) -> None:
     page.goto(section)

@@ -12,41 +12,59 @@ import { pageHeading } from "./ui";
 
 const main = document.querySelector<HTMLElement>("#main")!;
 const PASTE_PATH = /^\/p\/([A-Za-z0-9_-]+)\/?$/;
+const SECTIONS = ["shorten", "paste", "mine"] as const;
 
-async function render(moveFocus: boolean): Promise<void> {
-  const section = currentSection();
-  markCurrentNav(section);
+type Route =
+  | { view: (typeof SECTIONS)[number] }
+  | { view: "paste-view"; pasteId: string }
+  | { view: "not-found" };
+
+/** The route of the current address; a hash that names no section (e.g. #main) is the home. */
+function currentRoute(): Route {
   const pasteId = PASTE_PATH.exec(location.pathname)?.[1];
-  if (pasteId) {
-    document.title = "Paste · Spito";
-    await pasteViewPage(main, pasteId);
-  } else if (location.pathname !== "/" && location.pathname !== "/index.html") {
-    document.title = "Not found · Spito";
-    main.replaceChildren(
-      pageHeading("Page not found"),
-      el("p", {}, el("a", { href: "/" }, "Go to Spito's start page")),
-    );
-  } else if (section === "paste") {
-    document.title = "New paste · Spito";
-    await newPastePage(main);
-  } else if (section === "mine") {
-    document.title = "My links and pastes · Spito";
-    minePage(main);
-  } else {
-    document.title = "Spito · short links and pastes";
-    await shortenPage(main);
+  if (pasteId) return { view: "paste-view", pasteId };
+  if (location.pathname !== "/" && location.pathname !== "/index.html")
+    return { view: "not-found" };
+  const section = SECTIONS.find((name) => `#${name}` === location.hash);
+  return { view: section ?? "shorten" };
+}
+
+let rendered = "";
+
+async function render(route: Route, moveFocus: boolean): Promise<void> {
+  rendered = JSON.stringify(route);
+  markCurrentNav(route.view);
+  switch (route.view) {
+    case "paste-view":
+      document.title = "Paste · Spito";
+      await pasteViewPage(main, route.pasteId);
+      break;
+    case "not-found":
+      document.title = "Not found · Spito";
+      main.replaceChildren(
+        pageHeading("Page not found"),
+        el("p", {}, el("a", { href: "/" }, "Go to Spito's start page")),
+      );
+      break;
+    case "paste":
+      document.title = "New paste · Spito";
+      await newPastePage(main);
+      break;
+    case "mine":
+      document.title = "My links and pastes · Spito";
+      minePage(main);
+      break;
+    case "shorten":
+      document.title = "Spito · short links and pastes";
+      await shortenPage(main);
+      break;
   }
   if (moveFocus) main.querySelector<HTMLElement>("h1")?.focus();
 }
 
-function currentSection(): string | null {
-  if (location.pathname !== "/") return null;
-  return location.hash.slice(1) || "shorten";
-}
-
-function markCurrentNav(section: string | null): void {
+function markCurrentNav(view: Route["view"]): void {
   for (const link of document.querySelectorAll<HTMLAnchorElement>("nav a[data-section]")) {
-    if (link.dataset.section === section) link.setAttribute("aria-current", "page");
+    if (link.dataset.section === view) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
 }
@@ -64,13 +82,23 @@ document.addEventListener("click", (event) => {
     return;
   const link = (event.target as Element).closest?.("a");
   if (!link || link.target || link.origin !== location.origin) return;
+  if (link.classList.contains("skip-link")) {
+    // Moves focus only: re-rendering would reset forms and could re-open a burned paste.
+    event.preventDefault();
+    main.focus();
+    return;
+  }
   const isAppPath = link.pathname === "/" || PASTE_PATH.test(link.pathname);
   if (!isAppPath) return;
   event.preventDefault();
   if (link.href !== location.href) history.pushState(null, "", link.href);
-  void render(true);
+  void render(currentRoute(), true);
 });
 
-window.addEventListener("popstate", () => void render(true));
+/** Back and forward; a hash change that keeps the route (an in-page anchor) keeps the page. */
+window.addEventListener("popstate", () => {
+  const route = currentRoute();
+  if (JSON.stringify(route) !== rendered) void render(route, true);
+});
 
-void render(false);
+void render(currentRoute(), false);
