@@ -33,7 +33,8 @@ class EdgeStack(SpitoStack):
     Lives in the fleet's region (CloudFront is global; only its certificate and web ACL must be in
     us-east-1, and arrive through cross-region references).
 
-    Attributes: `distribution`, `spa_bucket`, `log_bucket`.
+    Attributes: `distribution`, `spa_bucket`, `log_bucket`, `public_url` (https://, the custom
+    domain or the distribution's own name).
     """
 
     def __init__(
@@ -106,7 +107,8 @@ class EdgeStack(SpitoStack):
                 distribution=self.distribution,
             )
             public_host = domain_name
-        CfnOutput(self, "PublicUrl", value=f"https://{public_host}")
+        self.public_url = f"https://{public_host}"
+        CfnOutput(self, "PublicUrl", value=self.public_url)
         CfnOutput(self, "DistributionId", value=self.distribution.distribution_id)
         CfnOutput(self, "DistributionDomainName", value=self.distribution.distribution_domain_name)
         CfnOutput(self, "WebAppBucketName", value=self.spa_bucket.bucket_name)
