@@ -72,6 +72,7 @@ class ApiFleet(Construct):
         deletion_protection: bool,
         certificate: acm.ICertificate | None = None,
         access_log_days: int = 90,
+        service_dir: Path = SERVICE_DIR,
     ) -> None:
         super().__init__(scope, construct_id)
         self.origin_secret = secretsmanager.Secret(
@@ -96,7 +97,7 @@ class ApiFleet(Construct):
             vpc=vpc, certificate=certificate, deletion_protection=deletion_protection
         )
         self.service_asset = s3_assets.Asset(
-            self, "ServiceCode", path=str(SERVICE_DIR), exclude=SERVICE_ASSET_EXCLUDES
+            self, "ServiceCode", path=str(service_dir), exclude=SERVICE_ASSET_EXCLUDES
         )
         self.role = self._instance_role(data_access_policy)
         instance_security_group = ec2.SecurityGroup(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aws_cdk import CfnOutput, Duration
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_dynamodb as dynamodb
@@ -10,7 +12,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.api_fleet import ApiFleet
+from infra.api_fleet import SERVICE_DIR, ApiFleet
 from infra.certificates import domain_names
 from infra.config import SpitoConfig
 from infra.monitoring import AlarmTopic, FleetAlarms
@@ -76,6 +78,7 @@ class ApiStack(SpitoStack):
         blob_bucket: s3.IBucket,
         data_access_policy: iam.IManagedPolicy,
         certificate: acm.ICertificate | None = None,
+        service_dir: Path = SERVICE_DIR,
     ) -> None:
         super().__init__(
             scope, construct_id, config=config, description=f"Spito {config.stage}: API fleet"
@@ -107,6 +110,7 @@ class ApiStack(SpitoStack):
             removal_policy=removal_policy(config),
             deletion_protection=config.data.deletion_protection,
             certificate=certificate,
+            service_dir=service_dir,
         )
         self.load_balancer = self.fleet.load_balancer
         self.origin_secret = self.fleet.origin_secret

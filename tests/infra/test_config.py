@@ -1,0 +1,121 @@
+"""The typed config: stages override the base, and bad values stop synth naming key and fix."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.config import ConfigError, load_config
+
+CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
+
+
+def context(stage: str = "dev", **stage_overrides: Any) -> dict[str, Any]:
+    """cdk.json's context with `stage_overrides` merged into that stage."""
+    ctx = copy.deepcopy(json.loads(CDK_JSON.read_text())["context"])
+    ctx["spito"]["stages"][stage].update(stage_overrides)
+    return ctx
+
+
+def error_for(**stage_overrides: Any) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        load_config(context(**stage_overrides), "dev")
+    return caught.value
+
+
+def test_dev_uses_the_base_with_one_nat_gateway_and_no_interface_endpoints() -> None:
+    config = load_config(context(), "dev")
+    assert config.network.nat_gateways == 1
+    assert config.network.interface_endpoints == ()
+    assert config.data.removal_policy == "destroy"
+
+
+def test_prod_overrides_the_base_for_resilience_and_retention() -> None:
+    config = load_config(context(), "prod")
+    assert config.network.nat_gateways == len(config.availability_zones) == 3
+    assert set(config.network.interface_endpoints) == {"logs", "ssm", "ssmmessages", "ec2messages"}
+    assert config.fleet.min_capacity >= 2
+    assert config.data.removal_policy == "retain"
+    assert config.data.deletion_protection is True
+
+
+def test_stage_comes_from_the_stage_context_key() -> None:
+    ctx = context()
+    ctx["stage"] = "prod"
+    assert load_config(ctx).stage == "prod"
+
+
+def test_nested_override_keeps_sibling_fields_from_the_base() -> None:
+    config = load_config(context(fleet={"instance_type": "t4g.medium"}), "dev")
+    assert config.fleet.instance_type == "t4g.medium"
+    assert config.fleet.service_port == 8080
+
+
+def test_unknown_stage_names_the_stage_key_and_the_known_stages() -> None:
+    with pytest.raises(ConfigError, match=r"stage: unknown stage 'qa'.*one of: dev, prod"):
+        load_config(context(), "qa")
+
+
+def test_domain_without_hosted_zone_names_the_key_and_the_fix() -> None:
+    error = error_for(domain={"domain_name": "spito.example.com"})
+    assert error.key == "spito.domain.hosted_zone_id"
+    assert "set hosted_zone_id" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        ({"account": "12345"}, "spito.account"),
+        ({"region": "Ireland"}, "spito.region"),
+        ({"availability_zones": ["eu-west-1a"]}, "spito.availability_zones"),
+        ({"availability_zones": ["eu-west-1a", "us-east-1b"]}, "spito.availability_zones"),
+        ({"network": {"nat_gateways": 3}}, "spito.network.nat_gateways"),
+        ({"network": {"interface_endpoints": ["sqs"]}}, "spito.network.interface_endpoints[0]"),
+        ({"fleet": {"instance_type": "t3.small"}}, "spito.fleet.instance_type"),
+        ({"fleet": {"desired_capacity": 3}}, "spito.fleet.max_capacity"),
+        ({"fleet": {"min_capacity": "2"}}, "spito.fleet.min_capacity"),
+        ({"fleet": {"cpu_target_percent": 95}}, "spito.fleet.cpu_target_percent"),
+        ({"fleet": {"instance_size": "large"}}, "spito.fleet.instance_size"),
+        ({"service": {"paste_inline_max_bytes": 400_000}}, "spito.service.paste_inline_max_bytes"),
+        ({"monitoring": {"log_retention_days": 10}}, "spito.monitoring.log_retention_days"),
+        ({"monitoring": {"alarm_email": "ops"}}, "spito.monitoring.alarm_email"),
+        ({"data": {"deletion_protection": True}}, "spito.data.deletion_protection"),
+        ({"domain": {"hosted_zone_id": "Z123"}}, "spito.domain.domain_name"),
+    ],
+)
+def test_invalid_value_is_reported_with_its_key_and_a_fix(
+    overrides: dict[str, Any], key: str
+) -> None:
+    error = error_for(**overrides)
+    assert error.key == key
+    assert f"spito config: {key}: " in str(error)
+    assert "Fix: " in str(error)
+
+
+def test_missing_spito_context_says_where_to_add_it() -> None:
+    with pytest.raises(ConfigError, match=r"add .* under context in cdk.json"):
+        load_config({}, "dev")
+
+
+def test_invalid_stage_stops_the_app_with_the_message_and_no_traceback(tmp_path: Path) -> None:
+    ctx = context()
+    ctx["stage"] = "qa"
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=CDK_JSON.parent,
+        # How the CDK CLI hands context and the output directory to the app.
+        env={**os.environ, "CDK_CONTEXT_JSON": json.dumps(ctx), "CDK_OUTDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "spito config: stage: unknown stage 'qa'" in result.stderr
+    assert "Traceback" not in result.stderr
