@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import http.server
 import re
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from scripts.dev_router import create_app
+from scripts.local_stack import LocalStack
+from tests.fixtures.local_stack import TEST_SETTINGS
 
 REPO = Path(__file__).resolve().parents[2]
 WEB_DIST = REPO / "web" / "dist"
@@ -96,36 +94,12 @@ def landing_url() -> Iterator[str]:
     thread.join()
 
 
-class _RouterThread:
-    """The dev router (the local CloudFront) on a free loopback port, in a thread."""
-
-    def __init__(self, *, upstream: str, web_dist: Path) -> None:
-        self._socket = socket.socket()
-        self._socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
-        app = create_app(upstream=upstream, web_dist=web_dist)
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", proxy_headers=False))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]})
-
-    def __enter__(self) -> _RouterThread:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the dev router did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._socket.close()
-
-
 @pytest.fixture(scope="session")
-def spito_url(base_url: str) -> Iterator[str]:
-    """Spito as a browser meets it: the built web app and the API on one origin."""
+def spito_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Spito as `make dev` serves it: the dev router with the built web app in front of the
+    service, dynalite and s3rver, all on free ports of this worker."""
     if not (WEB_DIST / "index.html").is_file():
         pytest.fail(f"{WEB_DIST} is not built: run `make web`")
-    with _RouterThread(upstream=base_url, web_dist=WEB_DIST) as router:
-        yield router.url
+    data_dir = tmp_path_factory.mktemp("browser-stack")
+    with LocalStack(data_dir=data_dir, service_settings=TEST_SETTINGS, web_dist=WEB_DIST) as stack:
+        yield stack.base_url
