@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
@@ -34,6 +34,42 @@ TTL_BLOB_REMOVAL_PATTERN: dict[str, Any] = {
 }
 
 
+class BlobDeletePolicy(Construct):
+    """A managed policy allowing only `s3:DeleteObject` on the objects of `bucket`.
+
+    Create it in the bucket's stack and hand it to `Reaper`: the policy then names the bucket by
+    a local reference, so its one unavoidable wildcard (object ARNs are granted by pattern) is
+    acknowledged by the bucket's own logical id, and the reaper's stack only attaches it.
+    Version-less deletes only: on a versioned bucket they leave a delete marker, and the bucket's
+    lifecycle expires the old version later, so a wrong delete stays recoverable for a while.
+
+    Attributes: `bucket`, `policy`.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, bucket: s3.IBucket) -> None:
+        super().__init__(scope, construct_id)
+        resource = bucket.node.default_child
+        if Stack.of(bucket) is not Stack.of(self) or not isinstance(resource, s3.CfnBucket):
+            raise ValueError("BlobDeletePolicy: create it in the stack that defines the bucket")
+        self.bucket = bucket
+        self.policy = iam.ManagedPolicy(
+            self,
+            "Policy",
+            description="Spito reaper: delete the objects of the blob bucket, nothing else",
+            statements=[
+                iam.PolicyStatement(
+                    actions=["s3:DeleteObject"], resources=[bucket.arn_for_objects("*")]
+                )
+            ],
+        )
+        acknowledge(
+            self.policy,
+            f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(resource)}.Arn>/*]",
+            "The reaper deletes whichever paste body a TTL removal names: object ARNs can only "
+            "be granted by pattern. The action is s3:DeleteObject alone, on this one bucket.",
+        )
+
+
 class Reaper(Construct):
     """A function on the table's stream that deletes the S3 bodies of pastes TTL removed.
 
@@ -43,8 +79,8 @@ class Reaper(Construct):
     it, splits failing batches, and after `retry_attempts` sends the failed batch's description
     to an SQS queue; an alarm tells `alarm_topic` as soon as that queue holds anything.
 
-    Its role may only read this table's stream, delete objects in `bucket`, send to its queue
-    and write its own log group.
+    Its role may only read this table's stream, delete objects in the blob bucket (through
+    `blob_delete`, a `BlobDeletePolicy`), send to its queue and write its own log group.
 
     Attributes: `function`, `role`, `log_group`, `failed_batches` (the queue), `alarm`.
     """
@@ -55,7 +91,7 @@ class Reaper(Construct):
         construct_id: str,
         *,
         table: dynamodb.ITable,
-        bucket: s3.IBucket,
+        blob_delete: BlobDeletePolicy,
         alarm_topic: sns.ITopic,
         log_retention: logs.RetentionDays,
         retry_attempts: int = 5,
@@ -69,21 +105,17 @@ class Reaper(Construct):
             "Job",
             source=SOURCE,
             description="Deletes the S3 body of each large paste DynamoDB's TTL removed",
-            environment={"SPITO_BLOB_BUCKET": bucket.bucket_name},
+            environment={"SPITO_BLOB_BUCKET": blob_delete.bucket.bucket_name},
             timeout=Duration.minutes(1),
             log_retention=log_retention,
         )
         self.function, self.role, self.log_group = job.function, job.role, job.log_group
-        # Version-less deletes only: on a versioned bucket they leave a delete marker, and the
-        # bucket's lifecycle expires the old version, so a mistake stays recoverable for a while.
-        delete_objects = iam.PolicyStatement(
-            actions=["s3:DeleteObject"], resources=[bucket.arn_for_objects("*")]
-        )
-        self.role.add_to_principal_policy(delete_objects)
+        self.role.add_managed_policy(blob_delete.policy)
         self.failed_batches = sqs.Queue(
             self,
             "FailedBatches",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            # AWS-managed KMS key: its key policy lets the function's role send, no grant needed.
+            encryption=sqs.QueueEncryption.KMS_MANAGED,
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )
@@ -116,9 +148,13 @@ class Reaper(Construct):
         )
         self.alarm.add_alarm_action(cloudwatch_actions.SnsAction(alarm_topic))
         self.alarm.add_ok_action(cloudwatch_actions.SnsAction(alarm_topic))
-        self._acknowledge_findings()
-
-    def _acknowledge_findings(self) -> None:
+        acknowledge(
+            self.role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5[Resource::*]",
+            "dynamodb:ListStreams, which Lambda needs to read a table's stream, has no "
+            "resource-level permissions; reading records (DescribeStream, GetRecords, "
+            "GetShardIterator) is granted on this one stream only.",
+        )
         acknowledge(
             self.failed_batches,
             "AwsSolutions-SQS3",
