@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+from types import FrameType
 
 import uvicorn
 
@@ -17,6 +19,9 @@ def main() -> int:
         print(f"spito: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+    # uvicorn drains on SIGTERM, then re-raises the signal under the handler it found: make
+    # that handler a clean exit, so a drained shutdown ends with status 0.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         "service.app:create_app",
         factory=True,
@@ -34,6 +39,10 @@ def main() -> int:
         timeout_keep_alive=5,
     )
     return 0
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":

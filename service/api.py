@@ -40,7 +40,8 @@ R = TypeVar("R")
 # Anything that could be an id or a slug; other paths cannot name a record, so skip storage.
 RECORD_ID = re.compile(r"[A-Za-z0-9_-]{3,64}")
 assert all(RECORD_ID.fullmatch(c * 3) for c in ID_ALPHABET)
-LINK_BODY_LIMIT = 16 * 1024
+# Room for a 2048-character URL even if every character is sent as a \\uXXXX surrogate pair.
+LINK_BODY_LIMIT = 64 * 1024
 # Browsers and shared caches must ask again every time: a link can be deleted or expire.
 NO_CACHE = {"Cache-Control": "private, no-store, max-age=0", "Pragma": "no-cache"}
 RAW_HEADERS = {
@@ -69,7 +70,7 @@ class Api:
         self._cache = cache
         self._clicks = clicks
         self._limiter = limiter
-        self._openapi = openapi_document()
+        self._openapi = openapi_document(settings)
 
     def routes(self) -> list[Route]:
         return [

@@ -71,7 +71,9 @@ def field(
         if required:
             raise Problem(400, f"Field {name!r} is required.", slug="invalid-field")
         return None
-    # bool is a subclass of int in Python, but `true` is no number of seconds.
+    # JSON Schema counts 60.0 as an integer; bool is an int in Python, but `true` is not.
+    if kind is int and isinstance(value, float) and value.is_integer():
+        value = int(value)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise Problem(
             400, f"Field {name!r} must be of type {_json_type(kind)}.", slug="invalid-field"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.settings import Settings
 from service.validation import MAX_URL_LENGTH, SYNTAXES
 
 _ID = {
@@ -21,12 +22,6 @@ _TOKEN = {
 }
 _EPOCH = {"type": "integer", "description": "Epoch seconds"}
 _EXPIRES_AT = {"type": ["integer", "null"], "description": "Epoch seconds; null for never"}
-_EXPIRES_IN = {
-    "type": "integer",
-    "minimum": 0,
-    "description": "Seconds until expiry, within the configured limits; 0 asks for never "
-    "(when the deployment allows it). Absent: the default for the kind.",
-}
 
 
 def _problem(description: str) -> dict[str, Any]:
@@ -55,7 +50,32 @@ _ERRORS = {
 _REDIRECT = {"Location": {"schema": {"type": "string", "format": "uri"}}}
 
 
-def openapi_document() -> dict[str, Any]:
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """Optional request fields accept null as "absent"."""
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _expires_in(settings: Settings) -> dict[str, Any]:
+    choices: list[dict[str, Any]] = [
+        {
+            "type": "integer",
+            "minimum": settings.expires_min_seconds,
+            "maximum": settings.expires_max_seconds,
+        },
+        {"type": "null"},
+    ]
+    if settings.allow_never_expire:
+        choices.append({"const": 0})
+    return {
+        "anyOf": choices,
+        "description": "Seconds until expiry, within this deployment's limits"
+        + ("; 0 asks for never" if settings.allow_never_expire else "")
+        + ". Absent or null: the default for the kind.",
+    }
+
+
+def openapi_document(settings: Settings) -> dict[str, Any]:
+    """The document for this deployment: expiry limits come from its settings."""
     return {
         "openapi": "3.1.0",
         "info": {
@@ -210,102 +230,117 @@ def openapi_document() -> dict[str, Any]:
                 },
             },
         },
-        "components": {"schemas": _SCHEMAS},
+        "components": {"schemas": _schemas(settings)},
     }
 
 
-_SCHEMAS: dict[str, Any] = {
-    "Problem": {
-        "type": "object",
-        "required": ["type", "title", "status", "detail"],
-        "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
+def _schemas(settings: Settings) -> dict[str, Any]:
+    return {
+        "Problem": {
+            "type": "object",
+            "required": ["type", "title", "status", "detail"],
+            "properties": {
+                "type": {"type": "string"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+            },
         },
-    },
-    "Status": {
-        "type": "object",
-        "required": ["status"],
-        "properties": {"status": {"type": "string"}},
-    },
-    "NewLink": {
-        "type": "object",
-        "required": ["url"],
-        "additionalProperties": False,
-        "properties": {
-            "url": {"type": "string", "maxLength": MAX_URL_LENGTH, "format": "uri"},
-            "slug": {"type": "string", "pattern": "^[A-Za-z0-9_-]{3,64}$"},
-            "expires_in": _EXPIRES_IN,
+        "Status": {
+            "type": "object",
+            "required": ["status"],
+            "properties": {"status": {"type": "string"}},
         },
-    },
-    "CreatedLink": {
-        "type": "object",
-        "required": ["id", "short_url", "url", "created_at", "expires_at", "delete_token"],
-        "properties": {
-            "id": {"type": "string"},
-            "short_url": {"type": "string", "format": "uri"},
-            "url": {"type": "string", "format": "uri"},
-            "created_at": _EPOCH,
-            "expires_at": _EXPIRES_AT,
-            "delete_token": {"type": "string"},
+        "NewLink": {
+            "type": "object",
+            "required": ["url"],
+            "additionalProperties": False,
+            "properties": {
+                "url": {
+                    "type": "string",
+                    "maxLength": MAX_URL_LENGTH,
+                    "format": "uri",
+                    "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://",
+                    "description": "http(s) only, with a host, no user information or spaces",
+                },
+                "slug": _nullable({"type": "string", "pattern": "^[A-Za-z0-9_-]{3,64}$"}),
+                "expires_in": _expires_in(settings),
+            },
         },
-    },
-    "Link": {
-        "type": "object",
-        "required": ["id", "url", "created_at", "expires_at", "clicks"],
-        "properties": {
-            "id": {"type": "string"},
-            "url": {"type": "string", "format": "uri"},
-            "created_at": _EPOCH,
-            "expires_at": _EXPIRES_AT,
-            "clicks": {"type": "integer", "minimum": 0},
+        "CreatedLink": {
+            "type": "object",
+            "required": ["id", "short_url", "url", "created_at", "expires_at", "delete_token"],
+            "properties": {
+                "id": {"type": "string"},
+                "short_url": {"type": "string", "format": "uri"},
+                "url": {"type": "string", "format": "uri"},
+                "created_at": _EPOCH,
+                "expires_at": _EXPIRES_AT,
+                "delete_token": {"type": "string"},
+            },
         },
-    },
-    "NewPaste": {
-        "type": "object",
-        "required": ["content"],
-        "additionalProperties": False,
-        "properties": {
-            "content": {"type": "string", "minLength": 1},
-            "syntax": {"type": "string", "enum": list(SYNTAXES)},
-            "expires_in": _EXPIRES_IN,
-            "burn_after_reading": {"type": "boolean"},
+        "Link": {
+            "type": "object",
+            "required": ["id", "url", "created_at", "expires_at", "clicks"],
+            "properties": {
+                "id": {"type": "string"},
+                "url": {"type": "string", "format": "uri"},
+                "created_at": _EPOCH,
+                "expires_at": _EXPIRES_AT,
+                "clicks": {"type": "integer", "minimum": 0},
+            },
         },
-    },
-    "CreatedPaste": {
-        "type": "object",
-        "required": ["id", "url", "raw_url", "created_at", "expires_at", "size", "delete_token"],
-        "properties": {
-            "id": {"type": "string"},
-            "url": {"type": "string", "format": "uri"},
-            "raw_url": {"type": "string", "format": "uri"},
-            "created_at": _EPOCH,
-            "expires_at": _EXPIRES_AT,
-            "size": {"type": "integer", "description": "Bytes of UTF-8"},
-            "delete_token": {"type": "string"},
+        "NewPaste": {
+            "type": "object",
+            "required": ["content"],
+            "additionalProperties": False,
+            "properties": {
+                "content": {"type": "string", "minLength": 1},
+                "syntax": _nullable({"type": "string", "enum": list(SYNTAXES)}),
+                "expires_in": _expires_in(settings),
+                "burn_after_reading": _nullable({"type": "boolean"}),
+            },
         },
-    },
-    "Paste": {
-        "type": "object",
-        "required": [
-            "id",
-            "content",
-            "syntax",
-            "size",
-            "created_at",
-            "expires_at",
-            "burn_after_reading",
-        ],
-        "properties": {
-            "id": {"type": "string"},
-            "content": {"type": ["string", "null"]},
-            "syntax": {"type": "string", "enum": list(SYNTAXES)},
-            "size": {"type": "integer"},
-            "created_at": _EPOCH,
-            "expires_at": _EXPIRES_AT,
-            "burn_after_reading": {"type": "boolean"},
+        "CreatedPaste": {
+            "type": "object",
+            "required": [
+                "id",
+                "url",
+                "raw_url",
+                "created_at",
+                "expires_at",
+                "size",
+                "delete_token",
+            ],
+            "properties": {
+                "id": {"type": "string"},
+                "url": {"type": "string", "format": "uri"},
+                "raw_url": {"type": "string", "format": "uri"},
+                "created_at": _EPOCH,
+                "expires_at": _EXPIRES_AT,
+                "size": {"type": "integer", "description": "Bytes of UTF-8"},
+                "delete_token": {"type": "string"},
+            },
         },
-    },
-}
+        "Paste": {
+            "type": "object",
+            "required": [
+                "id",
+                "content",
+                "syntax",
+                "size",
+                "created_at",
+                "expires_at",
+                "burn_after_reading",
+            ],
+            "properties": {
+                "id": {"type": "string"},
+                "content": {"type": ["string", "null"]},
+                "syntax": {"type": "string", "enum": list(SYNTAXES)},
+                "size": {"type": "integer"},
+                "created_at": _EPOCH,
+                "expires_at": _EXPIRES_AT,
+                "burn_after_reading": {"type": "boolean"},
+            },
+        },
+    }

@@ -1,0 +1,290 @@
+"""`make bench` for the service: two ratios, each against a baseline measured in the same run.
+
+1. Hot path: `GET /{id}` of an existing link (answered from the redirect cache) with wrk,
+   against nginx answering a static 302, one worker each, same connections and duration.
+2. Creates/s: `POST /api/v1/links` through the service against dynalite, against a raw boto3
+   `put_item` loop on the same dynalite; both driven by the same number of client threads.
+
+Prints both ratios and rewrites the service section of docs/BENCHMARKS.md with the machine.
+Needs wrk and nginx (`make bench` installs them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from scripts.local_stack import LOOPBACK, ROOT, LocalStack, free_port
+
+BENCHMARKS_MD = ROOT / "docs" / "BENCHMARKS.md"
+SECTION_START = "<!-- service-bench:start -->"
+SECTION_END = "<!-- service-bench:end -->"
+HOT_PATH_TARGET = 0.25
+CREATE_TARGET = 0.7
+TARGET_URL = "https://example.com/benchmark/target"
+BENCH_SETTINGS = {
+    "SPITO_RATE_LIMIT_BURST": "1000000",
+    "SPITO_RATE_LIMIT_PER_MINUTE": "1000000",
+    "SPITO_LOG_LEVEL": "WARNING",
+}
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/nginx-error.log;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {dir}; proxy_temp_path {dir}; fastcgi_temp_path {dir};
+  uwsgi_temp_path {dir}; scgi_temp_path {dir};
+  server {{
+    listen {host}:{port};
+    location / {{
+      add_header Cache-Control "private, no-store, max-age=0" always;
+      return 302 {target};
+    }}
+  }}
+}}
+"""
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests_per_second: float
+    p99_ms: float
+
+
+def run_wrk(url: str, *, connections: int, seconds: int) -> WrkResult:
+    # wrk from the Debian package, on PATH; the URL is built by this script.
+    output = subprocess.run(  # noqa: S603
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],  # noqa: S607
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", output)
+    if not rps or not p99:
+        raise RuntimeError(f"could not read wrk's output:\n{output}")
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    if re.search(r"Non-2xx or 3xx responses", output):
+        raise RuntimeError(f"wrk saw error responses:\n{output}")
+    return WrkResult(float(rps.group(1)), float(p99.group(1)) * scale)
+
+
+def nginx_baseline(work_dir: Path, *, connections: int, seconds: int) -> WrkResult:
+    port = free_port()
+    conf = work_dir / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(dir=work_dir, host=LOOPBACK, port=port, target=TARGET_URL))
+    nginx = subprocess.Popen(  # noqa: S603
+        [shutil.which("nginx") or "/usr/sbin/nginx", "-c", str(conf), "-p", str(work_dir)]
+    )
+    try:
+        _wait_http(f"http://{LOOPBACK}:{port}/x")
+        run_wrk(f"http://{LOOPBACK}:{port}/warmup", connections=connections, seconds=1)
+        return run_wrk(f"http://{LOOPBACK}:{port}/x", connections=connections, seconds=seconds)
+    finally:
+        nginx.terminate()
+        nginx.wait()
+
+
+def _wait_http(url: str) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection(url.split("/")[2], timeout=1)
+            connection.request("GET", "/" + url.split("/", 3)[3])
+            connection.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def post_json(host: str, path: str, body: dict[str, object]) -> tuple[int, dict[str, object]]:
+    connection = http.client.HTTPConnection(host, timeout=10)
+    connection.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    return response.status, json.loads(response.read() or b"{}")
+
+
+def rate_with_threads(
+    make_worker: Callable[[], Callable[[], None]], *, threads: int, seconds: float
+) -> float:
+    """Operations per second by `threads` threads, each calling its own worker in a loop."""
+    counts = [0] * threads
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def loop(index: int) -> None:
+        work = make_worker()
+        try:
+            while not stop.is_set():
+                work()
+                counts[index] += 1
+        except BaseException as error:  # reported after the run
+            errors.append(error)
+            stop.set()
+
+    workers = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    time.sleep(seconds)
+    stop.set()
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"a benchmark thread failed: {errors[0]!r}")
+    return sum(counts) / elapsed
+
+
+def service_creator(host: str) -> Callable[[], None]:
+    connection = http.client.HTTPConnection(host, timeout=10)
+    body = json.dumps({"url": TARGET_URL})
+    headers = {"Content-Type": "application/json"}
+
+    def create() -> None:
+        connection.request("POST", "/api/v1/links", body, headers)
+        response = connection.getresponse()
+        response.read()
+        if response.status != 201:
+            raise RuntimeError(f"create answered {response.status}")
+
+    return create
+
+
+def boto3_putter(stack: LocalStack) -> Callable[[], None]:
+    client = stack.storage.client("dynamodb")
+    table = stack.storage.table
+
+    def put() -> None:
+        # The same item and condition the service writes for a new link.
+        client.put_item(
+            TableName=table,
+            Item={
+                "id": {"S": "b" + secrets.token_urlsafe(6)},
+                "kind": {"S": "link"},
+                "url": {"S": TARGET_URL},
+                "clicks": {"N": "0"},
+                "created_at": {"N": str(int(time.time()))},
+                "expires_at": {"N": str(int(time.time()) + 86400)},
+                "delete_token_hash": {"S": secrets.token_hex(32)},
+            },
+            ConditionExpression="attribute_not_exists(id)",
+        )
+
+    return put
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    system = f"{platform.system()} {platform.release()}"
+    return f"{os.cpu_count()} CPUs ({cpu}), {system}, Python {platform.python_version()}"
+
+
+def record(markdown: str) -> None:
+    text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else "# Benchmarks\n"
+    block = f"{SECTION_START}\n{markdown.strip()}\n{SECTION_END}"
+    if SECTION_START in text and SECTION_END in text:
+        before, rest = text.split(SECTION_START, 1)
+        text = before + block + rest.split(SECTION_END, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    BENCHMARKS_MD.parent.mkdir(exist_ok=True)
+    BENCHMARKS_MD.write_text(text)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10, help="length of each measured run")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument("--threads", type=int, default=16, help="client threads for creates")
+    parser.add_argument("--no-record", action="store_true", help="do not edit BENCHMARKS.md")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="spito-bench-") as tmp:
+        work_dir = Path(tmp)
+        nginx = nginx_baseline(work_dir, connections=args.connections, seconds=args.seconds)
+        stack = LocalStack(
+            data_dir=work_dir / "stack",
+            service_settings=BENCH_SETTINGS,
+            service_log=work_dir / "service.log",
+        )
+        with stack:
+            host = f"{LOOPBACK}:{stack.public_port}"
+            status, link = post_json(host, "/api/v1/links", {"url": TARGET_URL})
+            if status != 201:
+                raise RuntimeError(f"could not create the benchmark link: {status} {link}")
+            hot_url = f"{stack.base_url}/{link['id']}"
+            run_wrk(hot_url, connections=args.connections, seconds=1)  # warm-up
+            spito = run_wrk(hot_url, connections=args.connections, seconds=args.seconds)
+
+            boto3_rate = rate_with_threads(
+                lambda: boto3_putter(stack), threads=args.threads, seconds=args.seconds
+            )
+            service_rate = rate_with_threads(
+                lambda: service_creator(host), threads=args.threads, seconds=args.seconds
+            )
+
+    hot_ratio = spito.requests_per_second / nginx.requests_per_second
+    create_ratio = service_rate / boto3_rate
+    lines = [
+        f"hot path GET /{{id}}: spito {spito.requests_per_second:,.0f} req/s "
+        f"(p99 {spito.p99_ms:.2f} ms) vs nginx 302 {nginx.requests_per_second:,.0f} req/s "
+        f"(p99 {nginx.p99_ms:.2f} ms): ratio {hot_ratio:.2f} (target >= {HOT_PATH_TARGET})",
+        f"creates: spito {service_rate:,.0f}/s vs raw boto3 put_item {boto3_rate:,.0f}/s "
+        f"on dynalite: ratio {create_ratio:.2f} (target >= {CREATE_TARGET})",
+    ]
+    for line in lines:
+        print(line)
+    hot_row = (
+        f"| `GET /{{id}}` (cached link) | {spito.requests_per_second:,.0f} req/s, "
+        f"p99 {spito.p99_ms:.2f} ms | nginx `return 302`: {nginx.requests_per_second:,.0f} "
+        f"req/s, p99 {nginx.p99_ms:.2f} ms | {hot_ratio:.2f} | >= {HOT_PATH_TARGET} |"
+    )
+    create_row = (
+        f"| `POST /api/v1/links` | {service_rate:,.0f} creates/s | boto3 `put_item` loop: "
+        f"{boto3_rate:,.0f}/s | {create_ratio:.2f} | >= {CREATE_TARGET} |"
+    )
+    if not args.no_record:
+        record(
+            f"""
+## Service
+
+Measured by `make bench` (`scripts/bench_service.py`) on {time.strftime("%Y-%m-%d", time.gmtime())},
+machine: {machine()}. One uvicorn worker and one nginx worker; wrk with 1 thread and
+{args.connections} connections, {args.seconds} s per run after a 1 s warm-up; creates by
+{args.threads} client threads (Python `http.client` vs boto3) for {args.seconds} s each.
+Everything (wrk, servers, dynalite) shares the same cores, so absolute numbers are low and
+noisy; the ratios are what is tracked.
+
+| benchmark | Spito | baseline | ratio | target |
+| --- | --- | --- | --- | --- |
+{hot_row}
+{create_row}
+"""
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,30 @@
+"""Shortcuts for the service tests: create things, check problem JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+def create_link(http: httpx.Client, url: str = "https://example.com/", **fields: Any) -> Any:
+    response = http.post("/api/v1/links", json={"url": url, **fields})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def create_paste(http: httpx.Client, content: str = "hello\n", **fields: Any) -> Any:
+    response = http.post("/api/v1/pastes", json={"content": content, **fields})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """The response is RFC 9457 problem JSON with the given status."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem: dict[str, Any] = response.json()
+    assert problem["status"] == status
+    for member in ("type", "title", "detail"):
+        assert problem[member], f"problem JSON without {member}"
+    return problem
