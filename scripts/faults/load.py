@@ -20,6 +20,7 @@ import httpx
 REQUEST_TIMEOUT_SECONDS = 10.0
 LARGE_PASTE_BYTES = 80 * 1024  # over the 64 KiB kept inline, so it lives in the blob store
 VIEWER_POOL_SIZE = 8192
+ANSWER_CUT_OFF = "answer cut off"  # status and headers arrived, then the connection broke
 
 CREATE_LINK = "POST /api/v1/links"
 CREATE_PASTE = "POST /api/v1/pastes"
@@ -45,16 +46,17 @@ class Outcome:
     started: float
     latency_s: float
     status: int | None  # None: no HTTP answer at all
-    error: str | None  # the transport error, when there was no answer
+    error: str | None  # the transport error, or ANSWER_CUT_OFF
     server: str | None  # the instance that answered, from the balancer's X-Spito-Server
     content_type: str
 
     @property
     def ok(self) -> bool:
-        return self.status == EXPECTED_STATUS[self.route]
+        return self.error is None and self.status == EXPECTED_STATUS[self.route]
 
     def describe(self) -> str:
-        return f"{self.route} -> {self.status if self.status is not None else self.error}"
+        answer = " ".join(str(part) for part in (self.status, self.error) if part is not None)
+        return f"{self.route} -> {answer}"
 
 
 @dataclass(frozen=True)
@@ -185,27 +187,37 @@ class LoadGenerator:
         body: dict[str, str] | None = None,
     ) -> httpx.Response | None:
         started = time.monotonic()
+        request = client.build_request(method, path, headers=headers, json=body)
         try:
-            response = await client.request(method, path, headers=headers, json=body)
+            response = await client.send(request, stream=True)
         except httpx.HTTPError as error:
-            self.record.outcomes.append(
-                Outcome(
-                    route, started, time.monotonic() - started, None, type(error).__name__, None, ""
-                )
-            )
+            self._note(route, started, None, type(error).__name__)
             return None
+        try:
+            await response.aread()
+        except httpx.HTTPError:
+            # The answer had begun (status and headers arrived) when the connection broke.
+            self._note(route, started, response, ANSWER_CUT_OFF)
+            return None
+        finally:
+            await response.aclose()
+        self._note(route, started, response, None)
+        return response
+
+    def _note(
+        self, route: str, started: float, response: httpx.Response | None, error: str | None
+    ) -> None:
         self.record.outcomes.append(
             Outcome(
-                route,
-                started,
-                time.monotonic() - started,
-                response.status_code,
-                None,
-                response.headers.get("x-spito-server"),
-                response.headers.get("content-type", ""),
+                route=route,
+                started=started,
+                latency_s=time.monotonic() - started,
+                status=None if response is None else response.status_code,
+                error=error,
+                server=None if response is None else response.headers.get("x-spito-server"),
+                content_type="" if response is None else response.headers.get("content-type", ""),
             )
         )
-        return response
 
 
 def paste_content(token: str, size: int) -> str:

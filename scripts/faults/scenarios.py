@@ -21,6 +21,7 @@ import httpx
 from scripts.faults.abuse import AbuseReport, flood_creates, oversized_bodies, slow_clients
 from scripts.faults.fleet import Fleet
 from scripts.faults.load import (
+    ANSWER_CUT_OFF,
     CREATE_LINK,
     CREATE_PASTE,
     REQUEST_TIMEOUT_SECONDS,
@@ -114,40 +115,51 @@ async def steady_load(fleet: Fleet, timing: Timing) -> ScenarioResult:
 
 
 async def kill_one_instance(fleet: Fleet, timing: Timing) -> ScenarioResult:
-    """2. kill -9 one instance mid-load: no acked write lost; only in-flight writes may fail."""
+    """2. kill -9 one instance mid-load: no acked write lost, reads survive, failover is quick."""
     result = ScenarioResult(2, "kill -9 one instance")
     victim = sorted(fleet.instances)[-1]
     load = LoadGenerator(fleet.base_url)
     shape = LoadShape(concurrency=timing.concurrency, duration_s=2 * timing.around_fault_s)
     load_task = asyncio.create_task(load.run(shape))
     await asyncio.sleep(timing.around_fault_s)
+    kill_sent = time.monotonic()
     await asyncio.to_thread(fleet.kill_instance, victim)
-    killed_at = time.monotonic()
-    seconds_to_down = await asyncio.to_thread(fleet.balancer.wait_for_status, victim, "DOWN", 10.0)
+    killed = time.monotonic()
+    down = killed + await asyncio.to_thread(fleet.balancer.wait_for_status, victim, "DOWN", 10.0)
     await load_task
     failures = load.record.failures()
-    # A write in flight on the dead instance may or may not have been applied, so HAProxy does
-    # not replay it: it fails with 502. Reads are replayed, and any request that starts after
-    # the kill is routed (or retried) elsewhere.
-    unexpected = [o for o in failures if not (o.route.startswith("POST") and o.started < killed_at)]
-    last_answer_from_victim = max(
-        (o.started for o in load.record.outcomes if o.server == victim), default=killed_at
-    )
-    result.check(not unexpected, f"unexpected failures: {describe_failures(unexpected)}")
+    # Until the balancer marks the instance down it still sends it requests. A write sent to it
+    # fails (it may have been applied, so it is never replayed); so does a read whose answer
+    # had begun. A read with no answer yet is replayed on another instance.
+    unexpected = [
+        o
+        for o in failures
+        if not (
+            o.started < down + DOWN_POLL_SLACK_S
+            and (o.route.startswith("POST") or o.error == ANSWER_CUT_OFF)
+        )
+    ]
     result.check(
-        len(failures) <= timing.concurrency,
-        f"{len(failures)} failures, more than the {timing.concurrency} requests in flight",
+        not unexpected,
+        "unexpected failures: "
+        + ", ".join(f"{o.describe()} at {o.started - kill_sent:+.3f} s" for o in unexpected),
     )
-    result.check(last_answer_from_victim <= killed_at, "the dead instance answered after the kill")
+    answered_after_kill = [
+        o for o in load.record.outcomes if o.server == victim and o.started > killed
+    ]
+    result.check(not answered_after_kill, "the dead instance answered after the kill")
     read_back_summary = await check_read_back(fleet, load.record, result)
     result.summary = (
         f"{victim} killed under {timing.concurrency} connections; "
         f"{len(failures)}/{len(load.record.outcomes)} requests failed "
-        f"({describe_failures(failures)}); balancer marked it DOWN after "
-        f"{seconds_to_down:.2f} s (connection-refused requests retried on the others meanwhile); "
-        f"{read_back_summary}"
+        f"({describe_failures(failures)}); balancer marked it DOWN {down - kill_sent:.2f} s "
+        f"after the kill; {read_back_summary}"
     )
     return result
+
+
+# The runtime API is polled every 10 ms; a request may start just before the poll sees DOWN.
+DOWN_POLL_SLACK_S = 0.05
 
 
 async def rolling_restart(fleet: Fleet, timing: Timing) -> ScenarioResult:
@@ -273,7 +285,9 @@ async def storage_restart(fleet: Fleet, timing: Timing) -> ScenarioResult:
     during = [o for o in load.record.between(outage_started, recovered) if not o.ok]
     after = [o for o in load.record.between(recovered, time.monotonic()) if not o.ok]
     bad_errors = [
-        o for o in during if not (o.status == 503 and o.content_type.startswith(PROBLEM_JSON))
+        o
+        for o in during
+        if not (o.status == 503 and o.error is None and o.content_type.startswith(PROBLEM_JSON))
     ]
     slowest = max((o.latency_s for o in load.record.outcomes), default=0.0)
     result.check(not_ready_after >= 0, "/readyz never turned 503")
