@@ -89,6 +89,7 @@ def test_canary_reports_failure_while_storage_is_down(
     assert result["failed_step"] == "CreateLink"
     assert document["Success"] == 0
     assert "CreateLinkLatency" not in document
+    assert (document["failed_step"], document["error"]) == (result["failed_step"], result["error"])
 
 
 def test_canary_reports_failure_when_nothing_answers(
@@ -136,6 +137,26 @@ def _redirect_elsewhere(
     if status == 302:
         headers = {**headers, "location": "https://example.org/not-the-target"}
     return status, headers, body
+
+
+def test_canary_creates_items_that_expire_after_ten_minutes(
+    run_canary: Callable[[str], tuple[dict[str, Any], dict[str, Any]]],
+    tampering_proxy: Callable[[Tamper], str],
+) -> None:
+    lifetimes: list[float] = []
+
+    def record_lifetimes(
+        method: str, path: str, status: int, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        if method == "POST" and status == 201:
+            created = json.loads(body)
+            lifetimes.append(created["expires_at"] - created["created_at"])
+        return status, headers, body
+
+    result, _ = run_canary(tampering_proxy(record_lifetimes))
+
+    assert result["success"] is True
+    assert lifetimes == [pytest.approx(600, abs=1)] * 2
 
 
 def test_canary_fails_when_paste_bytes_change_and_still_deletes_both(
