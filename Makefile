@@ -8,6 +8,9 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
 VENV := .venv
 PY := $(VENV)/bin/python
+CDK := node_modules/.bin/cdk
+# checkov has its own virtualenv: its pins (boto3, packaging) conflict with the service's.
+CHECKOV := .tools/checkov/bin/checkov
 STAGE ?= dev
 PORT ?= 8080
 export PORT STAGE
@@ -27,7 +30,12 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-deps: $(VENV)/.installed node_modules/.installed ## create .venv and node_modules when missing or stale
+$(CHECKOV): requirements-checkov.txt
+	[ -x .tools/checkov/bin/python ] || python3 -m venv .tools/checkov
+	.tools/checkov/bin/python -m pip install -q -r requirements-checkov.txt
+	touch $@
+
+deps: $(VENV)/.installed node_modules/.installed $(CHECKOV) ## create .venv and node_modules when missing or stale
 
 # The web app has its own package.json and lock (web/); its build output is never committed.
 WEB_SOURCES := web/index.html web/vite.config.ts web/tsconfig.json $(shell find web/src -type f)
@@ -58,12 +66,6 @@ dev: deps web ## run Spito locally on http://127.0.0.1:$(PORT) (dynalite, local 
 test: deps web browser haproxy ## the whole suite; non-zero exit on any failure
 	$(PY) -m pytest -n 2
 
-bench: deps ## benchmarks as ratios against baselines measured in the same run (docs/BENCHMARKS.md)
-	scripts/ensure-apt.sh wrk nginx
-	$(PY) -m scripts.bench_service
-
-clean: ## remove build output and local data (keeps .venv and node_modules)
-	rm -rf cdk.out .local web/dist .pytest_cache .mypy_cache .ruff_cache
 lint: deps web/node_modules/.installed ## ruff (lint + format check), mypy strict, shellcheck, actionlint, the web app's tsc + prettier; changes no file
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -73,3 +75,13 @@ lint: deps web/node_modules/.installed ## ruff (lint + format check), mypy stric
 	$(VENV)/bin/actionlint
 	cd web && npm run lint
 
+BASE ?= main
+diff: deps ## the infrastructure change of the working tree against BASE (a git ref), as the PR comment's Markdown
+	$(PY) -m scripts.pr_diff --base $(BASE) --stage $(STAGE)
+
+bench: deps ## benchmarks as ratios against baselines measured in the same run (docs/BENCHMARKS.md)
+	scripts/ensure-apt.sh wrk nginx
+	$(PY) -m scripts.bench_service
+
+clean: ## remove build output and local data (keeps .venv and node_modules)
+	rm -rf cdk.out .local web/dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,125 @@
+"""`make diff` on a scratch repository: each kind of change shows up in the Markdown as it should.
+
+A scenario synthesizes a base and a head of a tiny CDK app (seconds each, on a busy machine
+tens of seconds), so there are two: nothing changed, and one head holding three independent
+changes (a security-group rule, the table's key, a bucket cdk-nag rejects). Each test reads
+the part of the report about one of them.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from scripts.pr_diff.report import MARKER
+from tests.ci.scratch_app import DiffRun, edit_app, make_scratch_repo, run_diff
+
+
+def _scenario(tmp_path_factory: pytest.TempPathFactory, *edits: tuple[str, str]) -> DiffRun:
+    repo = make_scratch_repo(tmp_path_factory.mktemp("scratch") / "repo")
+    for old, new in edits:
+        edit_app(repo, old, new)
+    return run_diff(repo)
+
+
+@pytest.fixture(scope="module")
+def unchanged(tmp_path_factory: pytest.TempPathFactory) -> DiffRun:
+    return _scenario(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def changed(tmp_path_factory: pytest.TempPathFactory) -> DiffRun:
+    return _scenario(
+        tmp_path_factory,
+        ("INGRESS_PORT = 443", "INGRESS_PORT = 8443"),
+        ('PARTITION_KEY = "id"', 'PARTITION_KEY = "slug"'),
+        ("WITH_BUCKET = False", "WITH_BUCKET = True"),
+    )
+
+
+def _table_rows(markdown: str, first_cell: str) -> list[list[str]]:
+    """Cells of the Markdown table rows whose first cell is `first_cell`."""
+    rows = []
+    for line in markdown.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[0] == first_cell:
+            rows.append(cells)
+    return rows
+
+
+def test_unchanged_app_reports_no_infrastructure_changes(unchanged: DiffRun) -> None:
+    assert "**No infrastructure changes.** 1 stack(s) compared, none changed." in unchanged.markdown
+    assert "### `Tiny`" not in unchanged.markdown
+
+
+def test_unchanged_app_with_passing_checks_exits_zero(unchanged: DiffRun) -> None:
+    assert unchanged.returncode == 0, unchanged.stderr
+
+
+def test_report_begins_with_the_marker_the_workflow_edits_by(unchanged: DiffRun) -> None:
+    assert unchanged.markdown.splitlines()[0] == MARKER
+
+
+def test_every_check_is_reported_on_the_head(unchanged: DiffRun) -> None:
+    results = {row[0]: row[1] for row in _table_rows(unchanged.markdown, "cdk-nag")}
+    results.update({row[0]: row[1] for row in _table_rows(unchanged.markdown, "cfn-lint")})
+    results.update({row[0]: row[1] for row in _table_rows(unchanged.markdown, "checkov")})
+    assert results == {"cdk-nag": "✅ pass", "cfn-lint": "✅ pass", "checkov": "✅ pass"}
+
+
+def test_security_group_rule_change_lists_the_old_and_the_new_rule(
+    changed: DiffRun,
+) -> None:
+    rules = _table_rows(changed.markdown, "added")
+    rules += _table_rows(changed.markdown, "removed")
+    assert ["added", "${Sg.GroupId}", "In", "TCP 8443", "10.0.0.0/8"] in rules
+    assert ["removed", "${Sg.GroupId}", "In", "TCP 443", "10.0.0.0/8"] in rules
+
+
+def test_overview_counts_each_change_once(changed: DiffRun) -> None:
+    overview = _table_rows(changed.markdown, "`Tiny`")
+    # Stack | Added (bucket) | Modified (group) | Replaced (table) | Removed | IAM | SGs
+    assert overview == [["`Tiny`", "1", "1", "1", "0", "", "yes"]]
+
+
+def test_security_group_rule_change_is_not_called_a_data_loss(changed: DiffRun) -> None:
+    alert = re.search(r"> \[!CAUTION\]\n(?:> .*\n)+", changed.markdown)
+    assert alert
+    assert "SecurityGroup" not in alert.group(0)
+
+
+def test_table_key_change_is_flagged_loudly_as_stateful_replacement(
+    changed: DiffRun,
+) -> None:
+    alert = re.search(r"> \[!CAUTION\]\n(?:> .*\n)+", changed.markdown)
+    assert alert, changed.markdown
+    assert "`Tiny` · `AWS::DynamoDB::Table` `Table`" in alert.group(0)
+    assert "**replace** because of KeySchema (requires replacement)" in alert.group(0)
+
+
+def test_table_key_change_row_says_replace_and_stateful(changed: DiffRun) -> None:
+    rows = _table_rows(changed.markdown, "🛑 **replace**, stateful")
+    assert len(rows) == 1
+    assert rows[0][1:3] == ["`Table`", "`AWS::DynamoDB::Table`"]
+    assert "KeySchema (requires replacement)" in rows[0][4]
+
+
+def test_unencrypted_bucket_fails_cdk_nag_and_the_finding_is_listed(changed: DiffRun) -> None:
+    assert changed.returncode == 1
+    assert _table_rows(changed.markdown, "cdk-nag")[0][1] == "❌ fail"
+    assert "`AwsSolutions-S10` at `Tiny/Bucket/Resource`" in changed.markdown
+
+
+def test_cdk_nag_failure_still_shows_the_diff(changed: DiffRun) -> None:
+    added = _table_rows(changed.markdown, "added")
+    assert ["added", "`Bucket`", "`AWS::S3::Bucket`"] in [row[:3] for row in added]
+
+
+def test_unknown_base_ref_fails_with_a_message_naming_it(tmp_path: Path) -> None:
+    repo = make_scratch_repo(tmp_path / "repo")
+    run = run_diff(repo, base="no-such-branch")
+    assert run.returncode == 2
+    assert "BASE='no-such-branch' is not a commit" in run.stderr
+    assert run.markdown == ""
