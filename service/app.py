@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from starlette.applications import Starlette
@@ -92,7 +92,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             HTTPException: _http_exception_response,
             InvalidInputError: _status_response(400, "invalid-input"),
             TooLargeError: _status_response(413, "too-large"),
-            NotFoundError: lambda _, __: not_found().response(),
+            NotFoundError: _status_response(404, "not-found", not_found().detail),
             WrongTokenError: _status_response(
                 403, "wrong-delete-token", "Missing or wrong X-Delete-Token."
             ),
@@ -198,7 +198,11 @@ def _http_exception_response(_: Request, error: Exception) -> Response:
     return Problem(error.status_code, detail, headers=dict(error.headers or {})).response()
 
 
-def _status_response(status: int, slug: str, detail: str | None = None):  # type: ignore[no-untyped-def]
+def _status_response(
+    status: int, slug: str, detail: str | None = None
+) -> Callable[[Request, Exception], Response]:
+    """A handler answering `status` problem JSON; the detail defaults to the error's message."""
+
     def respond(_: Request, error: Exception) -> Response:
         return Problem(status, detail or str(error), slug=slug).response()
 

@@ -29,12 +29,16 @@ class ClickCounter:
 
     async def flush(self) -> None:
         batch, self._pending = self._pending, {}
-        for link_id, count in batch.items():
+        unflushed = iter(batch.items())
+        for link_id, count in unflushed:
             try:
                 await asyncio.to_thread(self._add_clicks, link_id, count)
             except StorageUnavailableError as error:
+                # Storage is down: keep this count and the rest for the next round.
                 log.warning("click flush deferred: %s", error)
                 self._keep(link_id, count)
+                for later_id, later_count in unflushed:
+                    self._keep(later_id, later_count)
 
     def _keep(self, link_id: str, count: int) -> None:
         if link_id in self._pending or len(self._pending) < MAX_PENDING_LINKS:
