@@ -3,8 +3,8 @@ the dev router in front of the local stack, and a local page for short links to 
 
 from __future__ import annotations
 
+import contextlib
 import http.server
-import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,11 +13,10 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from scripts.local_stack import LocalStack
+from tests.browser.helpers import LANDING_TEXT, REPO
 from tests.fixtures.local_stack import TEST_SETTINGS
 
-REPO = Path(__file__).resolve().parents[2]
 WEB_DIST = REPO / "web" / "dist"
-SCREENSHOTS = REPO / "test-results" / "browser"
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless Chromium as root on a machine with no network beyond loopback: no sandbox (root),
 # no GPU, and none of the background calls home that this network refuses.
@@ -31,7 +30,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-LANDING_TEXT = "You have arrived at the link's target."
 
 
 @pytest.fixture(scope="session")
@@ -44,28 +42,27 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+@contextlib.contextmanager
+def context_for(browser: Browser, url: str) -> Iterator[BrowserContext]:
+    """A fresh profile (empty local storage) on `url` that may use the clipboard."""
+    context = browser.new_context(base_url=url, viewport={"width": 1024, "height": 768})
+    context.set_default_timeout(10_000)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def context(browser: Browser, spito_url: str) -> Iterator[BrowserContext]:
-    """A fresh profile per test (empty local storage) that may use the clipboard."""
-    context = browser.new_context(base_url=spito_url, viewport={"width": 1024, "height": 768})
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=spito_url)
-    yield context
-    context.close()
+    with context_for(browser, spito_url) as context:
+        yield context
 
 
 @pytest.fixture
 def page(context: BrowserContext) -> Page:
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    return page
-
-
-def save_screenshot(page: Page, name: str) -> Path:
-    """Saves the whole page as test-results/browser/{name}.png for people to look at."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{re.sub(r'[^a-z0-9_-]+', '-', name.lower())}.png"
-    page.screenshot(path=path, full_page=True)
-    return path
+    return context.new_page()
 
 
 class _LandingHandler(http.server.BaseHTTPRequestHandler):

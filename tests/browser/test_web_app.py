@@ -9,35 +9,24 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LANDING_TEXT, save_screenshot
+from tests.browser.helpers import (
+    LANDING_TEXT,
+    create_paste,
+    paste_url_shown,
+    save_screenshot,
+    short_url_shown,
+    shorten,
+)
 
 pytestmark = pytest.mark.browser
 
 PYTHON_SNIPPET = 'def greet(name):\n    return f"Hello, {name}!"\n\nprint(greet("Spito"))\n'
 
 
-def shorten(page: Page, url: str) -> str:
-    """Shortens `url` through the form; returns the short URL the page shows."""
-    page.goto("/")
-    page.get_by_label("Long URL").fill(url)
-    page.get_by_role("button", name="Shorten").click()
-    return page.get_by_role("textbox", name="Short URL").input_value()
-
-
-def create_paste(page: Page, text: str, *, syntax: str, burn: bool = False) -> str:
-    """Creates a paste through the form; returns its page URL."""
-    page.goto("/#paste")
-    page.get_by_role("textbox", name="Text", exact=True).fill(text)
-    page.get_by_label("Syntax").select_option(syntax)
-    if burn:
-        page.get_by_label("Burn after reading").check()
-    page.get_by_role("button", name="Create paste").click()
-    return page.get_by_role("textbox", name="Page URL").input_value()
-
-
 def test_short_link_from_the_form_leads_to_its_target(page: Page, landing_url: str) -> None:
     target = f"{landing_url}/docs/welcome?from=spito"
-    short_url = shorten(page, target)
+    shorten(page, target)
+    short_url = short_url_shown(page)
     expect(page.get_by_role("img", name=re.compile("QR code"))).to_be_visible()
     save_screenshot(page, "shorten-result")
 
@@ -48,12 +37,9 @@ def test_short_link_from_the_form_leads_to_its_target(page: Page, landing_url: s
 
 
 def test_bad_url_error_is_shown_beside_the_url_field(page: Page) -> None:
-    page.goto("/")
-    url_field = page.get_by_label("Long URL")
-    url_field.fill("javascript:alert(1)")
-    page.get_by_label("Custom slug (optional)").fill("keep-me")
-    page.get_by_role("button", name="Shorten").click()
+    shorten(page, "javascript:alert(1)", slug="keep-me")
 
+    url_field = page.get_by_label("Long URL")
     error = page.locator(f"#{url_field.get_attribute('id')}-error")
     expect(error).to_contain_text("http:// or https://")
     expect(url_field).to_have_attribute("aria-invalid", "true")
@@ -64,11 +50,9 @@ def test_bad_url_error_is_shown_beside_the_url_field(page: Page) -> None:
 
 def test_taken_slug_error_is_shown_beside_the_slug_field(page: Page, landing_url: str) -> None:
     slug = f"taken-{uuid.uuid4().hex[:12]}"
-    for target in (f"{landing_url}/first", f"{landing_url}/second"):
-        page.goto("/")
-        page.get_by_label("Long URL").fill(target)
-        page.get_by_label("Custom slug (optional)").fill(slug)
-        page.get_by_role("button", name="Shorten").click()
+    shorten(page, f"{landing_url}/first", slug=slug)
+    expect(page.get_by_role("textbox", name="Short URL")).to_have_value(re.compile(f"/{slug}$"))
+    shorten(page, f"{landing_url}/second", slug=slug)
 
     slug_field = page.get_by_label("Custom slug (optional)")
     expect(page.locator(f"#{slug_field.get_attribute('id')}-error")).to_contain_text("taken")
@@ -103,7 +87,8 @@ def test_paste_markup_is_shown_as_text_never_run(page: Page) -> None:
 
 
 def test_burn_after_reading_paste_shows_once_then_is_gone(page: Page) -> None:
-    page_url = create_paste(page, "the launch code is 0000", syntax="text", burn=True)
+    create_paste(page, "the launch code is 0000", syntax="text", burn=True)
+    page_url = paste_url_shown(page)
     page.goto(page_url)
     expect(page.get_by_role("heading", name="This paste burns after reading")).to_be_visible()
     save_screenshot(page, "burn-confirm")
@@ -120,7 +105,8 @@ def test_burn_after_reading_paste_shows_once_then_is_gone(page: Page) -> None:
 def test_delete_from_my_links_and_pastes_removes_the_link(
     page: Page, landing_url: str, spito_url: str
 ) -> None:
-    short_url = shorten(page, f"{landing_url}/to-delete")
+    shorten(page, f"{landing_url}/to-delete")
+    short_url = short_url_shown(page)
     page.get_by_role("link", name="My links and pastes").first.click()
     link_id = short_url.rsplit("/", 1)[1]
     item = page.locator(f"li[data-id='{link_id}']")

@@ -9,12 +9,12 @@ import httpx
 import pytest
 from playwright.sync_api import Page, Response, ViewportSize, expect
 
-from tests.browser.conftest import REPO, save_screenshot
+from tests.browser.helpers import TEST_RESULTS, save_screenshot
 
 pytestmark = pytest.mark.browser
 
 FIRST_LOAD_BUDGET_BYTES = 150 * 1024
-FIRST_LOAD_REPORT = REPO / "test-results" / "first-load.json"
+FIRST_LOAD_REPORT = TEST_RESULTS / "first-load.json"
 SECTIONS = ("/", "/#paste", "/#mine")
 PHONE: ViewportSize = {"width": 360, "height": 740}
 ONE_MEGABYTE = 1024 * 1024

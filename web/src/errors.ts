@@ -52,7 +52,7 @@ function messageFor(error: ApiError): string {
     return "Spito could not be reached. Check your connection; your input is kept, so try again.";
   if (status === 429) {
     const wait = error.retryAfterSeconds;
-    const when = wait ? ` in ${wait} second${wait === 1 ? "" : "s"}` : " shortly";
+    const when = wait ? ` in ${duration(wait)}` : " shortly";
     return `You are creating things faster than Spito allows. Please try again${when}.`;
   }
   if (status >= 500)
@@ -61,6 +61,17 @@ function messageFor(error: ApiError): string {
   if (status === 404) return "It does not exist: it may have expired or been deleted.";
   if (status === 403) return "This browser's delete token was not accepted.";
   return error.problem.title ?? `The request failed (HTTP ${status}).`;
+}
+
+/** 45 → "45 seconds", 600 → "10 minutes", 7200 → "2 hours". */
+function duration(seconds: number): string {
+  const [amount, unit] =
+    seconds < 90
+      ? [seconds, "second"]
+      : seconds < 90 * 60
+        ? [Math.ceil(seconds / 60), "minute"]
+        : [Math.ceil(seconds / 3600), "hour"];
+  return `${amount} ${unit}${amount === 1 ? "" : "s"}`;
 }
 
 /** "url must start with http://" → "The URL must start with http://." */
