@@ -28,8 +28,6 @@ if TYPE_CHECKING:
 
 BLOB_KEY_ATTRIBUTE = "blob_key"
 TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
-# S3-compatible stores other than S3 itself may answer a delete of a missing key with this.
-_ALREADY_GONE = frozenset({"NoSuchKey", "404"})
 
 BUCKET = os.environ["SPITO_BLOB_BUCKET"]
 _S3: S3Client = boto3.client(
@@ -49,7 +47,8 @@ def handler(event: Mapping[str, Any], context: object) -> dict[str, list[dict[st
             _log("ignored", sequence_number=sequence_number, event_name=record.get("eventName"))
             continue
         try:
-            _delete(blob_key)
+            # S3 answers a delete of a missing key with success: nothing to special-case.
+            _S3.delete_object(Bucket=BUCKET, Key=blob_key)
         except (BotoCoreError, ClientError) as error:
             _log("delete_failed", sequence_number=sequence_number, key=blob_key, error=str(error))
             # Lambda resumes from the lowest failed sequence number, so later records are retried
@@ -68,14 +67,6 @@ def expired_blob_key(record: Mapping[str, Any]) -> str | None:
     old_image = record.get("dynamodb", {}).get("OldImage", {})
     key = old_image.get(BLOB_KEY_ATTRIBUTE, {}).get("S")
     return key if isinstance(key, str) and key else None
-
-
-def _delete(key: str) -> None:
-    try:
-        _S3.delete_object(Bucket=BUCKET, Key=key)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in _ALREADY_GONE:
-            raise
 
 
 def _log(event: str, **fields: object) -> None:
