@@ -18,12 +18,13 @@ usage: fleet_bootstrap.sh --bundle ZIP|s3://BUCKET/KEY --env-file FILE [options]
   --no-packages         skip dnf and the CloudWatch agent (host without dnf)
   --no-systemd          start the service as a background process of this user (host without systemd)
   --no-signal           skip cfn-signal (host outside CloudFormation)
+  --signal-command EXE  cfn-signal to call (default /opt/aws/bin/cfn-signal)
 USAGE
 }
 
 ROOT="" BUNDLE="" ENV_FILE="" LOG_GROUP="" STACK="" RESOURCE="" REGION=""
 PYTHON="python3.11" HEALTH_TIMEOUT=180
-PACKAGES=1 SYSTEMD=1 SIGNAL=1
+PACKAGES=1 SYSTEMD=1 SIGNAL=1 SIGNAL_COMMAND=/opt/aws/bin/cfn-signal
 SERVICE_USER="spito"
 
 while (($#)); do
@@ -40,6 +41,7 @@ while (($#)); do
     --no-packages) PACKAGES=0; shift ;;
     --no-systemd) SYSTEMD=0; shift ;;
     --no-signal) SIGNAL=0; shift ;;
+    --signal-command) SIGNAL_COMMAND="$2"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "fleet_bootstrap: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -50,7 +52,7 @@ die() { log "$*"; exit 1; }
 
 signal() {
   ((SIGNAL)) || return 0
-  /opt/aws/bin/cfn-signal --exit-code "$1" --stack "$STACK" --resource "$RESOURCE" --region "$REGION"
+  "$SIGNAL_COMMAND" --exit-code "$1" --stack "$STACK" --resource "$RESOURCE" --region "$REGION"
 }
 
 on_exit() {

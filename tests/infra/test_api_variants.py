@@ -1,0 +1,152 @@
+"""What the fleet does in variants the two stages don't cover: a certificate's HTTPS listener,
+an alarm e-mail, and a change of service code rolling the fleet.
+
+The constructs are synthesized in a small app of their own, once per session, on an imported
+VPC (no cdk-nag here: the session synth runs it over the real stacks).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.cdk_app import REPO_ROOT, cdk_context, synthesized_once
+from tests.infra.helpers import only_resource, resources_of_type
+
+CERTIFICATE_ARN = (
+    "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000"
+)
+ALARM_EMAIL = "ops@example.com"
+ASSET_KEY = re.compile(r"([0-9a-f]{64})\.zip")
+Templates = Callable[[str], dict[str, Any]]
+
+
+def _synthesize(outdir: Path) -> None:
+    from aws_cdk import App, Duration, Environment, RemovalPolicy, Stack
+    from aws_cdk import aws_certificatemanager as acm
+    from aws_cdk import aws_ec2 as ec2
+    from aws_cdk import aws_iam as iam
+    from aws_cdk import aws_logs as logs
+    from aws_cdk import aws_sns as sns
+
+    from infra.api_fleet import ApiFleet
+    from infra.monitoring import AlarmTopic
+
+    changed_service = outdir.parent / f"{outdir.name}.service"
+    shutil.rmtree(changed_service, ignore_errors=True)
+    shutil.copytree(
+        REPO_ROOT / "service", changed_service, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    with (changed_service / "settings.py").open("a") as settings:
+        settings.write("\n# a change of service code\n")
+
+    app = App(context=cdk_context(), outdir=str(outdir))
+    env = Environment(account="111111111111", region="eu-west-1")
+
+    def add_fleet(stack: Stack, **variant: Any) -> None:
+        ApiFleet(
+            stack,
+            "Api",
+            vpc=ec2.Vpc.from_vpc_attributes(
+                stack,
+                "Vpc",
+                vpc_id="vpc-0123456789abcdef0",
+                availability_zones=["eu-west-1a", "eu-west-1b"],
+                public_subnet_ids=["subnet-0000000000000000a", "subnet-0000000000000000b"],
+                private_subnet_ids=["subnet-0000000000000000c", "subnet-0000000000000000d"],
+            ),
+            data_access_policy=iam.ManagedPolicy.from_managed_policy_name(stack, "Data", "data"),
+            notification_topic=sns.Topic.from_topic_arn(
+                stack, "Topic", "arn:aws:sns:eu-west-1:111111111111:alarms"
+            ),
+            instance_type=ec2.InstanceType("t4g.small"),
+            cpu_type=ec2.AmazonLinuxCpuType.ARM_64,
+            min_capacity=1,
+            max_capacity=2,
+            desired_capacity=1,
+            cpu_target_percent=60,
+            requests_per_target_per_minute=1000,
+            health_check_grace=Duration.minutes(5),
+            signal_timeout=Duration.minutes(15),
+            root_volume_gib=8,
+            service_port=8080,
+            service_environment={"SPITO_TABLE": "t", "SPITO_BUCKET": "b"},
+            log_retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+            deletion_protection=False,
+            **variant,
+        )
+
+    add_fleet(Stack(app, "Original", env=env))
+    add_fleet(Stack(app, "Changed", env=env), service_dir=changed_service)
+    https = Stack(app, "HttpsFleet", env=env)
+    add_fleet(
+        https, certificate=acm.Certificate.from_certificate_arn(https, "Alb", CERTIFICATE_ARN)
+    )
+    topic = Stack(app, "Topic", env=env)
+    AlarmTopic(topic, "AlarmTopic", email=ALARM_EMAIL)
+    app.synth()
+
+
+@pytest.fixture(scope="session")
+def variant(tmp_path_factory: pytest.TempPathFactory) -> Templates:
+    outdir = synthesized_once(tmp_path_factory, "cdk.variants.out", _synthesize)
+
+    def load(stack_name: str) -> dict[str, Any]:
+        template: dict[str, Any] = json.loads((outdir / f"{stack_name}.template.json").read_text())
+        return template
+
+    return load
+
+
+def _asset_hashes(template: dict[str, Any]) -> set[str]:
+    data = only_resource(template, "AWS::EC2::LaunchTemplate")["Properties"]["LaunchTemplateData"]
+    return set(ASSET_KEY.findall(json.dumps(data["UserData"])))
+
+
+def test_changing_a_service_file_changes_the_launch_template(
+    variant: Templates, cdk_template_json: Templates
+) -> None:
+    shipped = _asset_hashes(cdk_template_json("Spito-dev-Api"))
+    assert len(shipped) == 1
+    assert _asset_hashes(variant("Original")) == shipped  # same code, same asset, same template
+    changed = _asset_hashes(variant("Changed"))
+    assert len(changed) == 1
+    assert changed != shipped
+
+
+def test_with_a_certificate_the_listener_is_https_with_a_tls13_policy(variant: Templates) -> None:
+    listener = only_resource(variant("HttpsFleet"), "AWS::ElasticLoadBalancingV2::Listener")[
+        "Properties"
+    ]
+    assert listener["Protocol"] == "HTTPS"
+    assert listener["Port"] == 443
+    assert listener["Certificates"] == [{"CertificateArn": CERTIFICATE_ARN}]
+    assert listener["SslPolicy"].startswith("ELBSecurityPolicy-TLS13-")
+
+
+def test_with_a_certificate_cloudfront_is_admitted_on_443_only(variant: Templates) -> None:
+    rules = [
+        rule["Properties"]
+        for rule in resources_of_type(
+            variant("HttpsFleet"), "AWS::EC2::SecurityGroupIngress"
+        ).values()
+        if "SourcePrefixListId" in rule["Properties"]
+    ]
+    assert [(rule["FromPort"], rule["ToPort"]) for rule in rules] == [(443, 443)]
+
+
+def test_a_configured_alarm_email_is_subscribed_to_the_alarm_topic(variant: Templates) -> None:
+    subscription = only_resource(variant("Topic"), "AWS::SNS::Subscription")["Properties"]
+    assert subscription["Protocol"] == "email"
+    assert subscription["Endpoint"] == ALARM_EMAIL
+
+
+def test_without_an_alarm_email_nothing_is_subscribed(cdk_template_json: Templates) -> None:
+    assert resources_of_type(cdk_template_json("Spito-dev-Api"), "AWS::SNS::Subscription") == {}

@@ -1,0 +1,213 @@
+"""The instances' bootstrap script, run on this machine against the service asset CDK ships.
+
+The script runs under a temporary root with the flags for what this host cannot do (no dnf, no
+systemd, a recording stand-in for cfn-signal); everything else (unpacking the asset, the
+hash-locked virtualenv, the unit and log-agent files, the /healthz gate) runs for real.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from infra.api_fleet import BOOTSTRAP_SCRIPT
+
+LOG_GROUP = "/spito/test/service"
+STACK = "Spito-test-Api"
+RESOURCE = "ApiFleetASG97E7D065"
+REGION = "eu-west-1"
+INSTALL_TIMEOUT_SECONDS = 240
+
+
+@dataclass(frozen=True)
+class Bootstrapped:
+    root: Path
+    port: int
+    signals: Path
+    result: subprocess.CompletedProcess[str]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _service_asset(cdk_out: Path) -> Path:
+    """The staged copy of service/ the Api stack ships (the asset with service/__main__.py)."""
+    manifest = json.loads((cdk_out / "Spito-dev-Api.assets.json").read_text())
+    candidates = [
+        cdk_out / asset["source"]["path"]
+        for asset in manifest["files"].values()
+        if (cdk_out / asset["source"]["path"] / "settings.py").is_file()
+    ]
+    (asset,) = candidates
+    return asset
+
+
+def _zip(directory: Path, destination: Path) -> Path:
+    with zipfile.ZipFile(destination, "w") as archive:
+        for path in sorted(directory.rglob("*")):
+            archive.write(path, path.relative_to(directory))
+    return destination
+
+
+def _recording_signal_command(directory: Path) -> tuple[Path, Path]:
+    """A stand-in for cfn-signal that appends its arguments to a file."""
+    record = directory / "signals.txt"
+    command = directory / "cfn-signal"
+    command.write_text(f'#!/bin/sh\necho "$@" >> "{record}"\n')
+    command.chmod(command.stat().st_mode | stat.S_IXUSR)
+    return command, record
+
+
+def _run_bootstrap(
+    work: Path, bundle: Path, env_lines: list[str]
+) -> tuple[subprocess.CompletedProcess[str], Path, Path]:
+    env_file = work / "service.env"
+    env_file.write_text("\n".join(env_lines) + "\n")
+    signal_command, record = _recording_signal_command(work)
+    root = work / "root"
+    result = subprocess.run(
+        [
+            "bash",
+            str(BOOTSTRAP_SCRIPT),
+            "--root",
+            str(root),
+            "--bundle",
+            str(bundle),
+            "--env-file",
+            str(env_file),
+            "--log-group",
+            LOG_GROUP,
+            "--stack",
+            STACK,
+            "--resource",
+            RESOURCE,
+            "--region",
+            REGION,
+            "--health-timeout",
+            "60",
+            "--no-packages",
+            "--no-systemd",
+            "--signal-command",
+            str(signal_command),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT_SECONDS,
+        check=False,
+    )
+    return result, root, record
+
+
+def _stop(root: Path) -> None:
+    pid_file = root / "run" / "spito" / "spito.pid"
+    if pid_file.exists():
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(int(pid_file.read_text()), signal.SIGTERM)
+
+
+@pytest.fixture(scope="module")
+def bootstrapped(cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bootstrapped]:
+    """The shipped service asset installed and started by the bootstrap script; stopped after."""
+    work = tmp_path_factory.mktemp("bootstrap")
+    bundle = _zip(_service_asset(cdk_out), work / "service.zip")
+    port = _free_port()
+    result, root, record = _run_bootstrap(
+        work,
+        bundle,
+        [
+            f"PORT={port}",
+            "SPITO_BIND_HOST=127.0.0.1",
+            "SPITO_TABLE=spito-test",
+            "SPITO_BUCKET=spito-test-blobs",
+            f"AWS_REGION={REGION}",
+        ],
+    )
+    try:
+        yield Bootstrapped(root=root, port=port, signals=record, result=result)
+    finally:
+        _stop(root)
+
+
+def test_bootstrap_succeeds(bootstrapped: Bootstrapped) -> None:
+    assert bootstrapped.result.returncode == 0, bootstrapped.result.stderr
+
+
+def test_installed_service_answers_healthz(bootstrapped: Bootstrapped) -> None:
+    response = httpx.get(f"http://127.0.0.1:{bootstrapped.port}/healthz", timeout=5)
+    assert response.status_code == 200
+
+
+def test_success_is_signalled_once_after_healthz_answered(bootstrapped: Bootstrapped) -> None:
+    assert bootstrapped.signals.read_text().splitlines() == [
+        f"--exit-code 0 --stack {STACK} --resource {RESOURCE} --region {REGION}"
+    ]
+    stderr = bootstrapped.result.stderr
+    assert stderr.index("waiting up to") < stderr.index("service healthy")
+
+
+def test_dependencies_come_from_the_hash_locked_file_into_a_virtualenv(
+    bootstrapped: Bootstrapped,
+) -> None:
+    venv = bootstrapped.root / "opt" / "spito" / "venv"
+    assert (venv / "pyvenv.cfg").is_file()
+    lock = bootstrapped.root / "opt" / "spito" / "app" / "service" / "requirements.lock"
+    assert "--hash=sha256:" in lock.read_text()
+
+
+def test_unit_runs_the_service_unprivileged_and_restarts_it_always(
+    bootstrapped: Bootstrapped,
+) -> None:
+    unit = (bootstrapped.root / "etc" / "systemd" / "system" / "spito.service").read_text()
+    lines = set(unit.splitlines())
+    assert {"User=spito", "Restart=always", "NoNewPrivileges=yes"} <= lines
+    assert "ExecStart=/opt/spito/venv/bin/python -m service" in lines
+    assert "StandardOutput=append:/var/log/spito/service.log" in lines
+
+
+def test_log_agent_ships_the_service_log_to_the_log_group(bootstrapped: Bootstrapped) -> None:
+    config = json.loads((bootstrapped.root / "etc" / "spito" / "cloudwatch-agent.json").read_text())
+    (collected,) = config["logs"]["logs_collected"]["files"]["collect_list"]
+    assert collected["file_path"] == "/var/log/spito/service.log"
+    assert collected["log_group_name"] == LOG_GROUP
+
+
+def test_service_writes_its_log_where_the_agent_reads_it(bootstrapped: Bootstrapped) -> None:
+    log = bootstrapped.root / "var" / "log" / "spito" / "service.log"
+    assert log.is_file()
+
+
+def test_a_broken_bundle_signals_failure(tmp_path: Path) -> None:
+    bundle = tmp_path / "broken.zip"
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.writestr("__main__.py", "")  # no requirements.lock
+    result, _, record = _run_bootstrap(tmp_path, bundle, [f"PORT={_free_port()}"])
+    assert result.returncode != 0
+    assert "requirements.lock" in result.stderr
+    assert record.read_text().splitlines() == [
+        f"--exit-code 1 --stack {STACK} --resource {RESOURCE} --region {REGION}"
+    ]
+
+
+def test_an_env_file_with_quotes_is_refused_before_anything_is_installed(tmp_path: Path) -> None:
+    bundle = tmp_path / "unused.zip"
+    bundle.write_bytes(b"")
+    result, root, _ = _run_bootstrap(tmp_path, bundle, ['SPITO_TABLE="quoted"'])
+    assert result.returncode != 0
+    assert "every line must be KEY=value" in result.stderr
+    assert not root.exists()
