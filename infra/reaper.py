@@ -77,12 +77,15 @@ class Reaper(Construct):
     grow forever. It reads the stream through an event filter (`TTL_BLOB_REMOVAL_PATTERN`),
     reports batch item failures so a failed record is retried without redoing the ones before
     it, splits failing batches, and after `retry_attempts` sends the failed batch's description
-    to an SQS queue; an alarm tells `alarm_topic` as soon as that queue holds anything.
+    to an SQS queue; an alarm tells `alarm_topic` as soon as that queue holds anything, and
+    another when the function falls more than `max_lag_hours` behind the stream (records older
+    than the stream's 24 h retention would be lost without reaching the queue).
 
     Its role may only read this table's stream, delete objects in the blob bucket (through
     `blob_delete`, a `BlobDeletePolicy`), send to its queue and write its own log group.
 
-    Attributes: `function`, `role`, `log_group`, `failed_batches` (the queue), `alarm`.
+    Attributes: `function`, `role`, `log_group`, `failed_batches` (the queue),
+    `failed_batches_alarm`, `falling_behind_alarm`.
     """
 
     def __init__(
@@ -96,8 +99,11 @@ class Reaper(Construct):
         log_retention: logs.RetentionDays,
         retry_attempts: int = 5,
         batch_size: int = 100,
+        max_lag_hours: int = 6,
     ) -> None:
         super().__init__(scope, construct_id)
+        if not 1 <= max_lag_hours <= 12:
+            raise ValueError("Reaper: max_lag_hours must be 1..12, well inside the 24 h stream")
         if table.table_stream_arn is None:
             raise ValueError("Reaper: the table needs a stream (NEW_AND_OLD_IMAGES)")
         job = JobFunction(
@@ -131,7 +137,7 @@ class Reaper(Construct):
                 on_failure=event_sources.SqsDlq(self.failed_batches),
             )
         )
-        self.alarm = cloudwatch.Alarm(
+        self.failed_batches_alarm = cloudwatch.Alarm(
             self,
             "FailedBatchesAlarm",
             metric=self.failed_batches.metric_approximate_number_of_messages_visible(
@@ -143,11 +149,29 @@ class Reaper(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description=(
                 "Spito: the reaper gave up on stream records; their paste bodies are still in S3 "
-                "(README, Operations: the reaper's failed batches)"
+                "(README, Operations: the reaper)"
             ),
         )
-        self.alarm.add_alarm_action(cloudwatch_actions.SnsAction(alarm_topic))
-        self.alarm.add_ok_action(cloudwatch_actions.SnsAction(alarm_topic))
+        # Records older than the stream's 24 h retention vanish without reaching the queue, so a
+        # reaper that stopped keeping up (throttled, disabled) must be noticed well before that.
+        self.falling_behind_alarm = cloudwatch.Alarm(
+            self,
+            "FallingBehindAlarm",
+            metric=self.function.metric(
+                "IteratorAge", period=Duration.minutes(5), statistic="Maximum"
+            ),
+            threshold=Duration.hours(max_lag_hours).to_milliseconds(),
+            evaluation_periods=3,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=(
+                f"Spito: the reaper is more than {max_lag_hours} h behind the table's stream; "
+                "records older than 24 h are lost (README, Operations: the reaper)"
+            ),
+        )
+        for alarm in (self.failed_batches_alarm, self.falling_behind_alarm):
+            alarm.add_alarm_action(cloudwatch_actions.SnsAction(alarm_topic))
+            alarm.add_ok_action(cloudwatch_actions.SnsAction(alarm_topic))
         acknowledge(
             self.role.node.find_child("DefaultPolicy"),
             "AwsSolutions-IAM5[Resource::*]",
