@@ -33,6 +33,9 @@ class AbuseReport:
     flood_other_kinds: Counter[str] = field(default_factory=Counter)
     slow_connections: int = 0
     slow_bodies: int = 0
+    # How each slow connection ended: "held" (still open at the end) or the first line the
+    # server sent before hanging up (e.g. the balancer's 408), or "closed" if it sent none.
+    slow_endings: Counter[str] = field(default_factory=Counter)
     oversized_sent: int = 0
     oversized_413: int = 0
     oversized_other_kinds: Counter[str] = field(default_factory=Counter)
@@ -78,14 +81,16 @@ async def slow_clients(base_url: str, report: AbuseReport, *, duration_s: float)
 
     async def slow_headers(n: int) -> None:
         head = f"GET /healthz HTTP/1.1\r\nHost: {host}\r\nX-Forwarded-For: 192.0.2.{n}\r\n"
-        await _trickle(host, port, head.encode(), b"X-Slow: 1\r\n", deadline)
+        report.slow_endings[
+            await _trickle(host, port, head.encode(), b"X-Slow: 1\r\n", deadline)
+        ] += 1
 
     async def slow_body(n: int) -> None:
         head = (
             f"POST /api/v1/pastes HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/plain\r\n"
             f"Content-Length: 100000\r\nX-Forwarded-For: 192.0.2.{100 + n}\r\n\r\n"
         )
-        await _trickle(host, port, head.encode(), b"slow body ", deadline)
+        report.slow_endings[await _trickle(host, port, head.encode(), b"slow body ", deadline)] += 1
 
     report.slow_connections = SLOW_LORIS_CONNECTIONS
     report.slow_bodies = SLOW_BODY_CONNECTIONS
@@ -95,22 +100,31 @@ async def slow_clients(base_url: str, report: AbuseReport, *, duration_s: float)
     )
 
 
-async def _trickle(host: str, port: int, head: bytes, drip: bytes, deadline: float) -> None:
-    """Send head, then drip every half second until the deadline or the server hangs up."""
+async def _trickle(host: str, port: int, head: bytes, drip: bytes, deadline: float) -> str:
+    """Send head, then drip every half second until the deadline or the server hangs up.
+
+    Returns "held" if the connection was still open at the deadline, else how it ended: the
+    first line the server sent (e.g. "HTTP/1.1 408"), or "closed" if it sent nothing.
+    """
     reader, writer = await asyncio.open_connection(host, port)
+    ending = "held"
     try:
         writer.write(head)
         await writer.drain()
-        while time.monotonic() < deadline and not reader.at_eof():
-            await asyncio.sleep(0.5)
+        while time.monotonic() < deadline:
+            with contextlib.suppress(TimeoutError):
+                line = await asyncio.wait_for(reader.readline(), timeout=0.5)
+                ending = " ".join(line.decode("latin-1").split()[:2]) or "closed"
+                break
             writer.write(drip)
             await writer.drain()
     except ConnectionError:
-        pass  # the balancer or the service gave up on us: exactly what it should do
+        ending = "closed"  # the balancer or the service gave up on us
     finally:
         writer.close()
         with contextlib.suppress(ConnectionError):
             await writer.wait_closed()
+    return ending
 
 
 async def oversized_bodies(base_url: str, report: AbuseReport, *, max_bytes: int) -> None:

@@ -76,7 +76,10 @@ class Timing:
 
 
 def describe_failures(failures: Sequence[Outcome]) -> str:
-    counts = Counter(o.describe() for o in failures)
+    return describe_counts(Counter(o.describe() for o in failures))
+
+
+def describe_counts(counts: Counter[str]) -> str:
     return ", ".join(f"{what} x{n}" for what, n in counts.most_common(4)) or "none"
 
 
@@ -273,6 +276,7 @@ async def storage_restart(fleet: Fleet, timing: Timing) -> ScenarioResult:
         outage_started = time.monotonic()
         not_ready_after = await wait_for_readiness(fleet, 503, timeout_s=15)
         await asyncio.sleep(max(0.0, timing.storage_outage_s - not_ready_after))
+        restart_called = time.monotonic()
         await asyncio.to_thread(fleet.storage.start)
         storage_back = time.monotonic()
         ready_after = await wait_for_readiness(fleet, 200, timeout_s=30)
@@ -283,6 +287,7 @@ async def storage_restart(fleet: Fleet, timing: Timing) -> ScenarioResult:
         stop.set()
         await load_task
     during = [o for o in load.record.between(outage_started, recovered) if not o.ok]
+    served = Counter(o.route for o in load.record.between(outage_started, restart_called) if o.ok)
     after = [o for o in load.record.between(recovered, time.monotonic()) if not o.ok]
     bad_errors = [
         o
@@ -301,7 +306,8 @@ async def storage_restart(fleet: Fleet, timing: Timing) -> ScenarioResult:
     result.summary = (
         f"dynalite and s3rver down {storage_back - outage_started:.1f} s under "
         f"{timing.concurrency} connections: {len(during)} answers 503 problem+json "
-        f"({len(bad_errors)} other errors), slowest answer {slowest:.2f} s; /readyz 503 on every "
+        f"({len(bad_errors)} other errors), {describe_counts(served)} served while it was down, "
+        f"slowest answer {slowest:.2f} s; /readyz 503 on every "
         f"instance {not_ready_after:.2f} s after the stop, 200 again {ready_after:.2f} s after "
         f"the restart with no instance restarted; {len(after)} failures after recovery; "
         f"{read_back_summary}"
@@ -367,7 +373,8 @@ async def abusive_clients(fleet: Fleet, timing: Timing) -> ScenarioResult:
     result.summary = (
         f"flooder {abuse.flood_sent} creates: {abuse.flood_201} x 201, {abuse.flood_429} x 429 "
         f"with Retry-After; {abuse.slow_connections} slow-loris + {abuse.slow_bodies} slow-body "
-        f"connections held open; {abuse.oversized_413}/{abuse.oversized_sent} bodies over the "
+        f"connections ({describe_counts(abuse.slow_endings)}); "
+        f"{abuse.oversized_413}/{abuse.oversized_sent} bodies over the "
         f"paste limit answered 413; other clients {len(others.record.outcomes)} requests "
         f"({len(creates)} creates), {len(failures)} failed, p99 {during_p99:.0f} ms "
         f"(before {before_p99:.0f} ms); {read_back_summary}"
