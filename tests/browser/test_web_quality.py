@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, Response, ViewportSize, expect
 
-from tests.browser.helpers import TEST_RESULTS, save_screenshot
+from tests.browser.helpers import TEST_RESULTS, create_paste, save_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -22,6 +22,12 @@ ONE_MEGABYTE = 1024 * 1024
 # fraction of it, highlighting it on the main thread takes several times it.
 FREEZE_MS = 1500
 
+# Comments, strings, numbers, keywords, titles, built-ins, decorators: highlight.js's colours.
+HIGHLIGHT_SAMPLE = """@cache
+class Greeter(Base):  # a comment
+    def greet(self, name: str = "you") -> None:
+        print(f"Hello, {name}!", 42, True, None)
+"""
 RECORD_CSP_VIOLATIONS = """
 window.cspViolations = [];
 document.addEventListener("securitypolicyviolation", (event) =>
@@ -170,6 +176,10 @@ def test_text_meets_wcag_aa_contrast(page: Page) -> None:
     assert page.evaluate(LOW_CONTRAST_TEXT) == []
     page.goto("/#mine")
     expect(page.locator(".mine-item")).to_have_count(1)
+    assert page.evaluate(LOW_CONTRAST_TEXT) == []
+    create_paste(page, HIGHLIGHT_SAMPLE, syntax="python")
+    page.get_by_role("link", name="Open the paste").click()
+    expect(page.locator("code[data-highlighted='yes'] .hljs-comment")).to_be_visible()
     assert page.evaluate(LOW_CONTRAST_TEXT) == []
 
 
