@@ -8,7 +8,6 @@ from types import FrameType
 
 import uvicorn
 
-from service.access_log import configure_logging
 from service.settings import Settings, SettingsError
 
 
@@ -18,7 +17,6 @@ def main() -> int:
     except SettingsError as error:
         print(f"spito: {error}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
     # uvicorn drains on SIGTERM, then re-raises the signal under the handler it found: make
     # that handler a clean exit, so a drained shutdown ends with status 0.
     signal.signal(signal.SIGTERM, _exit_cleanly)

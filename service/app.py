@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import aws
-from service.access_log import RequestLog
+from service.access_log import RequestLog, configure_logging
 from service.api import NO_CACHE, Api
 from service.blobs import Blobs
 from service.clicks import ClickCounter
@@ -52,6 +52,8 @@ _REDIRECT_HEADERS.append((b"content-length", b"0"))
 def create_app(settings: Settings | None = None) -> ASGIApp:
     """The whole service; `python -m service` serves it. Reads settings from the environment."""
     settings = settings or Settings.from_env()
+    # Here rather than in __main__: with several workers, each process builds its own app.
+    configure_logging(settings.log_level)
     table = Table(aws.dynamodb_client(settings), settings.table)
     blobs = Blobs(aws.s3_client(settings), settings.bucket)
     cache = RedirectCache(

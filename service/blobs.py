@@ -22,9 +22,13 @@ class Blobs:
         self._client = client
         self._bucket = bucket
 
-    def put(self, data: bytes) -> str:
-        """Store a body under a new random key and return the key."""
-        key = f"{KEY_PREFIX}{secrets.token_hex(16)}"
+    def put(self, paste_id: str, data: bytes) -> str:
+        """Store a body under a new key, `pastes/<id>/<random>`, and return the key.
+
+        The id makes bodies easy to find by hand; the random part keeps every write a new
+        object, so a retried create can never replace another paste's body.
+        """
+        key = f"{KEY_PREFIX}{paste_id}/{secrets.token_hex(16)}"
         with storage_call("store paste body"):
             self._client.put_object(
                 Bucket=self._bucket,

@@ -75,11 +75,13 @@ class Spito:
     ) -> Created:
         """Create a paste; `data` is `content` as UTF-8, whose length is the paste's size."""
         token = ids.new_delete_token()
-        blob_key = None
-        if len(data) > self._settings.paste_inline_max_bytes:
-            blob_key = self._blobs.put(data)
+        in_bucket = len(data) > self._settings.paste_inline_max_bytes
+        uploaded: list[str] = []
 
         def build(paste_id: str, created_at: int) -> Paste:
+            blob_key = self._blobs.put(paste_id, data) if in_bucket else None
+            if blob_key:
+                uploaded.append(blob_key)
             return Paste(
                 id=paste_id,
                 syntax=syntax,
@@ -93,11 +95,14 @@ class Spito:
             )
 
         try:
-            return Created(self._create(build, None), token)
+            created = Created(self._create(build, None), token)
         except BaseException:
-            if blob_key:
-                self._forget_blob(blob_key)
+            for key in uploaded:
+                self._forget_blob(key)
             raise
+        for key in uploaded[:-1]:  # bodies uploaded for ids that turned out to be taken
+            self._forget_blob(key)
+        return created
 
     def _create(self, build: Callable[[str, int], Record], slug: str | None) -> Record:
         if slug is not None:
@@ -184,9 +189,10 @@ class Spito:
         self._blobs.ping()
 
     def _forget_blob(self, key: str) -> None:
-        # The item is gone already; a body left behind is removed by the reaper from the
-        # table's stream, so a failure here must not fail the request.
+        # The item is gone already, so the paste can never be served again: a body that
+        # cannot be deleted now only costs storage, and must not fail the request. The reaper
+        # handles only TTL deletions, so the key is logged for cleaning up by hand.
         try:
             self._blobs.delete(key)
         except StorageUnavailableError as error:
-            log.warning("paste body left for the reaper: %s", error)
+            log.warning("orphaned paste body %s: %s", key, error)

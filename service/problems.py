@@ -31,9 +31,13 @@ class Problem(Exception):  # noqa: N818 - it is raised, but it is the response, 
         self.headers = headers or {}
 
     def body(self) -> bytes:
-        return json.dumps(
-            {"type": self.type, "title": self.title, "status": self.status, "detail": self.detail}
-        ).encode()
+        document = {
+            "type": self.type,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        return json.dumps(document, separators=(",", ":")).encode()
 
     def response(self) -> Response:
         return Response(

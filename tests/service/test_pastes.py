@@ -133,6 +133,7 @@ def test_paste_over_64_kib_is_stored_in_the_bucket_and_streamed_back(
     item = aws_client("dynamodb").get_item(TableName=spito_table, Key={"id": {"S": paste["id"]}})
     assert "content" not in item["Item"]
     blob_key = item["Item"]["blob_key"]["S"]
+    assert blob_key.startswith(f"pastes/{paste['id']}/")
     stored = aws_client("s3").get_object(Bucket=local_stack.storage.bucket, Key=blob_key)
     assert stored["Body"].read() == content.encode()
     assert http.get(f"/{paste['id']}/raw").content == content.encode()

@@ -45,6 +45,26 @@ def test_id_collision_is_retried_with_a_new_id_and_overwrites_nothing(
     assert http.get(f"/{existing['id']}").headers["location"] == "https://example.com/original"
 
 
+def test_large_paste_retried_after_a_collision_leaves_no_stray_body(
+    spito: Spito,
+    http: httpx.Client,
+    local_stack: LocalStack,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    existing = create_link(http)
+    candidates: Iterator[str] = iter([existing["id"], "Fresh567"])
+    monkeypatch.setattr(ids, "new_id", lambda: next(candidates))
+    content = "x" * (65 * 1024)
+    created = spito.create_paste(
+        content=content, data=content.encode(), syntax="text", expires_in=60, burn=False
+    )
+    assert created.record.id == "Fresh567"
+    s3 = local_stack.storage.client("s3")
+    bucket = local_stack.storage.bucket
+    assert s3.list_objects_v2(Bucket=bucket, Prefix=f"pastes/{existing['id']}/")["KeyCount"] == 0
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="pastes/Fresh567/")["KeyCount"] == 1
+
+
 def test_redirect_cache_honours_deletes_elsewhere_within_its_ttl(
     start_service: Callable[..., Any], http: httpx.Client
 ) -> None:
