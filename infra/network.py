@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.cdk_providers import skip_provider_function_checks
+from infra.checkov import skip_check
 from infra.config import InterfaceEndpointName
 from infra.nag import acknowledge
 
@@ -67,6 +69,13 @@ class Network(Construct):
         self.flow_log_group = logs.LogGroup(
             self, "FlowLogs", retention=flow_log_retention, removal_policy=removal_policy
         )
+        skip_check(
+            self.flow_log_group,
+            "CKV_AWS_158",
+            "CloudWatch Logs encrypts every log group at rest; a customer key would change only "
+            "the key, not who can read the flow logs (IAM on the log group decides that).",
+        )
+        self._skip_restrict_default_sg_provider_checks()
         self.vpc.add_flow_log(
             "FlowLog",
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_log_group),
@@ -92,3 +101,10 @@ class Network(Construct):
                 "Zones are pinned in the config on purpose: synth stays offline and "
                 "deterministic, and the subnets never move between zones.",
             )
+
+    def _skip_restrict_default_sg_provider_checks(self) -> None:
+        """The CDK's own provider behind `restrict_default_security_group`, one per stack."""
+        provider = Stack.of(self).node.find_child(
+            "Custom::VpcRestrictDefaultSGCustomResourceProvider"
+        )
+        skip_provider_function_checks(provider.node.find_child("Handler"))
