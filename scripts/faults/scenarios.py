@@ -360,7 +360,7 @@ async def abusive_clients(fleet: Fleet, timing: Timing) -> ScenarioResult:
     )
     result.check(not failures, f"other clients failed: {describe_failures(failures)}")
     result.check(
-        during_p99 < max(1000.0, 10 * before_p99),
+        during_p99 < max(STARVED_P99_FLOOR_MS, 10 * before_p99),
         f"other clients' p99 rose from {before_p99:.0f} ms to {during_p99:.0f} ms",
     )
     result.check(
@@ -380,6 +380,11 @@ async def abusive_clients(fleet: Fleet, timing: Timing) -> ScenarioResult:
         f"(before {before_p99:.0f} ms); {read_back_summary}"
     )
     return result
+
+
+# Other clients count as starved when their p99 passes both this and 10 times their p99
+# before the attack: the floor keeps a busy shared machine from passing for starvation.
+STARVED_P99_FLOOR_MS = 2000.0
 
 
 async def run_abuse(base_url: str, *, duration_s: float, paste_max_bytes: int) -> AbuseReport:
