@@ -76,7 +76,7 @@ lint: deps web/node_modules/.installed ## ruff (lint + format check), mypy stric
 	cd web && npm run lint
 
 BASE ?= main
-diff: deps ## the infrastructure change of the working tree against BASE (a git ref), as the PR comment's Markdown
+diff: deps web ## the infrastructure change of the working tree against BASE (a git ref), as the PR comment's Markdown
 	$(PY) -m scripts.pr_diff --base $(BASE) --stage $(STAGE)
 
 # Both check credentials before anything else, so without them they stop at once (README "Deploy").

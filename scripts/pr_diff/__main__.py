@@ -23,6 +23,9 @@ from scripts.pr_diff.offline import CDK
 from scripts.pr_diff.report import Report, render
 
 LOG_TAIL_LINES = 20
+# Build outputs the app reads but git does not hold: the base borrows the head's, so a web
+# change shows up as infrastructure only where it changes infrastructure.
+SHARED_BUILD_OUTPUTS = ("web/dist",)
 
 
 class UsageError(Exception):
@@ -161,8 +164,12 @@ def _tail(text: str) -> str:
 
 @contextmanager
 def _worktree(repo: Path, commit: str, path: Path) -> Iterator[Path]:
-    """A detached checkout of `commit` at `path`, removed afterwards."""
+    """A detached checkout of `commit` at `path` with the head's build outputs, removed after."""
     _git(repo, "worktree", "add", "--detach", "--quiet", str(path), commit)
+    for output in SHARED_BUILD_OUTPUTS:
+        if (repo / output).exists() and not (path / output).exists():
+            (path / output).parent.mkdir(parents=True, exist_ok=True)
+            (path / output).symlink_to(repo / output)
     try:
         yield path
     finally:
