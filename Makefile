@@ -75,6 +75,15 @@ lint: deps web/node_modules/.installed ## ruff (lint + format check), mypy stric
 	$(VENV)/bin/actionlint
 	cd web && npm run lint
 
+# Offline: no lookups, no credentials, no notices fetched. cfn-lint and checkov must report nothing;
+# their exceptions are per resource, with reasons, in the templates' Metadata.
+synth: deps web ## synthesize every stack of STAGE into cdk.out offline; stacks and resource counts; cfn-lint; checkov
+	rm -rf cdk.out
+	$(CDK) synth --context stage=$(STAGE) --output cdk.out --quiet --no-notices > /dev/null
+	$(PY) -m scripts.synth_summary cdk.out
+	$(VENV)/bin/cfn-lint cdk.out/*.template.json
+	$(CHECKOV) --directory cdk.out --framework cloudformation --quiet --compact --skip-download
+
 BASE ?= main
 diff: deps web ## the infrastructure change of the working tree against BASE (a git ref), as the PR comment's Markdown
 	$(PY) -m scripts.pr_diff --base $(BASE) --stage $(STAGE)
@@ -90,9 +99,10 @@ destroy: deps ## delete every stack of STAGE from AWS (asks first; prod's table 
 	$(PY) -m scripts.deploy_guard credentials
 	$(CDK) destroy --all --context stage=$(STAGE)
 
-bench: deps ## benchmarks as ratios against baselines measured in the same run (docs/BENCHMARKS.md)
+bench: deps web ## benchmarks as ratios against baselines measured in the same run (docs/BENCHMARKS.md)
 	scripts/ensure-apt.sh wrk nginx
 	$(PY) -m scripts.bench_service
+	$(PY) -m scripts.bench_synth --stage $(STAGE)
 
 clean: ## remove build output and local data (keeps .venv and node_modules)
 	rm -rf cdk.out .local web/dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,115 @@
+"""`make bench` for the CDK app: full synth wall time against an empty CDK Python app's.
+
+Both run the way the CDK CLI runs an app (a fresh `python` process, the context in
+CDK_CONTEXT_JSON, the output directory in CDK_OUTDIR), interleaved, `--runs` times each; the
+medians and their ratio are printed (target: at most 2x), the full synth's templates are compared
+across runs (synth must be deterministic), and docs/BENCHMARKS.md's synth section is rewritten.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from scripts.bench_service import machine
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS_MD = ROOT / "docs" / "BENCHMARKS.md"
+SECTION_START = "<!-- synth-bench:start -->"
+SECTION_END = "<!-- synth-bench:end -->"
+TARGET_RATIO = 2.0
+EMPTY_APP = "from aws_cdk import App; App().synth()"
+
+
+def run_synth(command: list[str], outdir: Path, context: dict[str, object]) -> float:
+    """Wall seconds for one synth, as the CLI would run it; raises if the app fails."""
+    env = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps(context),
+        "CDK_OUTDIR": str(outdir),
+        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+    }
+    started = time.perf_counter()
+    completed = subprocess.run(  # noqa: S603 - our interpreter and our app
+        command, cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    elapsed = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{completed.stderr[-2000:]}")
+    return elapsed
+
+
+def templates_digest(outdir: Path) -> str:
+    digest = hashlib.sha256()
+    for template in sorted(outdir.glob("*.template.json")):
+        digest.update(template.name.encode())
+        digest.update(template.read_bytes())
+    return digest.hexdigest()
+
+
+def record(markdown: str) -> None:
+    text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else "# Benchmarks\n"
+    block = f"{SECTION_START}\n{markdown.strip()}\n{SECTION_END}"
+    if SECTION_START in text and SECTION_END in text:
+        before, rest = text.split(SECTION_START, 1)
+        text = before + block + rest.split(SECTION_END, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    BENCHMARKS_MD.write_text(text)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3, help="synths of each app")
+    parser.add_argument("--stage", default="dev")
+    parser.add_argument("--no-record", action="store_true", help="do not edit BENCHMARKS.md")
+    args = parser.parse_args()
+
+    context = {**json.loads((ROOT / "cdk.json").read_text())["context"], "stage": args.stage}
+    full: list[float] = []
+    empty: list[float] = []
+    digests: set[str] = set()
+    with tempfile.TemporaryDirectory(prefix="spito-bench-synth-") as tmp:
+        for run in range(args.runs):
+            outdir = Path(tmp) / f"full{run}"
+            full.append(run_synth([sys.executable, "app.py"], outdir, context))
+            digests.add(templates_digest(outdir))
+            empty.append(
+                run_synth([sys.executable, "-c", EMPTY_APP], Path(tmp) / f"empty{run}", {})
+            )
+    full_s, empty_s = statistics.median(full), statistics.median(empty)
+    ratio = full_s / empty_s
+    deterministic = len(digests) == 1
+    row = (
+        f"| full synth (`app.py`) | {full_s:.1f} s | empty CDK Python app: {empty_s:.1f} s "
+        f"| {ratio:.2f} | <= {TARGET_RATIO:g} |"
+    )
+    markdown = f"""
+## Synth
+
+Measured by `make bench` (`scripts/bench_synth.py`) on {time.strftime("%Y-%m-%d")},
+machine: {machine()}. Median of {args.runs} interleaved runs each, every run a fresh
+`python` process as the CDK CLI starts it; stage `{args.stage}`, cdk-nag included.
+
+| benchmark | Spito | baseline | ratio | target |
+| --- | --- | --- | --- | --- |
+{row}
+
+Templates identical across the {args.runs} runs: {"yes" if deterministic else "NO"}.
+"""
+    print(markdown.strip())
+    if not args.no_record:
+        record(markdown)
+    return 0 if deterministic else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
