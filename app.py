@@ -5,14 +5,23 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from aws_cdk import App, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from infra.config import CONTEXT_KEY, STAGE_CONTEXT_KEY, ConfigError, SpitoConfig, load_config
 from stacks.api_stack import ApiStack
+from stacks.certificate_stack import CertificateStack
 from stacks.data_stack import DataStack
+from stacks.edge_global_stack import EdgeGlobalStack, needs_edge_global_stack
+from stacks.edge_stack import EdgeStack
+from stacks.jobs_stack import JobsStack
 from stacks.network_stack import NetworkStack
+
+# The web app's build (`make web`); the context key lets tests synthesize against a fixture.
+WEB_DIST = Path(__file__).resolve().parent / "web" / "dist"
+WEB_DIST_CONTEXT_KEY = "spito:web_dist"
 
 
 @dataclass(frozen=True)
@@ -22,6 +31,10 @@ class SpitoStacks:
     network: NetworkStack
     data: DataStack
     api: ApiStack
+    edge: EdgeStack
+    jobs: JobsStack
+    certificate: CertificateStack | None  # only with a custom domain
+    edge_global: EdgeGlobalStack | None  # only with a custom domain or the WAF
 
 
 def add_stage(app: App, config: SpitoConfig) -> SpitoStacks:
@@ -29,6 +42,11 @@ def add_stage(app: App, config: SpitoConfig) -> SpitoStacks:
     prefix = f"Spito-{config.stage}"
     network = NetworkStack(app, f"{prefix}-Network", config=config)
     data = DataStack(app, f"{prefix}-Data", config=config)
+    certificate = (
+        CertificateStack(app, f"{prefix}-Certificate", config=config)
+        if config.domain.domain_name
+        else None
+    )
     api = ApiStack(
         app,
         f"{prefix}-Api",
@@ -37,11 +55,47 @@ def add_stage(app: App, config: SpitoConfig) -> SpitoStacks:
         table=data.table,
         blob_bucket=data.blob_bucket,
         data_access_policy=data.data.service_access_policy,
+        certificate=certificate.certificate if certificate else None,
     )
-    for stack in (network, data, api):
-        Tags.of(stack).add("project", "spito")
-        Tags.of(stack).add("stage", config.stage)
-    return SpitoStacks(network=network, data=data, api=api)
+    edge_global = (
+        EdgeGlobalStack(app, f"{prefix}-EdgeGlobal", config=config)
+        if needs_edge_global_stack(config)
+        else None
+    )
+    edge = EdgeStack(
+        app,
+        f"{prefix}-Edge",
+        config=config,
+        web_dist=Path(app.node.try_get_context(WEB_DIST_CONTEXT_KEY) or WEB_DIST),
+        load_balancer=api.load_balancer,
+        origin_secret=api.origin_secret,
+        viewer_certificate=edge_global.viewer_certificate if edge_global else None,
+        web_acl_arn=edge_global.web_acl_arn if edge_global else None,
+    )
+    public_host = config.domain.domain_name or edge.distribution.distribution_domain_name
+    jobs = JobsStack(
+        app,
+        f"{prefix}-Jobs",
+        config=config,
+        public_url=f"https://{public_host}",
+        table=data.table,
+        blob_bucket=data.blob_bucket,
+        alarm_topic=api.alarm_topic,
+    )
+    stacks = SpitoStacks(
+        network=network,
+        data=data,
+        api=api,
+        edge=edge,
+        jobs=jobs,
+        certificate=certificate,
+        edge_global=edge_global,
+    )
+    for stack in (network, data, api, edge, jobs, certificate, edge_global):
+        if stack is not None:
+            Tags.of(stack).add("project", "spito")
+            Tags.of(stack).add("stage", config.stage)
+    return stacks
 
 
 def build(app: App, configs: Iterable[SpitoConfig]) -> list[SpitoStacks]:

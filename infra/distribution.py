@@ -18,7 +18,8 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra import edge_headers
-from infra.nag import acknowledge, skip_checkov
+from infra.checkov import skip_check
+from infra.nag import acknowledge
 from infra.routing import DEFAULT_ORIGIN, ROUTES, SPA_INDEX, Origin, Route
 
 SPA_FALLBACK_FUNCTION = Path(__file__).resolve().parent / "edge_function" / "spa_fallback.js"
@@ -243,7 +244,7 @@ class EdgeDistribution(Construct):
             "WAF's rate limit and IP reputation list, not by geography.",
         )
         if web_acl_arn is None:
-            skip_checkov(
+            skip_check(
                 self.distribution,
                 "CKV_AWS_68",
                 "WAF is off in this stage's config (spito.edge.waf_enabled); prod turns it on.",
@@ -263,7 +264,7 @@ class EdgeDistribution(Construct):
                 "secret origin header from Secrets Manager. Configure a domain for HTTPS.",
             )
         if viewer_domain is None:
-            skip_checkov(
+            skip_check(
                 self.distribution,
                 "CKV_AWS_174",
                 "No custom domain: the default *.cloudfront.net certificate's TLS policy is fixed "
@@ -295,13 +296,13 @@ def access_log_bucket(
         removal_policy=removal_policy,
         lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(retention_days))],
     )
-    skip_checkov(
+    skip_check(
         bucket,
         "CKV_AWS_18",
         "This bucket receives the edge's access logs; logging access to it would need yet "
         "another bucket, without end.",
     )
-    skip_checkov(
+    skip_check(
         bucket,
         "CKV_AWS_21",
         "Access logs are written once and expire by lifecycle; versions would only keep expired "

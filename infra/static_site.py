@@ -10,13 +10,14 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct, IConstruct
 
+from infra.checkov import skip_check
 from infra.data import private_bucket
 from infra.edge_headers import (
     HASHED_ASSET_CACHE_CONTROL,
     HASHED_ASSETS_PREFIX,
     REVALIDATED_CACHE_CONTROL,
 )
-from infra.nag import acknowledge, skip_checkov
+from infra.nag import acknowledge
 
 PREVIOUS_VERSION_DAYS = 30
 BOOTSTRAP_QUALIFIER_CONTEXT = "@aws-cdk/core:bootstrapQualifier"
@@ -144,7 +145,7 @@ def _skip_handler_checks(handler: IConstruct | None, role: IConstruct) -> None:
     if handler is None or policy is None or log_group is None:
         raise ValueError("BucketDeployment's handler no longer has the expected shape")
     owner = "aws-cdk-lib's BucketDeployment handler, which runs only while a stack deploys"
-    skip_checkov(
+    skip_check(
         policy,
         "CKV_AWS_111",
         f"{owner}: it writes to the web app bucket and creates invalidations, which have no "
@@ -159,8 +160,8 @@ def _skip_handler_checks(handler: IConstruct | None, role: IConstruct) -> None:
         ("CKV_AWS_115", "CloudFormation invokes it once per deployment; no concurrency to cap"),
         ("CKV_AWS_173", "its environment holds no secrets, only aws-cdk-lib's settings"),
     ):
-        skip_checkov(handler, check, f"{owner}: {why}")
-    skip_checkov(
+        skip_check(handler, check, f"{owner}: {why}")
+    skip_check(
         log_group,
         "CKV_AWS_158",
         f"{owner}: its log holds file names being copied, nothing a KMS key would protect",

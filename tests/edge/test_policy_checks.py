@@ -1,6 +1,6 @@
 """cfn-lint and checkov over every edge template, in all three variants.
 
-checkov skips live in each resource's Metadata (infra/nag.skip_checkov), one check per resource,
+checkov skips live in each resource's Metadata (infra/checkov.skip_check), one check per resource,
 each with its reason; the test fails on any finding and on any skip without a reason.
 """
 
