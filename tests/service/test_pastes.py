@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -312,3 +313,31 @@ def test_paste_expires_in_sets_expires_at(http: httpx.Client) -> None:
 
 def test_paste_expires_in_below_the_minimum_answers_400(http: httpx.Client) -> None:
     assert_problem(http.post("/api/v1/pastes", json={"content": "x", "expires_in": 10}), 400)
+
+
+@pytest.mark.parametrize("burn", [False, True])
+def test_expired_paste_answers_404_on_every_route_before_ttl_deletion(
+    http: httpx.Client, aws_client: Callable[[str], Any], spito_table: str, burn: bool
+) -> None:
+    paste_id = f"expired-paste-{burn}".lower()
+    aws_client("dynamodb").put_item(
+        TableName=spito_table,
+        Item={
+            "id": {"S": paste_id},
+            "kind": {"S": "paste"},
+            "syntax": {"S": "text"},
+            "size": {"N": "3"},
+            "burn_after_reading": {"BOOL": burn},
+            "content": {"S": "old"},
+            "created_at": {"N": str(int(time.time()) - 100)},
+            "expires_at": {"N": str(int(time.time()) - 1)},
+            "delete_token_hash": {"S": "0" * 64},
+        },
+    )
+    for response in (
+        http.get(f"/{paste_id}"),
+        http.get(f"/{paste_id}/raw"),
+        http.get(f"/api/v1/pastes/{paste_id}"),
+        http.post(f"/api/v1/pastes/{paste_id}/open"),
+    ):
+        assert_problem(response, 404)
