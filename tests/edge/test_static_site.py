@@ -50,6 +50,13 @@ def test_spa_bucket_is_private_encrypted_and_owner_enforced(edge: dict[str, Any]
     assert "WebsiteConfiguration" not in bucket
 
 
+def test_spa_bucket_is_versioned_and_expires_old_versions(edge: dict[str, Any]) -> None:
+    _, bucket = _spa_bucket(edge)
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    (rule,) = bucket["LifecycleConfiguration"]["Rules"]
+    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
+
+
 def test_spa_bucket_refuses_requests_without_tls(edge: dict[str, Any]) -> None:
     (deny,) = [s for s in _spa_bucket_statements(edge) if s["Effect"] == "Deny"]
     assert deny["Action"] == "s3:*"
