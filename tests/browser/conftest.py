@@ -10,13 +10,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from scripts.local_stack import LocalStack
 from tests.browser.helpers import LANDING_TEXT, REPO
 from tests.fixtures.local_stack import TEST_SETTINGS
 
 WEB_DIST = REPO / "web" / "dist"
+# Generous: the suite shares two cores with other test processes, and a step that waits only
+# returns as soon as the page is ready.
+STEP_TIMEOUT_MS = 20_000
+expect.set_options(timeout=STEP_TIMEOUT_MS)
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless Chromium as root on a machine with no network beyond loopback: no sandbox (root),
 # no GPU, and none of the background calls home that this network refuses.
@@ -46,7 +50,7 @@ def browser() -> Iterator[Browser]:
 def context_for(browser: Browser, url: str) -> Iterator[BrowserContext]:
     """A fresh profile (empty local storage) on `url` that may use the clipboard."""
     context = browser.new_context(base_url=url, viewport={"width": 1024, "height": 768})
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(STEP_TIMEOUT_MS)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
     try:
         yield context

@@ -102,6 +102,19 @@ def test_burn_after_reading_paste_shows_once_then_is_gone(page: Page) -> None:
     save_screenshot(page, "burn-gone")
 
 
+def test_burned_paste_leaves_my_links_and_pastes(page: Page) -> None:
+    create_paste(page, "read me once", syntax="text", burn=True)
+    paste_id = paste_url_shown(page).rsplit("/", 1)[1]
+    page.goto(f"/p/{paste_id}")
+    page.get_by_role("button", name="Show it and delete it").click()
+    expect(page.locator("pre.paste-code")).to_have_text("read me once")
+
+    page.get_by_role("link", name="My links and pastes").click()
+
+    expect(page.get_by_role("heading", name="My links and pastes")).to_be_visible()
+    expect(page.locator(f"li[data-id='{paste_id}']")).to_have_count(0)
+
+
 def test_delete_from_my_links_and_pastes_removes_the_link(
     page: Page, landing_url: str, spito_url: str
 ) -> None:

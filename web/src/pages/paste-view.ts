@@ -4,6 +4,7 @@ import { ApiError, getPaste, openBurnedPaste, rawUrl, type Paste } from "../api"
 import { el, setChildren } from "../dom";
 import { explain } from "../errors";
 import { HIGHLIGHT_MAX_CHARS, highlightInWorker, runsToFragment } from "../highlight";
+import { forgetMine } from "../store";
 import { PLAIN_TEXT, syntaxName } from "../syntax-names";
 import { formatExpiry, toEpochSeconds } from "../time";
 import { alertBox, announce, copyButton, pageHeading } from "../ui";
@@ -31,6 +32,7 @@ function askBeforeBurning(main: HTMLElement, paste: Paste): void {
     open.disabled = true;
     try {
       showPaste(main, await openBurnedPaste(paste.id), true);
+      forgetMine(paste.id); // it no longer exists, so this browser stops listing it
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) showFailure(main, error);
       else problem.replaceChildren(alertBox(explain(error, []).message));
@@ -77,7 +79,11 @@ function showPaste(main: HTMLElement, paste: Paste, burned: boolean): void {
       el(
         "span",
         {},
-        `${syntaxName(paste.syntax)} · ${paste.size.toLocaleString()} bytes · ${formatExpiry(toEpochSeconds(paste.expires_at))}`,
+        [
+          syntaxName(paste.syntax),
+          `${paste.size.toLocaleString()} bytes`,
+          burned ? "Deleted" : formatExpiry(toEpochSeconds(paste.expires_at)),
+        ].join(" · "),
       ),
       el(
         "span",
