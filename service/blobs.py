@@ -6,13 +6,20 @@ import secrets
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from service.aws import storage_call
+from botocore.exceptions import ClientError
+
+from service.aws import error_code, storage_call
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 CHUNK_BYTES = 64 * 1024
 KEY_PREFIX = "pastes/"
+READINESS_PROBE_KEY = "readyz/never-written"
+
+
+def _bucket_answered(error: ClientError) -> bool:
+    return error_code(error) in {"NoSuchKey", "AccessDenied"}
 
 
 class Blobs:
@@ -52,8 +59,17 @@ class Blobs:
             self._client.delete_object(Bucket=self._bucket, Key=key)
 
     def ping(self) -> None:
-        with storage_call("readiness check of the bucket"):
-            self._client.head_bucket(Bucket=self._bucket)
+        """Raise StorageUnavailableError unless the bucket answers a read.
+
+        Reads a key that never exists: S3 answers NoSuchKey, or AccessDenied to a role without
+        s3:ListBucket (the service needs none), and either answer means the bucket is up. A
+        missing bucket, a timeout or a 5xx is not ready.
+        """
+        try:
+            with storage_call("readiness read of the bucket", expected=_bucket_answered):
+                self._client.get_object(Bucket=self._bucket, Key=READINESS_PROBE_KEY)
+        except ClientError:
+            return
 
 
 def _chunks(source: Iterator[bytes]) -> Iterator[bytes]:

@@ -8,7 +8,8 @@ from http import HTTPStatus
 from starlette.responses import Response
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
-PROBLEM_TYPE_BASE = "https://spito.dev/problems/"
+# A URN: the types name kinds of problem; there is no documentation site to point at.
+PROBLEM_TYPE_BASE = "urn:spito:problem:"
 
 
 class Problem(Exception):  # noqa: N818 - it is raised, but it is the response, not an error type

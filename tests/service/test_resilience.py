@@ -54,6 +54,21 @@ def test_clicks_counted_during_an_outage_are_kept_and_flushed_later(
         time.sleep(0.2)
 
 
+def test_readyz_answers_503_while_the_bucket_is_missing(
+    start_service: Callable[..., Any],
+) -> None:
+    service = start_service(wait_ready=False, SPITO_BUCKET="no-such-bucket")
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{service.url}/healthz").status_code == 200:
+                break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.1)
+    assert_problem(httpx.get(f"{service.url}/readyz"), 503)
+
+
 # Rate limiting
 
 
