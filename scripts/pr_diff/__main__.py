@@ -97,11 +97,12 @@ def _diffs(
         base_stack = base.stacks.get(name)
         template = base_stack.template if base_stack else empty_template
         try:
-            diffs.append(
-                run_cdk_diff(cdk=CDK, stack=name, assembly=head.out_dir, base_template=template)
-            )
+            diff = run_cdk_diff(cdk=CDK, stack=name, assembly=head.out_dir, base_template=template)
         except CdkDiffError as error:
             errors.append(f"`cdk diff {name}` failed:\n```text\n{_tail(str(error))}\n```")
+            continue
+        diff.note = "" if base_stack else "new stack"
+        diffs.append(diff)
     diffs += [_removed_stack(name, base) for name in base.stacks if name not in head.stacks]
     return diffs, errors
 
@@ -120,7 +121,9 @@ def _removed_stack(name: str, base: Synthesis) -> StackDiff:
         )
         for logical_id, resource in template.get("Resources", {}).items()
     ]
-    return StackDiff(stack=name, raw="(stack removed)", changed=True, resources=resources)
+    return StackDiff(
+        stack=name, raw="(stack removed)", changed=True, resources=resources, note="stack removed"
+    )
 
 
 def _construct_path(stack: str, resource: dict[str, object], logical_id: str) -> str:

@@ -104,6 +104,7 @@ class StackDiff:
     resources: list[ResourceChange] = field(default_factory=list)
     iam: list[Table] = field(default_factory=list)
     security_groups: list[Table] = field(default_factory=list)
+    note: str = ""  # "new stack" or "stack removed"
 
 
 class CdkDiffError(RuntimeError):

@@ -86,7 +86,7 @@ def _overview(report: Report) -> str:
         return f"{NO_CHANGES} {len(report.diffs)} stack(s) compared, none changed."
     rows = [
         [
-            f"`{diff.stack}`",
+            _stack_name(diff),
             *(str(count) for count in _counts(diff.resources)),
             "yes" if diff.iam else "",
             "yes" if diff.security_groups else "",
@@ -100,6 +100,10 @@ def _overview(report: Report) -> str:
     return text + "\n\n" + _table(header, rows)
 
 
+def _stack_name(diff: StackDiff) -> str:
+    return f"`{diff.stack}` ({diff.note})" if diff.note else f"`{diff.stack}`"
+
+
 def _counts(resources: list[ResourceChange]) -> tuple[int, int, int, int]:
     added = sum(change.action == "add" for change in resources)
     removed = sum(change.action == "remove" for change in resources)
@@ -109,7 +113,7 @@ def _counts(resources: list[ResourceChange]) -> tuple[int, int, int, int]:
 
 
 def _stack_section(diff: StackDiff) -> str:
-    parts = [f"### `{diff.stack}`"]
+    parts = [f"### {_stack_name(diff)}"]
     if diff.resources:
         header = ["Change", "Resource", "Type", "Logical ID", "Changed properties"]
         parts.append(_table(header, [_resource_row(change) for change in diff.resources]))

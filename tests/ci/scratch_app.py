@@ -1,8 +1,9 @@
 """A scratch git repository holding a tiny CDK app, for testing `make diff` quickly.
 
-The app has what the report must get right: a DynamoDB table (stateful: replacing it loses
-data) and a security group rule, plus cdk-nag as the real app runs it. Each test edits the
-working tree of its own copy and diffs it against the committed base.
+The app has what the report must get right: a DynamoDB table and a log group (stateful:
+replacing or deleting them loses data), a security group rule, an IAM role, and cdk-nag as the
+real app runs it. Each test edits the working tree of its own copy and diffs it against the
+committed base.
 """
 
 from __future__ import annotations
@@ -18,16 +19,20 @@ TINY_APP = """\
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks
 
 PARTITION_KEY = "id"
 INGRESS_PORT = 443
 WITH_BUCKET = False
+WITH_LOGS = True
+ROLE_MAY_READ_TABLE = False
 
 app = cdk.App()
 stack = cdk.Stack(app, "Tiny", env=cdk.Environment(account="111111111111", region="eu-west-1"))
-dynamodb.Table(
+table = dynamodb.Table(
     stack,
     "Table",
     partition_key=dynamodb.Attribute(name=PARTITION_KEY, type=dynamodb.AttributeType.STRING),
@@ -42,6 +47,16 @@ group = ec2.SecurityGroup(stack, "Sg", vpc=vpc, allow_all_outbound=False, descri
 group.add_ingress_rule(ec2.Peer.ipv4("10.0.0.0/8"), ec2.Port.tcp(INGRESS_PORT))
 if WITH_BUCKET:
     s3.Bucket(stack, "Bucket")
+if WITH_LOGS:
+    logs.LogGroup(
+        stack,
+        "Logs",
+        retention=logs.RetentionDays.ONE_WEEK,
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"))
+if ROLE_MAY_READ_TABLE:
+    table.grant(role, "dynamodb:GetItem")
 cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 app.synth()
 """
@@ -49,7 +64,8 @@ app.synth()
 # The scratch project's own checkov skips, as the real project keeps them: one reason each.
 CHECKOV_CONFIG = """\
 skip-check:
-  - CKV_AWS_119  # scratch table: AWS-owned key is enough for a test fixture
+  - CKV_AWS_119  # scratch table: an AWS-owned key is enough for a test fixture
+  - CKV_AWS_158  # scratch log group: CloudWatch's own encryption is enough for a test fixture
 """
 
 

@@ -36,6 +36,8 @@ def changed(tmp_path_factory: pytest.TempPathFactory) -> DiffRun:
         ("INGRESS_PORT = 443", "INGRESS_PORT = 8443"),
         ('PARTITION_KEY = "id"', 'PARTITION_KEY = "slug"'),
         ("WITH_BUCKET = False", "WITH_BUCKET = True"),
+        ("WITH_LOGS = True", "WITH_LOGS = False"),
+        ("ROLE_MAY_READ_TABLE = False", "ROLE_MAY_READ_TABLE = True"),
     )
 
 
@@ -80,8 +82,9 @@ def test_security_group_rule_change_lists_the_old_and_the_new_rule(
 
 def test_overview_counts_each_change_once(changed: DiffRun) -> None:
     overview = _table_rows(changed.markdown, "`Tiny`")
-    # Stack | Added (bucket) | Modified (group) | Replaced (table) | Removed | IAM | SGs
-    assert overview == [["`Tiny`", "1", "1", "1", "0", "", "yes"]]
+    # Stack | Added (bucket, role policy) | Modified (group) | Replaced (table) | Removed (logs)
+    # | IAM | Security groups
+    assert overview == [["`Tiny`", "2", "1", "1", "1", "yes", "yes"]]
 
 
 def test_security_group_rule_change_is_not_called_a_data_loss(changed: DiffRun) -> None:
@@ -123,3 +126,15 @@ def test_unknown_base_ref_fails_with_a_message_naming_it(tmp_path: Path) -> None
     assert run.returncode == 2
     assert "BASE='no-such-branch' is not a commit" in run.stderr
     assert run.markdown == ""
+
+
+def test_deleted_log_group_is_flagged_as_data_loss(changed: DiffRun) -> None:
+    alert = re.search(r"> \[!CAUTION\]\n(?:> .*\n)+", changed.markdown)
+    assert alert
+    assert "`Tiny` · `AWS::Logs::LogGroup` `Logs`" in alert.group(0)
+    assert "**destroy**" in alert.group(0)
+
+
+def test_new_permission_is_listed_as_an_iam_statement(changed: DiffRun) -> None:
+    statements = _table_rows(changed.markdown, "added")
+    assert ["added", "${Table.Arn}", "Allow", "dynamodb:GetItem", "AWS:${Role}", ""] in statements
