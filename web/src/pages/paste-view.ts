@@ -33,6 +33,7 @@ function askBeforeBurning(main: HTMLElement, paste: Paste): void {
     try {
       showPaste(main, await openBurnedPaste(paste.id), true);
       forgetMine(paste.id); // it no longer exists, so this browser stops listing it
+      main.querySelector<HTMLElement>("h1")?.focus(); // the button that had focus is gone
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) showFailure(main, error);
       else problem.replaceChildren(alertBox(explain(error, []).message));
