@@ -40,6 +40,7 @@ R = TypeVar("R")
 RECORD_ID = re.compile(r"[A-Za-z0-9_-]{3,64}")
 # Room for a 2048-character URL even if every character is sent as a \\uXXXX surrogate pair.
 LINK_BODY_LIMIT = 64 * 1024
+JSON_EXPANSION = 3
 # Browsers and shared caches must ask again every time: a link can be deleted or expire.
 NO_CACHE = {"Cache-Control": "private, no-store, max-age=0", "Pragma": "no-cache"}
 RAW_HEADERS = {
@@ -169,8 +170,9 @@ class Api:
                     "Cache-Control": "no-store",
                 },
             )
-        # JSON escapes can take up to six bytes per character of content.
-        body = await bodies.read_capped(request, 6 * limit + LINK_BODY_LIMIT)
+        # Room for escapes: \uXXXX for every non-ASCII character of typical text is 2-3 times
+        # its UTF-8 size. Text that escapes worse (control characters) fits as text/plain.
+        body = await bodies.read_capped(request, JSON_EXPANSION * limit + LINK_BODY_LIMIT)
         document = bodies.parse_json_object(body, PASTE_FIELDS)
         content = bodies.field(document, "content", str, required=True) or ""
         data = encode_paste(content, max_bytes=limit)

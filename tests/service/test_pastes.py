@@ -177,6 +177,20 @@ def test_paste_over_the_maximum_answers_413(start_service: Callable[..., Any]) -
     )
 
 
+def test_json_body_over_the_cap_answers_413_whatever_its_content(
+    start_service: Callable[..., Any],
+) -> None:
+    # Cap: 3 x 1000 bytes of content + 64 KiB for the rest of the document.
+    service = start_service(SPITO_PASTE_MAX_BYTES="1000")
+    padded = b'{"content": "x"' + b" " * (3 * 1000 + 64 * 1024) + b"}"
+    response = httpx.post(
+        f"{service.url}/api/v1/pastes",
+        content=padded,
+        headers={"Content-Type": "application/json"},
+    )
+    assert_problem(response, 413)
+
+
 def create_at(url: str, content: str) -> httpx.Response:
     return httpx.post(f"{url}/api/v1/pastes", json={"content": content})
 
