@@ -79,11 +79,12 @@ def _has_body(request: Request) -> bool:
 class DevRouter:
     """Routes each request by the routing table to the web app's files or the service."""
 
-    def __init__(self, *, upstream: str, web_dist: Path) -> None:
+    def __init__(self, *, upstream: str, web_dist: Path, origin_timeout_seconds: float) -> None:
         self.upstream = upstream
+        self.origin_timeout_seconds = origin_timeout_seconds
         self.upstream_url = httpx.URL(upstream)
         self.web_dist = web_dist.resolve()
-        self.client = httpx.AsyncClient(timeout=ORIGIN_TIMEOUT_SECONDS, follow_redirects=False)
+        self.client = httpx.AsyncClient(timeout=origin_timeout_seconds, follow_redirects=False)
 
     async def dispatch(self, request: Request) -> Response:
         if origin_for(request.url.path) is Origin.API:
@@ -119,6 +120,9 @@ class DevRouter:
         )
         try:
             upstream_response = await self.client.send(upstream_request, stream=True)
+        except httpx.TimeoutException:
+            detail = f"the service at {self.upstream} took over {self.origin_timeout_seconds} s"
+            return _problem(504, "Gateway Timeout", detail)
         except httpx.TransportError as error:
             detail = f"the service at {self.upstream} did not answer: {type(error).__name__}"
             return _problem(502, "Bad Gateway", detail)
@@ -136,9 +140,13 @@ class DevRouter:
         await self.client.aclose()
 
 
-def create_app(*, upstream: str, web_dist: Path) -> Starlette:
+def create_app(
+    *, upstream: str, web_dist: Path, origin_timeout_seconds: float = ORIGIN_TIMEOUT_SECONDS
+) -> Starlette:
     """The dev router as an ASGI app: `upstream` is the service's base URL."""
-    router = DevRouter(upstream=upstream, web_dist=web_dist)
+    router = DevRouter(
+        upstream=upstream, web_dist=web_dist, origin_timeout_seconds=origin_timeout_seconds
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -44,6 +45,8 @@ async def echo_origin(scope: Scope, receive: Receive, send: Send) -> None:
     ]
     if scope["raw_path"].endswith(b"/raw"):
         headers.append((b"content-security-policy", RAW_PASTE_CSP.encode()))
+    if scope["raw_path"] == b"/slow":
+        await asyncio.sleep(2)
     if scope["raw_path"] == b"/redirect-me":
         headers.append((b"location", b"https://example.org/target"))
         await send({"type": "http.response.start", "status": 302, "headers": headers})
@@ -185,6 +188,12 @@ def test_raw_paste_keeps_the_services_stricter_csp(router: httpx.Client) -> None
     assert response.headers.get_list("content-security-policy") == [RAW_PASTE_CSP]
 
 
+def test_head_is_proxied_without_a_body(router: httpx.Client) -> None:
+    response = router.head("/AbC123x")
+    assert response.status_code == 200
+    assert response.content == b""
+
+
 def test_service_down_is_a_clear_502(web_dist: Path) -> None:
     unused = socket.socket()
     unused.bind(("127.0.0.1", 0))
@@ -197,3 +206,16 @@ def test_service_down_is_a_clear_502(web_dist: Path) -> None:
         server.stop()
     assert response.status_code == 502
     assert response.json()["title"] == "Bad Gateway"
+
+
+def test_slow_service_is_a_504_after_the_origin_timeout(
+    origin: ServerThread, web_dist: Path
+) -> None:
+    app = create_app(upstream=origin.url, web_dist=web_dist, origin_timeout_seconds=0.2)
+    server = ServerThread(app).start()
+    try:
+        response = httpx.get(f"{server.url}/slow")
+    finally:
+        server.stop()
+    assert response.status_code == 504
+    assert response.json()["title"] == "Gateway Timeout"
