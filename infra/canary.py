@@ -31,8 +31,9 @@ class Canary(Construct):
     This is the check that sees what users see: DNS, CloudFront, the ALB, the fleet, DynamoDB and
     S3 together. The function publishes `Success` (1/0) and a latency per step as CloudWatch
     metrics by printing them in Embedded Metric Format, so its role needs no CloudWatch
-    permission at all: it can only write its own log group. It runs outside any VPC, one run at a
-    time, and a failed run is not retried (the next scheduled run is the retry).
+    permission at all: it can only write its own log group. It runs outside any VPC, its timeout
+    (60 s) is shorter than the shortest interval, and a failed run is not retried (the next
+    scheduled run is the retry).
 
     The alarm fires when 2 of the last 3 intervals had a failed run or no run at all (a canary
     that stops reporting is treated as failing), and tells the topic again when it recovers.
