@@ -1,0 +1,24 @@
+"""The README's configuration and cost tables are generated from the code they describe."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from scripts import config_table, cost_estimate
+from tests.fixtures.cdk_app import REPO_ROOT, cdk_context
+
+
+def _block(name: str) -> str:
+    readme = (REPO_ROOT / "README.md").read_text()
+    match = re.search(rf"<!-- {name}:start -->\n(.*?)\n<!-- {name}:end -->", readme, re.DOTALL)
+    assert match, f"README.md has no {name} block"
+    return match.group(1)
+
+
+def test_configuration_table_lists_every_field_with_its_value_per_stage() -> None:
+    assert _block("config-table") == config_table.render(cdk_context())
+
+
+def test_cost_table_matches_the_synthesized_stacks(cdk_out: Path) -> None:
+    assert _block("cost-table") == cost_estimate.render(cdk_out, ["dev", "prod"])
