@@ -14,6 +14,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from scripts.local_stack import LocalStack
+from tests.fixtures.cdk_app import FIXTURE_WEB_DIST
+from tests.fixtures.local_stack import TEST_SETTINGS
+
 LAMBDA_SRC = Path(__file__).resolve().parents[2] / "lambda_src"
 
 
@@ -90,3 +94,14 @@ def tampering_proxy(base_url: str) -> Iterator[Callable[[Tamper], str]]:
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def routed_base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Spito as `make dev` serves it: the dev router (CloudFront's stand-in) in front of the
+    service, routing paths as the edge does. Its own stack, stopped when the module ends."""
+    data_dir = tmp_path_factory.mktemp("routed-stack")
+    with LocalStack(
+        data_dir=data_dir, service_settings=TEST_SETTINGS, web_dist=FIXTURE_WEB_DIST
+    ) as stack:
+        yield stack.base_url

@@ -52,6 +52,15 @@ def test_canary_passes_every_step_against_a_working_service(
     assert set(result["latency_ms"]) == set(STEPS)
 
 
+def test_canary_passes_through_the_edge_routing_as_make_dev_serves_it(
+    run_canary: Callable[[str], tuple[dict[str, Any], dict[str, Any]]], routed_base_url: str
+) -> None:
+    result, document = run_canary(routed_base_url)
+
+    assert result["success"] is True, result
+    assert document["Success"] == 1
+
+
 def test_canary_deletes_the_link_and_paste_it_created(
     run_canary: Callable[[str], tuple[dict[str, Any], dict[str, Any]]], base_url: str
 ) -> None:
