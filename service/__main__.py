@@ -34,7 +34,7 @@ def main() -> int:
         proxy_headers=False,  # client addresses come from SPITO_CLIENT_IP_POSITION only
         server_header=False,
         timeout_graceful_shutdown=int(settings.drain_seconds),
-        timeout_keep_alive=5,
+        timeout_keep_alive=settings.keep_alive_seconds,
     )
     return 0
 

@@ -71,6 +71,7 @@ class Settings:
     cache_max_entries: int
     click_flush_seconds: float
     drain_seconds: float
+    keep_alive_seconds: int
     log_level: str
 
     @classmethod
@@ -159,6 +160,11 @@ class Settings:
                 _float_between(0, MAX_DRAIN_SECONDS),
                 MAX_DRAIN_SECONDS,
                 f"seconds 0-{MAX_DRAIN_SECONDS:g}",
+            ),
+            # Longer than the load balancer's idle timeout (the ALB's default is 60 s), so the
+            # balancer closes idle connections first and never sends on one the service closed.
+            keep_alive_seconds=reader.get(
+                "SPITO_KEEP_ALIVE_SECONDS", _int_between(1, 4000), 75, "seconds 1-4000"
             ),
             log_level=reader.get(
                 "SPITO_LOG_LEVEL", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", "INFO"
