@@ -19,7 +19,7 @@ CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
 
 def context(stage: str = "dev", **stage_overrides: Any) -> dict[str, Any]:
     """cdk.json's context with `stage_overrides` merged into that stage."""
-    ctx = copy.deepcopy(json.loads(CDK_JSON.read_text())["context"])
+    ctx: dict[str, Any] = copy.deepcopy(json.loads(CDK_JSON.read_text())["context"])
     ctx["spito"]["stages"][stage].update(stage_overrides)
     return ctx
 

@@ -17,7 +17,7 @@ def _table(cdk_template_json: Templates, stage: str) -> dict[str, Any]:
 
 
 def _logical_id_containing(template: dict[str, Any], fragment: str) -> str:
-    (logical_id,) = [key for key in template["Resources"] if fragment in key]
+    (logical_id,) = [str(key) for key in template["Resources"] if fragment in key]
     return logical_id
 
 

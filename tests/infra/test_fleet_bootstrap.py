@@ -49,7 +49,7 @@ def _free_port() -> int:
 def _service_asset(cdk_out: Path) -> Path:
     """The staged copy of service/ the Api stack ships (the asset with service/__main__.py)."""
     manifest = json.loads((cdk_out / "Spito-dev-Api.assets.json").read_text())
-    candidates = [
+    candidates: list[Path] = [
         cdk_out / asset["source"]["path"]
         for asset in manifest["files"].values()
         if (cdk_out / asset["source"]["path"] / "settings.py").is_file()
