@@ -32,3 +32,11 @@ def test_readme_quickstart_runs_against_the_service(base_url: str) -> None:
     assert '"content":null' in result.stdout
     assert '"content":"secret"' in result.stdout
     assert '"status":404' in result.stdout
+
+
+def test_readme_lists_every_setting_the_service_reads() -> None:
+    settings_source = (ROOT / "service" / "settings.py").read_text()
+    variables = set(re.findall(r'"((?:SPITO_[A-Z_]+)|PORT|AWS_REGION)"', settings_source))
+    readme = (ROOT / "README.md").read_text()
+    assert variables
+    assert {variable for variable in variables if f"`{variable}`" not in readme} == set()
