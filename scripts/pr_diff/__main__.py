@@ -21,6 +21,7 @@ from scripts.pr_diff.cdk_diff import CdkDiffError, ResourceChange, StackDiff, ru
 from scripts.pr_diff.checks import CheckResult, cdk_nag, cfn_lint, checkov
 from scripts.pr_diff.offline import CDK
 from scripts.pr_diff.report import Report, render
+from scripts.pr_diff.suppressions import Suppression, suppressions
 
 LOG_TAIL_LINES = 20
 # Build outputs the app reads but git does not hold: the base borrows the head's, so a web
@@ -73,8 +74,10 @@ def make_report(*, repo: Path, base: str, stage: str) -> Report:
             base_synth, head_synth = base_job.result(), head_job.result()
         empty_template = work / "empty.template.json"
         empty_template.write_text("{}")
+        head_suppressions = suppressions(head_synth)
+        base_suppressions = suppressions(base_synth)
         with ThreadPoolExecutor(max_workers=1) as pool:
-            checks_job = pool.submit(_checks, head_synth)
+            checks_job = pool.submit(_checks, head_synth, head_suppressions)
             diffs, diff_errors = _diffs(base_synth, head_synth, empty_template)
             checks = checks_job.result()
     return Report(
@@ -85,6 +88,8 @@ def make_report(*, repo: Path, base: str, stage: str) -> Report:
         warnings=[*_synth_warnings(base_synth, head_synth), *diff_errors],
         head_ok=head_synth.ok and not diff_errors,
         checks=checks,
+        suppressions_added=sorted(head_suppressions - base_suppressions),
+        suppressions_removed=sorted(base_suppressions - head_suppressions),
     )
 
 
@@ -134,12 +139,13 @@ def _construct_path(stack: str, resource: dict[str, object], logical_id: str) ->
     return path.removeprefix(f"{stack}/").removesuffix("/Resource")
 
 
-def _checks(head: Synthesis) -> list[CheckResult]:
+def _checks(head: Synthesis, silenced: set[Suppression]) -> list[CheckResult]:
     if not head.has_app:
         return []
     templates = [stack.template for stack in head.stacks.values()]
+    acknowledged = sum(suppression.tool == "cdk-nag" for suppression in silenced)
     return [
-        cdk_nag(head.out_dir),
+        cdk_nag(head.out_dir, acknowledged=acknowledged),
         cfn_lint(templates, cwd=head.source),
         checkov(templates, cwd=head.source),
     ]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from scripts.pr_diff.cdk_diff import ResourceChange, StackDiff, Table
 from scripts.pr_diff.checks import CheckResult
+from scripts.pr_diff.suppressions import Suppression
 
 # The pull-request workflow finds its own comment by this line and edits it.
 MARKER = "<!-- spito-pr-diff -->"
@@ -27,6 +28,8 @@ class Report:
     warnings: list[str]
     head_ok: bool
     checks: list[CheckResult]
+    suppressions_added: list[Suppression]
+    suppressions_removed: list[Suppression]
 
     @property
     def changed(self) -> list[StackDiff]:
@@ -47,6 +50,7 @@ def render(report: Report) -> str:
         *_data_loss_alert(report.changed),
         _overview(report),
         *(_stack_section(diff) for diff in report.changed),
+        _suppressions_section(report.suppressions_added, report.suppressions_removed),
         _checks_section(report.checks),
         f"<sub>Reproduce locally: `make diff BASE={report.base_label} STAGE={report.stage}`</sub>",
     ]
@@ -152,6 +156,21 @@ def _raw_details(diff: StackDiff) -> str:
         f"<details><summary>Full <code>cdk diff {diff.stack}</code></summary>\n\n"
         f"```text\n{raw}\n```\n\n</details>"
     )
+
+
+def _suppressions_section(added: list[Suppression], removed: list[Suppression]) -> str:
+    if not added and not removed:
+        return ""
+    rows = [["added", *_suppression_cells(item)] for item in added]
+    rows += [["removed", *_suppression_cells(item)] for item in removed]
+    heading = "### Silenced findings changed"
+    if added:
+        heading += f"\n\n**{len(added)} finding(s) newly silenced: check each reason.**"
+    return heading + "\n\n" + _table(["Change", "Tool", "Rule", "Where", "Reason"], rows)
+
+
+def _suppression_cells(item: Suppression) -> list[str]:
+    return [item.tool, f"`{item.rule}`", f"`{item.where}`", item.reason]
 
 
 def _checks_section(checks: list[CheckResult]) -> str:

@@ -138,3 +138,18 @@ def test_deleted_log_group_is_flagged_as_data_loss(changed: DiffRun) -> None:
 def test_new_permission_is_listed_as_an_iam_statement(changed: DiffRun) -> None:
     statements = _table_rows(changed.markdown, "added")
     assert ["added", "${Table.Arn}", "Allow", "dynamodb:GetItem", "AWS:${Role}", ""] in statements
+
+
+def test_newly_acknowledged_nag_finding_is_listed_with_its_reason(changed: DiffRun) -> None:
+    silenced = [row for row in _table_rows(changed.markdown, "added") if row[1] == "cdk-nag"]
+    assert silenced == [
+        [
+            "added",
+            "cdk-nag",
+            "`AwsSolutions-S1`",
+            "`Tiny/Bucket`",
+            "A test bucket needs no access logs.",
+        ]
+    ]
+    assert "1 finding(s) newly silenced" in changed.markdown
+    assert "`AwsSolutions-S1` at" not in changed.markdown

@@ -1,0 +1,60 @@
+"""Every finding the app silences, so a pull request that silences one more is seen doing it.
+
+Three kinds, each read from the synthesized assembly: cdk-nag (and CDK validation)
+acknowledgments recorded in the stacks' metadata, checkov skips and cfn-lint ignores in the
+resources' template Metadata.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from scripts.pr_diff.assembly import Synthesis
+
+
+@dataclass(frozen=True, order=True)
+class Suppression:
+    """One silenced rule on one construct, with the reason given for it."""
+
+    tool: str
+    rule: str
+    where: str
+    reason: str
+
+
+def suppressions(synth: Synthesis) -> set[Suppression]:
+    """Everything silenced in the assembly `synth` wrote."""
+    found: set[Suppression] = set()
+    for metadata in synth.out_dir.rglob("*.metadata.json"):
+        found |= _acknowledgments(json.loads(metadata.read_text()))
+    for stack in synth.stacks.values():
+        found |= _template_skips(json.loads(stack.template.read_text()))
+    return found
+
+
+def _acknowledgments(metadata: dict[str, list[dict[str, Any]]]) -> set[Suppression]:
+    found = set()
+    for path, entries in metadata.items():
+        for entry in entries:
+            if entry.get("type") != "aws:cdk:acknowledged-rules":
+                continue
+            for rule, reason in entry.get("data", {}).items():
+                # CDK prefixes the rule with the plugin it belongs to ("Annotation::", ...).
+                rule_id = str(rule).split("::")[-1]
+                tool = "cdk-nag" if rule_id.startswith("AwsSolutions-") else "cdk validation"
+                found.add(Suppression(tool, rule_id, path.lstrip("/"), str(reason)))
+    return found
+
+
+def _template_skips(template: dict[str, Any]) -> set[Suppression]:
+    found = set()
+    for logical_id, resource in template.get("Resources", {}).items():
+        metadata = resource.get("Metadata", {})
+        where = str(metadata.get("aws:cdk:path", logical_id)).removesuffix("/Resource")
+        for skip in metadata.get("checkov", {}).get("skip", []):
+            found.add(Suppression("checkov", skip["id"], where, skip.get("comment", "")))
+        for rule in metadata.get("cfn-lint", {}).get("config", {}).get("ignore_checks", []):
+            found.add(Suppression("cfn-lint", rule, where, ""))
+    return found
