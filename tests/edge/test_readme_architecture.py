@@ -6,9 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from infra.config import load_config
 from infra.routing import DEFAULT_ORIGIN, ROUTES
-from tests.infra.test_config import context
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 ORIGIN_NAMES = {"spa": "S3", "api": "ALB"}
@@ -37,16 +35,3 @@ def test_routing_table_is_the_one_cloudfront_is_built_from() -> None:
     rows = re.findall(r"^\| `([^`]+)`(?: \(default\))? \| (\w+) \|", _architecture_section(), re.M)
     expected = [(route.pattern, ORIGIN_NAMES[route.origin.value]) for route in ROUTES]
     assert rows == [*expected, ("*", ORIGIN_NAMES[DEFAULT_ORIGIN.value])]
-
-
-def test_settings_table_shows_each_stages_value() -> None:
-    rows = re.findall(
-        r"^\| `((?:edge|domain)\.\w+)` \| `([^`]+)` \| `([^`]+)` \|", _architecture_section(), re.M
-    )
-    assert len(rows) == 6
-    for stage_column, stage in ((1, "dev"), (2, "prod")):
-        config = load_config(context(), stage)
-        for row in rows:
-            group, field = row[0].split(".")
-            value = getattr(getattr(config, group), field)
-            assert row[stage_column] == json.dumps(value).strip('"'), (row[0], stage)
