@@ -8,10 +8,17 @@ committed base.
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
+import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,6 +118,26 @@ def run_diff(repo: Path, base: str = "HEAD") -> DiffRun:
         check=False,
     )
     return DiffRun(completed.returncode, completed.stdout, completed.stderr)
+
+
+def run_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, make_run: Callable[[Path], DiffRun]
+) -> DiffRun:
+    """`make_run(work_dir)` once per test session, however many xdist workers ask for it.
+
+    The first worker to take the lock runs it and leaves the result beside the workers' temp
+    directories; the others wait and read it, so each scenario synthesizes once.
+    """
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if "PYTEST_XDIST_WORKER" in os.environ else base
+    result = shared / f"{name}.json"
+    with (shared / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not result.exists():
+            work = shared / f"{name}.work"
+            shutil.rmtree(work, ignore_errors=True)  # left by a worker whose run failed
+            result.write_text(json.dumps(asdict(make_run(work))))
+    return DiffRun(**json.loads(result.read_text()))
 
 
 def _git(repo: Path, *args: str) -> None:

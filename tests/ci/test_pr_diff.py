@@ -14,25 +14,31 @@ from pathlib import Path
 import pytest
 
 from scripts.pr_diff.report import MARKER
-from tests.ci.scratch_app import DiffRun, edit_app, make_scratch_repo, run_diff
+from tests.ci.scratch_app import DiffRun, edit_app, make_scratch_repo, run_diff, run_once
 
 
-def _scenario(tmp_path_factory: pytest.TempPathFactory, *edits: tuple[str, str]) -> DiffRun:
-    repo = make_scratch_repo(tmp_path_factory.mktemp("scratch") / "repo")
-    for old, new in edits:
-        edit_app(repo, old, new)
-    return run_diff(repo)
+def _scenario(
+    tmp_path_factory: pytest.TempPathFactory, name: str, *edits: tuple[str, str]
+) -> DiffRun:
+    def make_run(work: Path) -> DiffRun:
+        repo = make_scratch_repo(work / "repo")
+        for old, new in edits:
+            edit_app(repo, old, new)
+        return run_diff(repo)
+
+    return run_once(tmp_path_factory, f"pr-diff-{name}", make_run)
 
 
 @pytest.fixture(scope="module")
 def unchanged(tmp_path_factory: pytest.TempPathFactory) -> DiffRun:
-    return _scenario(tmp_path_factory)
+    return _scenario(tmp_path_factory, "unchanged")
 
 
 @pytest.fixture(scope="module")
 def changed(tmp_path_factory: pytest.TempPathFactory) -> DiffRun:
     return _scenario(
         tmp_path_factory,
+        "changed",
         ("INGRESS_PORT = 443", "INGRESS_PORT = 8443"),
         ('PARTITION_KEY = "id"', 'PARTITION_KEY = "slug"'),
         ("WITH_BUCKET = False", "WITH_BUCKET = True"),
