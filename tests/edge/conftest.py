@@ -7,16 +7,14 @@ alias records. Like the shared one, the first xdist worker synthesizes and the o
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fixtures.cdk_app import cdk_context
+from tests.fixtures.cdk_app import cdk_context, synthesized_once
 
 DOMAIN_NAME = "spito.example.com"
 HOSTED_ZONE_ID = "Z0123456789ABCDEFGHIJ"
@@ -47,16 +45,7 @@ def _synthesize_with_domain(outdir: Path) -> None:
 @pytest.fixture(scope="session")
 def domain_cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The cloud assembly of the prod stage with a custom domain."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if "PYTEST_XDIST_WORKER" in os.environ else base
-    outdir = shared / "cdk.domain.out"
-    with (shared / "cdk.domain.out.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (outdir / "manifest.json").exists():
-            staging = shared / f"cdk.domain.out.{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-            _synthesize_with_domain(staging)
-            staging.rename(outdir)
-    return outdir
+    return synthesized_once(tmp_path_factory, "cdk.domain.out", _synthesize_with_domain)
 
 
 @pytest.fixture(scope="session")
