@@ -88,15 +88,18 @@ BASE ?= main
 diff: deps web ## the infrastructure change of the working tree against BASE (a git ref), as the PR comment's Markdown
 	$(PY) -m scripts.pr_diff --base $(BASE) --stage $(STAGE)
 
-# Both check credentials before anything else, so without them they stop at once (README "Deploy").
+# Both check credentials before anything else (even the web build the edge stack deploys), so
+# without them they stop at once (README "Deploy").
 deploy: deps ## deploy every stack of STAGE to AWS, after checking credentials and the CDK bootstrap of each target
 	$(PY) -m scripts.deploy_guard credentials
+	$(MAKE) --no-print-directory web
 	$(CDK) synth --context stage=$(STAGE) --output cdk.out --quiet
 	$(PY) -m scripts.deploy_guard bootstrap --assembly cdk.out
 	$(CDK) deploy --app cdk.out --all --require-approval broadening
 
 destroy: deps ## delete every stack of STAGE from AWS (asks first; prod's table and buckets are retained)
 	$(PY) -m scripts.deploy_guard credentials
+	$(MAKE) --no-print-directory web
 	$(CDK) destroy --all --context stage=$(STAGE)
 
 bench: deps web ## benchmarks as ratios against baselines measured in the same run (docs/BENCHMARKS.md)

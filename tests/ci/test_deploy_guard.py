@@ -76,7 +76,7 @@ def _guard(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _make(env: dict[str, str], target: str) -> subprocess.CompletedProcess[str]:
-    # --old-file=deps: the suite already ran `make deps`; a test must not reinstall anything.
+    # The suite already ran `make deps`: a test must not reinstall anything.
     return subprocess.run(
         ["make", "--old-file=deps", target, "STAGE=dev"],
         cwd=PROJECT_ROOT,
