@@ -85,8 +85,9 @@ synth: deps web ## synthesize every stack of STAGE into cdk.out offline; stacks 
 	$(CHECKOV) --directory cdk.out --framework cloudformation --quiet --compact --skip-download
 
 BASE ?= main
+# DIFF_OUTPUT=FILE also writes the report there (the PR workflow posts that file).
 diff: deps web ## the infrastructure change of the working tree against BASE (a git ref), as the PR comment's Markdown
-	$(PY) -m scripts.pr_diff --base $(BASE) --stage $(STAGE)
+	$(PY) -m scripts.pr_diff --base $(BASE) --stage $(STAGE) $(if $(DIFF_OUTPUT),--output $(DIFF_OUTPUT))
 
 # Both check credentials before anything else (even the web build the edge stack deploys), so
 # without them they stop at once (README "Deploy").
