@@ -17,7 +17,7 @@ from types import TracebackType
 import httpx
 
 from scripts.faults.haproxy import HealthCheck, RuntimeApi, start_haproxy
-from scripts.faults.processes import ManagedProcess, free_port, wait_for_port
+from scripts.faults.processes import ManagedProcess, free_port, wait_until_listening
 from scripts.local_stack import Storage, service_environment
 from service.settings import Settings
 
@@ -53,7 +53,9 @@ class Fleet:
         self.workdir = workdir
         self.stage = stage
         self.health_check = health_check or HealthCheck()
-        self.storage = Storage(data_dir=workdir / "storage")
+        self.storage = Storage(
+            data_dir=workdir / "storage", dynamodb_port=free_port(), s3_port=free_port()
+        )
         self.balancer_port = free_port()
         self.instance_ports = {f"s{n}": free_port() for n in range(1, instances + 1)}
         self.instances: dict[str, ManagedProcess] = {}
@@ -144,7 +146,7 @@ class Fleet:
     def _wait_until_serving(self, name: str) -> None:
         process = self.instances[name]
         port = self.instance_ports[name]
-        wait_for_port(port, timeout_s=INSTANCE_START_TIMEOUT_SECONDS, process=process)
+        wait_until_listening(port, timeout_s=INSTANCE_START_TIMEOUT_SECONDS, process=process)
         deadline = time.monotonic() + INSTANCE_START_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             try:

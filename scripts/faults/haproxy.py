@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from scripts.faults.processes import ManagedProcess, wait_for_port
+from scripts.faults.processes import ManagedProcess, wait_until_listening
 
 TEMPLATE = Path(__file__).with_name("haproxy.cfg.tmpl")
 BACKEND = "fleet"
@@ -134,5 +134,6 @@ def start_haproxy(
     process = ManagedProcess.start(
         "haproxy", [binary, "-db", "-f", str(config_path)], log_path=workdir / "haproxy.log"
     )
-    wait_for_port(port, timeout_s=10, process=process)
+    wait_until_listening(port, timeout_s=10, process=process)
+    # The admin socket is bound with the other listeners, so it exists by now.
     return process, RuntimeApi(admin_socket)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -15,18 +16,29 @@ from pathlib import Path
 STOP_GRACE_SECONDS = 10.0
 
 
+# Ports are drawn from here up to the start of the kernel's ephemeral range.
+PORT_FLOOR = 15000
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
 def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    """A loopback port nothing uses right now, below the kernel's ephemeral range.
 
-
-def port_accepts(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
+    A port from bind(0) comes from the ephemeral range, which every outgoing connection draws
+    on too: under the harness's load, one of them can take the port in the second before the
+    server binds it, or a server of a test running alongside can. Below that range only
+    servers choose ports, and a random pick rarely meets another.
+    """
+    ephemeral_start = int(EPHEMERAL_RANGE.read_text().split()[0])
+    for _ in range(200):
+        port = random.randrange(PORT_FLOOR, ephemeral_start)  # noqa: S311 - not a secret
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port between {PORT_FLOOR} and {ephemeral_start}")
 
 
 @dataclass
@@ -102,8 +114,13 @@ class ManagedProcess:
             return ""
 
 
-def wait_for_port(port: int, *, timeout_s: float, process: ManagedProcess) -> None:
-    """Block until something accepts on port; fail early, with its log, if process exits."""
+def wait_until_listening(port: int, *, timeout_s: float, process: ManagedProcess) -> None:
+    """Block until process (or a process of its group) listens on 127.0.0.1:port.
+
+    Fails early, with its log, if it exits. A port that merely accepts connections could be
+    another server's, so ownership is read from /proc: the listening socket's inode must be
+    open in a process of this group.
+    """
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if not process.running:
@@ -111,8 +128,44 @@ def wait_for_port(port: int, *, timeout_s: float, process: ManagedProcess) -> No
                 f"{process.name} exited with {process.popen.returncode} before listening on "
                 f"{port}:\n{process.log_tail()}"
             )
-        if port_accepts(port):
+        if _group_listens(process.popen.pid, port):
             return
         time.sleep(0.05)
     process.stop()
     raise TimeoutError(f"{process.name} did not listen on {port} within {timeout_s}s")
+
+
+def _group_listens(group: int, port: int) -> bool:
+    listening = _listening_inodes(port)
+    if not listening:
+        return False
+    for pid in _group_members(group):
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") in listening:
+                        return True
+    return False
+
+
+def _listening_inodes(port: int) -> set[str]:
+    """socket:[inode] names of LISTEN sockets on 127.0.0.1:port (from /proc/net/tcp)."""
+    loopback = f"0100007F:{port:04X}"
+    inodes = set()
+    for row in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = row.split()
+        if fields[1] == loopback and fields[3] == "0A":  # 0A: LISTEN
+            inodes.add(f"socket:[{fields[9]}]")
+    return inodes
+
+
+def _group_members(group: int) -> list[int]:
+    members = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                # Fields after the parenthesised command: state, ppid, pgrp, ...
+                if int(stat.rsplit(")", 1)[1].split()[2]) == group:
+                    members.append(int(entry))
+    return members

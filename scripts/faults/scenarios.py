@@ -18,7 +18,13 @@ from pathlib import Path
 
 import httpx
 
-from scripts.faults.abuse import AbuseReport, flood_creates, oversized_bodies, slow_clients
+from scripts.faults.abuse import (
+    FLOOD_MAX_SECONDS,
+    AbuseReport,
+    flood_creates,
+    oversized_bodies,
+    slow_clients,
+)
 from scripts.faults.fleet import Fleet
 from scripts.faults.load import (
     ANSWER_CUT_OFF,
@@ -338,16 +344,22 @@ async def abusive_clients(fleet: Fleet, timing: Timing) -> ScenarioResult:
     polite = LoadShape(concurrency=4, duration_s=timing.around_fault_s)
     await baseline.run(polite)
     others = LoadGenerator(fleet.base_url)
-    during = LoadShape(concurrency=4, duration_s=timing.abuse_s)
+    abuse_over = asyncio.Event()
+
+    async def abuse_then_stop_others() -> AbuseReport:
+        try:
+            return await run_abuse(
+                fleet.base_url,
+                duration_s=timing.abuse_s,
+                paste_max_bytes=fleet.service_settings().paste_max_bytes,
+            )
+        finally:
+            abuse_over.set()
+
+    # The others run for as long as the abuse lasts, within the flood's own bound.
+    during = LoadShape(concurrency=4, duration_s=FLOOD_MAX_SECONDS + 5)
     abuse: AbuseReport
-    _, abuse = await asyncio.gather(
-        others.run(during),
-        run_abuse(
-            fleet.base_url,
-            duration_s=timing.abuse_s,
-            paste_max_bytes=fleet.service_settings().paste_max_bytes,
-        ),
-    )
+    _, abuse = await asyncio.gather(others.run(during, abuse_over), abuse_then_stop_others())
     before_p99 = _p99_ms(baseline.record.outcomes)
     during_p99 = _p99_ms(others.record.outcomes)
     failures = others.record.failures()
