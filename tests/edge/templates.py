@@ -1,31 +1,30 @@
-"""Small queries over synthesized CloudFormation templates (plain JSON), for the edge tests."""
+"""CloudFront queries over synthesized templates, on top of tests/infra/helpers.py."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from tests.infra.helpers import only_resource, resources_of_type
 
 Template = dict[str, Any]
 
 
 def resources(template: Template, resource_type: str) -> list[dict[str, Any]]:
     """The properties of every resource of `resource_type`."""
-    return [
-        resource.get("Properties", {})
-        for resource in template["Resources"].values()
-        if resource["Type"] == resource_type
-    ]
+    found = resources_of_type(template, resource_type).values()
+    return [resource.get("Properties", {}) for resource in found]
 
 
 def only(template: Template, resource_type: str) -> dict[str, Any]:
     """The properties of the one resource of `resource_type`; fails if there are 0 or several."""
-    found = resources(template, resource_type)
-    assert len(found) == 1, f"expected one {resource_type}, found {len(found)}"
-    return found[0]
+    properties: dict[str, Any] = only_resource(template, resource_type)["Properties"]
+    return properties
 
 
 def logical_id(template: Template, resource_type: str) -> str:
-    (found,) = [key for key, res in template["Resources"].items() if res["Type"] == resource_type]
-    return str(found)
+    """The logical id of the one resource of `resource_type`."""
+    (found,) = resources_of_type(template, resource_type)
+    return found
 
 
 def distribution_config(template: Template) -> dict[str, Any]:
