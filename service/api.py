@@ -16,7 +16,7 @@ from starlette.routing import Route
 from service import bodies
 from service.clicks import ClickCounter
 from service.core import Created, Spito
-from service.hot_cache import RedirectCache
+from service.hot_cache import NO_STORE, RedirectCache
 from service.openapi import openapi_document
 from service.problems import Problem, not_found
 from service.public_urls import base_url, own_hosts
@@ -41,12 +41,11 @@ RECORD_ID = re.compile(r"[A-Za-z0-9_-]{3,64}")
 # Room for a 2048-character URL even if every character is sent as a \\uXXXX surrogate pair.
 LINK_BODY_LIMIT = 64 * 1024
 JSON_EXPANSION = 3
-# Browsers and shared caches must ask again every time: a link can be deleted or expire.
-NO_CACHE = {"Cache-Control": "private, no-store, max-age=0", "Pragma": "no-cache"}
+NO_CACHE = {"Cache-Control": NO_STORE, "Pragma": "no-cache"}
 RAW_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; sandbox",
-    "Cache-Control": "private, no-store, max-age=0",
+    "Cache-Control": NO_STORE,
 }
 LINK_FIELDS = frozenset({"url", "slug", "expires_in"})
 PASTE_FIELDS = frozenset({"content", "syntax", "expires_in", "burn_after_reading"})

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import aws
 from service.access_log import RequestLog, configure_logging
-from service.api import NO_CACHE, Api
+from service.api import Api
 from service.blobs import Blobs
 from service.clicks import ClickCounter
 from service.core import (
@@ -45,8 +45,7 @@ log = logging.getLogger("spito.app")
 # Threads for boto3 calls: storage latency, not CPU, bounds them.
 STORAGE_THREADS = 64
 LOG_FLUSH_SECONDS = 0.5
-_REDIRECT_HEADERS = [(name.lower().encode(), value.encode()) for name, value in NO_CACHE.items()]
-_REDIRECT_HEADERS.append((b"content-length", b"0"))
+_EMPTY_BODY = {"type": "http.response.body", "body": b"", "more_body": False}
 
 
 def create_app(settings: Settings | None = None) -> ASGIApp:
@@ -137,16 +136,12 @@ class SpitoApp:
                     {
                         "type": "http.response.start",
                         "status": 302,
-                        "headers": [
-                            (b"location", redirect.location),
-                            (b"x-request-id", request_id.encode()),
-                            *_REDIRECT_HEADERS,
-                        ],
+                        "headers": [*redirect.headers, (b"x-request-id", request_id.encode())],
                     }
                 )
-                await send({"type": "http.response.body", "body": b""})
+                await send(_EMPTY_BODY)
                 self._clicks.count(link_id)
-                self._log.write("GET", "/{id}", 302, started, request_id)
+                self._log.write_redirect(started, request_id)
                 return
         await self._routed(scope, receive, send, started, request_id)
 

@@ -9,10 +9,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+# Browsers and shared caches must ask again every time: a link can be deleted or expire.
+NO_STORE = "private, no-store, max-age=0"
+NO_CACHE_HEADERS = (
+    (b"cache-control", NO_STORE.encode()),
+    (b"pragma", b"no-cache"),
+    (b"content-length", b"0"),
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Redirect:
-    location: bytes
+    headers: tuple[tuple[bytes, bytes], ...]  # the whole 302 header block but the request id
     valid_until: float  # time.monotonic() deadline
 
 
@@ -38,7 +46,10 @@ class RedirectCache:
         if len(self._entries) >= self._max_entries:
             # Dicts keep insertion order: drop the oldest entry.
             del self._entries[next(iter(self._entries))]
-        self._entries[link_id] = Redirect(location.encode("ascii"), time.monotonic() + lifetime)
+        self._entries[link_id] = Redirect(
+            ((b"location", location.encode("ascii")), *NO_CACHE_HEADERS),
+            time.monotonic() + lifetime,
+        )
 
     def forget(self, record_id: str) -> None:
         self._entries.pop(record_id, None)
