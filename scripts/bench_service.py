@@ -299,8 +299,8 @@ def record(markdown: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=4, help="length of each measured run")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating runs; median kept")
+    parser.add_argument("--seconds", type=int, default=3, help="length of each measured run")
+    parser.add_argument("--rounds", type=int, default=7, help="alternating runs; median kept")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--threads", type=int, default=16, help="client threads for creates")
     parser.add_argument("--no-record", action="store_true", help="do not edit BENCHMARKS.md")
