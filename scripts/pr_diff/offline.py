@@ -15,8 +15,10 @@ CHECKOV = PROJECT_ROOT / ".tools" / "checkov" / "bin" / "checkov"
 
 def offline_env() -> dict[str, str]:
     """The caller's environment, with the CDK CLI's network side effects switched off."""
+    # With COLUMNS set (pytest-xdist sets 80) `cdk diff` wraps table cells mid-word.
+    inherited = {key: value for key, value in os.environ.items() if key != "COLUMNS"}
     return {
-        **os.environ,
+        **inherited,
         "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
         # No credential probe of the EC2 instance metadata service: it only times out here.
         "AWS_EC2_METADATA_DISABLED": "true",

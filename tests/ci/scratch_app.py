@@ -66,7 +66,7 @@ if WITH_LOGS:
     )
 role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"))
 if ROLE_MAY_READ_TABLE:
-    table.grant(role, "dynamodb:GetItem")
+    table.grant(role, "dynamodb:GetItem", "dynamodb:Query")
 cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 app.synth()
 """

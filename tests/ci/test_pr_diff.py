@@ -141,9 +141,13 @@ def test_deleted_log_group_is_flagged_as_data_loss(changed: DiffRun) -> None:
     assert "**destroy**" in alert.group(0)
 
 
-def test_new_permission_is_listed_as_an_iam_statement(changed: DiffRun) -> None:
-    statements = _table_rows(changed.markdown, "added")
-    assert ["added", "${Table.Arn}", "Allow", "dynamodb:GetItem", "AWS:${Role}", ""] in statements
+def test_new_permission_is_listed_as_one_iam_statement_with_both_actions(
+    changed: DiffRun,
+) -> None:
+    statements = [row for row in _table_rows(changed.markdown, "added") if row[2] == "Allow"]
+    assert statements == [
+        ["added", "${Table.Arn}", "Allow", "dynamodb:GetItem<br>dynamodb:Query", "AWS:${Role}", ""]
+    ]
 
 
 def test_newly_acknowledged_nag_finding_is_listed_with_its_reason(changed: DiffRun) -> None:
