@@ -20,6 +20,8 @@ def main() -> int:
     def stop(signum: int, _: FrameType | None) -> None:
         raise KeyboardInterrupt
 
+    # Both explicitly: a shell that starts `make dev` in the background ignores SIGINT.
+    signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
         stack.start()

@@ -222,6 +222,7 @@ class ServiceProcess:
             env=env,
             stdout=self._log_file,
             stderr=subprocess.STDOUT if self._log_file else None,
+            start_new_session=True,  # see _spawn
         )
         if wait_ready:
             self.wait_ready()
@@ -270,7 +271,11 @@ def service_environment(storage: Storage, **overrides: str) -> dict[str, str]:
 def _spawn(command: list[str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as output:
         # The commands are built in this module from node_modules paths, never from input.
-        return subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
+        # A session of its own: Ctrl-C in a terminal reaches only the parent, which stops the
+        # parts in order, the service first (it drains and flushes clicks), storage last.
+        return subprocess.Popen(  # noqa: S603
+            command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 class LocalStack:
