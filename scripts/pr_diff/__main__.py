@@ -197,7 +197,7 @@ def _resolve(repo: Path, ref: str) -> str:
 
 def _head_label(repo: Path) -> str:
     sha = _git(repo, "rev-parse", "--short=12", "HEAD")
-    dirty = _git(repo, "status", "--porcelain", "--untracked-files=no")
+    dirty = _git(repo, "status", "--porcelain")  # untracked files are synthesized too
     return f"{sha} + uncommitted changes" if dirty else sha
 
 
