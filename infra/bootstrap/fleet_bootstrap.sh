@@ -101,7 +101,7 @@ unpack_bundle() {
   local zip="$BUNDLE"
   if [[ "$BUNDLE" == s3://* ]]; then
     zip="$(mktemp --suffix=.zip)"
-    aws s3 cp --only-show-errors "$BUNDLE" "$zip"
+    aws s3 cp --only-show-errors ${REGION:+--region "$REGION"} "$BUNDLE" "$zip"
   fi
   log "unpacking the service into $APP_DIR"
   rm -rf "$APP_DIR"
