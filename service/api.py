@@ -21,8 +21,8 @@ from service.openapi import openapi_document
 from service.problems import Problem, not_found
 from service.public_urls import base_url, own_hosts
 from service.ratelimit import RateLimiter, client_address, retry_after_header
+from service.records import Link, Paste
 from service.settings import Settings
-from service.table import Link, Paste
 from service.validation import (
     decode_paste,
     encode_paste,
@@ -38,7 +38,7 @@ R = TypeVar("R")
 
 # Anything that could be an id or a slug; other paths cannot name a record, so skip storage.
 RECORD_ID = re.compile(r"[A-Za-z0-9_-]{3,64}")
-# Room for a 2048-character URL even if every character is sent as a \\uXXXX surrogate pair.
+# Room for a 2048-character URL even if every character is sent as a \uXXXX surrogate pair.
 LINK_BODY_LIMIT = 64 * 1024
 JSON_EXPANSION = 3
 NO_CACHE = {"Cache-Control": NO_STORE, "Pragma": "no-cache"}

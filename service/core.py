@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from service import ids
 from service.blobs import Blobs
+from service.records import Link, Paste, Record
 from service.settings import Settings
 from service.storage_errors import AlreadyExistsError, StorageUnavailableError
-from service.table import Link, Paste, Record, Table
+from service.table import Table
 from service.validation import RESERVED_SLUGS
 
 log = logging.getLogger("spito.core")

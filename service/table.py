@@ -8,12 +8,12 @@ TTL attribute, epoch seconds, absent for never), `delete_token_hash` (SHA-256 he
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from service.aws import error_code, storage_call
+from service.records import Link, Paste, Record
 from service.storage_errors import AlreadyExistsError
 
 if TYPE_CHECKING:
@@ -23,32 +23,6 @@ if TYPE_CHECKING:
 # An id no link or paste can have ('!' is outside both alphabets): readiness reads it.
 READINESS_PROBE_ID = "!readyz"
 _NOT_EXPIRED = "(attribute_not_exists(expires_at) OR expires_at > :now)"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Link:
-    id: str
-    url: str
-    created_at: int
-    expires_at: int | None
-    clicks: int
-    delete_token_hash: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class Paste:
-    id: str
-    syntax: str
-    size: int
-    created_at: int
-    expires_at: int | None
-    burn_after_reading: bool
-    content: str | None
-    blob_key: str | None
-    delete_token_hash: str
-
-
-Record = Link | Paste
 
 
 def _is_condition_failure(error: ClientError) -> bool:

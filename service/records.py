@@ -1,0 +1,31 @@
+"""Links and pastes as the rest of the service sees them, independent of how they are stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Link:
+    id: str
+    url: str
+    created_at: int
+    expires_at: int | None
+    clicks: int
+    delete_token_hash: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Paste:
+    id: str
+    syntax: str
+    size: int
+    created_at: int
+    expires_at: int | None
+    burn_after_reading: bool
+    content: str | None
+    blob_key: str | None
+    delete_token_hash: str
+
+
+Record = Link | Paste
