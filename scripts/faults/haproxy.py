@@ -36,7 +36,6 @@ class ServerState:
 
     name: str
     status: str  # UP, DOWN, DRAIN, MAINT, "UP 1/2", ...
-    current_sessions: int
 
 
 def render_config(
@@ -83,9 +82,7 @@ class RuntimeApi:
         states = {}
         for row in csv.DictReader(text.splitlines()):
             if row["pxname"] == BACKEND and row["svname"] not in {"FRONTEND", "BACKEND"}:
-                states[row["svname"]] = ServerState(
-                    name=row["svname"], status=row["status"], current_sessions=int(row["scur"])
-                )
+                states[row["svname"]] = ServerState(name=row["svname"], status=row["status"])
         return states
 
     def set_state(self, server: str, state: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import random
 import secrets
 import time
@@ -70,7 +71,7 @@ class AckedWrite:
 
 @dataclass
 class LoadRecord:
-    """Everything a run of load saw, shared by runs that follow one another in a scenario."""
+    """Everything a load generator's runs saw."""
 
     outcomes: list[Outcome] = field(default_factory=list)
     acked: list[AckedWrite] = field(default_factory=list)
@@ -113,9 +114,9 @@ class ViewerPool:
 class LoadGenerator:
     """Runs shaped load against base_url and records every outcome and every acked write."""
 
-    def __init__(self, base_url: str, record: LoadRecord | None = None) -> None:
+    def __init__(self, base_url: str) -> None:
         self.base_url = base_url
-        self.record = record if record is not None else LoadRecord()
+        self.record = LoadRecord()
         self._viewers = ViewerPool()
         self._random = random.Random()  # noqa: S311 - picks a request mix, not a secret
 
@@ -240,7 +241,7 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float:
     """The nearest-rank percentile of already sorted values (0 when there are none)."""
     if not sorted_values:
         return 0.0
-    rank = max(1, round(fraction * len(sorted_values) + 0.5))
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
