@@ -118,7 +118,6 @@ class Api:
             self._spito.create_link, url=url, slug=slug, expires_in=expires_in
         )
         link = created.record
-        assert isinstance(link, Link)
         short_url = f"{base_url(request, self._settings)}/{link.id}"
         return JSONResponse(
             {
@@ -183,7 +182,6 @@ class Api:
             burn=bool(bodies.field(document, "burn_after_reading", bool)),
         )
         paste = created.record
-        assert isinstance(paste, Paste)
         page, raw = self._paste_urls(request, paste.id)
         return JSONResponse(
             {
@@ -201,7 +199,7 @@ class Api:
 
     async def _create_paste(
         self, content: str, data: bytes, syntax: str | None, expires_in: int | None, *, burn: bool
-    ) -> Created:
+    ) -> Created[Paste]:
         return await _in_thread(
             self._spito.create_paste,
             content=content,

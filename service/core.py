@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from service import ids
 from service.blobs import Blobs
@@ -19,6 +20,7 @@ from service.table import Table
 from service.validation import RESERVED_SLUGS
 
 log = logging.getLogger("spito.core")
+R = TypeVar("R", Link, Paste)
 
 # Ids are 8 random characters from 56: a second collision in a row is already unheard of.
 MAX_ID_ATTEMPTS = 5
@@ -45,8 +47,10 @@ class BurnAfterReadingOnlyError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Created:
-    record: Record
+class Created(Generic[R]):
+    """A new link or paste, with its delete token (shown once, never stored)."""
+
+    record: R
     delete_token: str
 
 
@@ -56,7 +60,7 @@ class Spito:
         self._table = table
         self._blobs = blobs
 
-    def create_link(self, *, url: str, slug: str | None, expires_in: int | None) -> Created:
+    def create_link(self, *, url: str, slug: str | None, expires_in: int | None) -> Created[Link]:
         token = ids.new_delete_token()
 
         def build(link_id: str, created_at: int) -> Link:
@@ -73,7 +77,7 @@ class Spito:
 
     def create_paste(
         self, *, content: str, data: bytes, syntax: str, expires_in: int | None, burn: bool
-    ) -> Created:
+    ) -> Created[Paste]:
         """Create a paste; `data` is `content` as UTF-8, whose length is the paste's size."""
         token = ids.new_delete_token()
         in_bucket = len(data) > self._settings.paste_inline_max_bytes
@@ -105,7 +109,7 @@ class Spito:
             self._forget_blob(key)
         return created
 
-    def _create(self, build: Callable[[str, int], Record], slug: str | None) -> Record:
+    def _create(self, build: Callable[[str, int], R], slug: str | None) -> R:
         if slug is not None:
             record = build(slug, int(time.time()))
             try:
