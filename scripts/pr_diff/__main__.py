@@ -182,6 +182,9 @@ def _worktree(repo: Path, commit: str, path: Path) -> Iterator[Path]:
     try:
         yield path
     finally:
+        for output in SHARED_BUILD_OUTPUTS:
+            if (path / output).is_symlink():
+                (path / output).unlink()  # the link only: the head's build stays
         _git(repo, "worktree", "remove", "--force", str(path))
 
 
