@@ -110,6 +110,8 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             Exception: _unexpected_error,
         },
     )
+    # A path with a trailing slash is another path: 404, not a redirect to a guess.
+    starlette.router.redirect_slashes = False
     return SpitoApp(starlette, cache=cache, clicks=clicks)
 
 

@@ -17,6 +17,12 @@ def test_unknown_route_answers_404_problem(http: httpx.Client) -> None:
     assert_problem(http.get("/a/b/c"), 404)
 
 
+def test_trailing_slash_is_a_different_path_and_answers_404(http: httpx.Client) -> None:
+    link = create_link(http)
+    assert_problem(http.get(f"/{link['id']}/"), 404)
+    assert_problem(http.post("/api/v1/links/", json={"url": "https://example.com/"}), 404)
+
+
 def test_wrong_method_answers_405_problem_with_allow(http: httpx.Client) -> None:
     response = http.put("/api/v1/links", json={})
     assert_problem(response, 405)
