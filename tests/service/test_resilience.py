@@ -187,6 +187,18 @@ def test_clicks_are_flushed_at_shutdown(
     assert http.get(f"/api/v1/links/{link['id']}").json()["clicks"] == 3
 
 
+def test_kill_9_loses_no_click_older_than_one_flush_interval(
+    start_service: Callable[..., Any], http: httpx.Client
+) -> None:
+    service = start_service(SPITO_CLICK_FLUSH_SECONDS="1")
+    link = create_link(http)
+    for _ in range(3):
+        assert httpx.get(f"{service.url}/{link['id']}").status_code == 302
+    time.sleep(2.5)  # more than one flush interval
+    service.stop(signal.SIGKILL)
+    assert http.get(f"/api/v1/links/{link['id']}").json()["clicks"] == 3
+
+
 # Start-up
 
 
