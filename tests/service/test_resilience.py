@@ -158,7 +158,7 @@ def test_sigterm_finishes_an_in_flight_request_then_exits_0(
             b"POST /api/v1/links HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             b"Content-Length: %d\r\n\r\n%s" % (len(body), body[:10])
         )
-        time.sleep(0.3)  # the request is in flight: headers read, body incomplete
+        time.sleep(1)  # the request is in flight: headers read, body incomplete
         service._process.send_signal(signal.SIGTERM)
         time.sleep(0.5)
         connection.sendall(body[10:])
