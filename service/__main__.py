@@ -33,7 +33,7 @@ def main() -> int:
         log_config=None,  # keep the JSON logging configured above
         proxy_headers=False,  # client addresses come from SPITO_CLIENT_IP_POSITION only
         server_header=False,
-        timeout_graceful_shutdown=int(settings.drain_seconds),
+        timeout_graceful_shutdown=settings.drain_seconds,
         timeout_keep_alive=settings.keep_alive_seconds,
     )
     return 0

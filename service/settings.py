@@ -25,7 +25,7 @@ YEAR = 365 * DAY
 # and small items keep reads to one request.
 DYNAMODB_INLINE_CEILING_BYTES = 64 * KIB
 # The load balancer and deploys give an instance at most this long to drain.
-MAX_DRAIN_SECONDS = 30.0
+MAX_DRAIN_SECONDS = 30
 # Cached redirects must honour deletes and expiry within this bound.
 MAX_CACHE_TTL_SECONDS = 30.0
 
@@ -70,7 +70,7 @@ class Settings:
     cache_ttl_seconds: float
     cache_max_entries: int
     click_flush_seconds: float
-    drain_seconds: float
+    drain_seconds: int
     keep_alive_seconds: int
     log_level: str
 
@@ -157,9 +157,9 @@ class Settings:
             ),
             drain_seconds=reader.get(
                 "SPITO_DRAIN_SECONDS",
-                _float_between(0, MAX_DRAIN_SECONDS),
+                _int_between(0, MAX_DRAIN_SECONDS),
                 MAX_DRAIN_SECONDS,
-                f"seconds 0-{MAX_DRAIN_SECONDS:g}",
+                f"whole seconds 0-{MAX_DRAIN_SECONDS}",
             ),
             # Longer than the load balancer's idle timeout (the ALB's default is 60 s), so the
             # balancer closes idle connections first and never sends on one the service closed.
