@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _quickstart_block() -> str:
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
+    blocks: list[str] = re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
     return next(block for block in blocks if "field()" in block)
 
 
