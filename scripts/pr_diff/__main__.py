@@ -125,6 +125,7 @@ def _removed_stack(name: str, base: Synthesis) -> StackDiff:
             impact="orphan" if resource.get("DeletionPolicy") in retained else "destroy",
         )
         for logical_id, resource in template.get("Resources", {}).items()
+        if resource["Type"] != "AWS::CDK::Metadata"  # bookkeeping; cdk diff hides it too
     ]
     return StackDiff(
         stack=name, raw="(stack removed)", changed=True, resources=resources, note="stack removed"

@@ -1,9 +1,9 @@
 """A scratch git repository holding a tiny CDK app, for testing `make diff` quickly.
 
 The app has what the report must get right: a DynamoDB table and a log group (stateful:
-replacing or deleting them loses data), a security group rule, an IAM role, and cdk-nag as the
-real app runs it. Each test edits the working tree of its own copy and diffs it against the
-committed base.
+replacing or deleting them loses data), a security group rule, an IAM role, a second stack
+whose log group is retained, and cdk-nag as the real app runs it. Each test edits the working
+tree of its own copy and diffs it against the committed base.
 """
 
 from __future__ import annotations
@@ -35,10 +35,12 @@ PARTITION_KEY = "id"
 INGRESS_PORT = 443
 WITH_BUCKET = False
 WITH_LOGS = True
+WITH_AUDIT_STACK = True
 ROLE_MAY_READ_TABLE = False
 
+ENV = cdk.Environment(account="111111111111", region="eu-west-1")
 app = cdk.App()
-stack = cdk.Stack(app, "Tiny", env=cdk.Environment(account="111111111111", region="eu-west-1"))
+stack = cdk.Stack(app, "Tiny", env=ENV)
 table = dynamodb.Table(
     stack,
     "Table",
@@ -67,6 +69,9 @@ if WITH_LOGS:
 role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"))
 if ROLE_MAY_READ_TABLE:
     table.grant(role, "dynamodb:GetItem", "dynamodb:Query")
+if WITH_AUDIT_STACK:
+    audit = cdk.Stack(app, "Audit", env=ENV)
+    logs.LogGroup(audit, "Trail", retention=logs.RetentionDays.ONE_WEEK)  # retained by default
 cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 app.synth()
 """

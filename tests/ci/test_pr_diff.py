@@ -44,6 +44,7 @@ def changed(tmp_path_factory: pytest.TempPathFactory) -> DiffRun:
         ("WITH_BUCKET = False", "WITH_BUCKET = True"),
         ("WITH_LOGS = True", "WITH_LOGS = False"),
         ("ROLE_MAY_READ_TABLE = False", "ROLE_MAY_READ_TABLE = True"),
+        ("WITH_AUDIT_STACK = True", "WITH_AUDIT_STACK = False"),
     )
 
 
@@ -58,7 +59,7 @@ def _table_rows(markdown: str, first_cell: str) -> list[list[str]]:
 
 
 def test_unchanged_app_reports_no_infrastructure_changes(unchanged: DiffRun) -> None:
-    assert "**No infrastructure changes.** 1 stack(s) compared, none changed." in unchanged.markdown
+    assert "**No infrastructure changes.** 2 stack(s) compared, none changed." in unchanged.markdown
     assert "### `Tiny`" not in unchanged.markdown
 
 
@@ -163,3 +164,15 @@ def test_newly_acknowledged_nag_finding_is_listed_with_its_reason(changed: DiffR
     ]
     assert "1 finding(s) newly silenced" in changed.markdown
     assert "`AwsSolutions-S1` at" not in changed.markdown
+
+
+def test_removed_stack_lists_its_resources_and_spares_retained_data(changed: DiffRun) -> None:
+    assert _table_rows(changed.markdown, "`Audit` (stack removed)") == [
+        ["`Audit` (stack removed)", "0", "0", "0", "1", "", ""]
+    ]
+    assert ["removed (orphan)", "`Trail`", "`AWS::Logs::LogGroup`"] in [
+        row[:3] for row in _table_rows(changed.markdown, "removed (orphan)")
+    ]
+    alert = re.search(r"> \[!CAUTION\]\n(?:> .*\n)+", changed.markdown)
+    assert alert
+    assert "Audit" not in alert.group(0)
