@@ -197,13 +197,15 @@ class ApiFleet(Construct):
             protocol=elbv2.ApplicationProtocol.HTTP,
             targets=[self.auto_scaling_group],
             deregistration_delay=Duration.seconds(30),
+            # The ALB does not retry on another target: a lost instance fails its share of
+            # requests until the check notices, so check at the ALB's fastest (~10 s to detect).
             health_check=elbv2.HealthCheck(
                 path=HEALTH_CHECK_PATH,
                 healthy_http_codes="200",
-                interval=Duration.seconds(15),
-                timeout=Duration.seconds(5),
+                interval=Duration.seconds(5),
+                timeout=Duration.seconds(4),
                 healthy_threshold_count=2,
-                unhealthy_threshold_count=3,
+                unhealthy_threshold_count=2,
             ),
         )
         self.listener.add_target_groups(

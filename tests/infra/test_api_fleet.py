@@ -209,6 +209,16 @@ def test_target_group_checks_healthz(cdk_template_json: Templates) -> None:
     assert target_group["Matcher"] == {"HttpCode": "200"}
 
 
+def test_a_lost_instance_is_taken_out_within_about_ten_seconds(
+    cdk_template_json: Templates,
+) -> None:
+    target_group = only_resource(
+        _api(cdk_template_json, "dev"), "AWS::ElasticLoadBalancingV2::TargetGroup"
+    )["Properties"]
+    detection = target_group["HealthCheckIntervalSeconds"] * target_group["UnhealthyThresholdCount"]
+    assert detection <= 10
+
+
 @pytest.mark.parametrize("stage", STAGES)
 def test_updates_roll_one_instance_at_a_time_gated_on_signals_without_capacity_drop(
     stage: str, cdk_template_json: Templates
