@@ -91,6 +91,7 @@ def describe_counts(counts: Counter[str]) -> str:
 
 async def check_read_back(fleet: Fleet, record: LoadRecord, result: ScenarioResult) -> str:
     lost = await read_back(fleet.base_url, record.acked)
+    result.check(bool(record.acked), "no write was acknowledged, so none could be read back")
     result.check(
         not lost,
         f"{len(lost)} acknowledged writes lost, e.g. "
