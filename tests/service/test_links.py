@@ -99,6 +99,15 @@ def test_reading_metadata_never_counts_a_click(http: httpx.Client) -> None:
     assert _clicks(http, link["id"]) == 1
 
 
+def test_head_request_redirects_without_counting_a_click(http: httpx.Client) -> None:
+    link = create_link(http)
+    response = http.head(f"/{link['id']}")
+    assert response.status_code == 302
+    assert response.headers["location"] == link["url"]
+    time.sleep(1.5)  # more than one click flush interval
+    assert _clicks(http, link["id"]) == 0
+
+
 def test_custom_slug_becomes_the_id(http: httpx.Client, base_url: str) -> None:
     link = create_link(http, slug="my-Slug_01")
     assert link["id"] == "my-Slug_01"
