@@ -88,8 +88,9 @@ class ApiFleet(Construct):
         acknowledge(
             self.origin_secret,
             "AwsSolutions-SMG4",
-            "CloudFront and the ALB resolve the origin header value at deploy time; a "
-            "rotation Lambda cannot update both atomically, so it is rotated by redeploying.",
+            "CloudFront and the ALB resolve the origin header value at deploy time, so a "
+            "rotation Lambda would leave them disagreeing until the next deploy; rotate by "
+            "replacing the secret in a deploy, which updates both.",
         )
         skip_check(
             self.origin_secret,

@@ -110,9 +110,7 @@ class FleetAlarms(Construct):
         for alarm in self.alarms:
             alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
             alarm.add_ok_action(cloudwatch_actions.SnsAction(topic))
-        self.dashboard = cloudwatch.Dashboard(
-            self, "Dashboard", default_interval=Duration.hours(3), period_override=None
-        )
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
         self.dashboard.add_widgets(
             cloudwatch.AlarmStatusWidget(alarms=self.alarms, title="Alarms", width=24, height=3),
             cloudwatch.GraphWidget(title="Requests", left=[requests], right=[alb_5xx_rate]),
