@@ -35,7 +35,14 @@ $(CHECKOV): requirements-checkov.txt
 	.tools/checkov/bin/python -m pip install -q -r requirements-checkov.txt
 	touch $@
 
-deps: $(VENV)/.installed node_modules/.installed $(CHECKOV) ## create .venv and node_modules when missing or stale
+# The service's locked wheels for this machine, so the fleet bootstrap test installs offline.
+WHEELHOUSE := .tools/wheels
+$(WHEELHOUSE)/.downloaded: service/requirements.lock
+	rm -rf $(WHEELHOUSE)
+	$(PY) -m pip download -q --require-hashes --only-binary=:all: -d $(WHEELHOUSE) -r service/requirements.lock
+	touch $@
+
+deps: $(VENV)/.installed node_modules/.installed $(CHECKOV) $(WHEELHOUSE)/.downloaded ## create .venv and node_modules when missing or stale
 
 # The web app has its own package.json and lock (web/); its build output is never committed.
 WEB_SOURCES := web/index.html web/vite.config.ts web/tsconfig.json $(shell find web/src -type f)

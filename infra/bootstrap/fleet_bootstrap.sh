@@ -15,6 +15,7 @@ usage: fleet_bootstrap.sh --bundle ZIP|s3://BUCKET/KEY --env-file FILE [options]
   --root DIR            install under DIR instead of / (tests)
   --python EXE          interpreter for the virtualenv (default python3.11)
   --health-timeout S    seconds to wait for /healthz (default 180)
+  --wheelhouse DIR      install the locked wheels from DIR, not from PyPI (offline hosts)
   --no-packages         skip dnf and the CloudWatch agent (host without dnf)
   --no-systemd          start the service as a background process of this user (host without systemd)
   --no-signal           skip cfn-signal (host outside CloudFormation)
@@ -23,7 +24,7 @@ USAGE
 }
 
 ROOT="" BUNDLE="" ENV_FILE="" LOG_GROUP="" STACK="" RESOURCE="" REGION=""
-PYTHON="python3.11" HEALTH_TIMEOUT=180
+PYTHON="python3.11" HEALTH_TIMEOUT=180 WHEELHOUSE=""
 PACKAGES=1 SYSTEMD=1 SIGNAL=1 SIGNAL_COMMAND=/opt/aws/bin/cfn-signal
 SERVICE_USER="spito"
 
@@ -38,6 +39,7 @@ while (($#)); do
     --root) ROOT="${2%/}"; shift 2 ;;
     --python) PYTHON="$2"; shift 2 ;;
     --health-timeout) HEALTH_TIMEOUT="$2"; shift 2 ;;
+    --wheelhouse) WHEELHOUSE="$2"; shift 2 ;;
     --no-packages) PACKAGES=0; shift ;;
     --no-systemd) SYSTEMD=0; shift ;;
     --no-signal) SIGNAL=0; shift ;;
@@ -115,8 +117,10 @@ install_dependencies() {
   log "installing the hash-locked dependencies into $VENV"
   rm -rf "$VENV"
   "$PYTHON" -m venv "$VENV"
+  local source=()
+  [[ -z "$WHEELHOUSE" ]] || source=(--no-index --find-links "$WHEELHOUSE")
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
-    --require-hashes --only-binary=:all: -r "$APP_DIR/service/requirements.lock"
+    --require-hashes --only-binary=:all: "${source[@]}" -r "$APP_DIR/service/requirements.lock"
 }
 
 write_config() {

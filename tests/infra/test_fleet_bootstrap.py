@@ -2,7 +2,8 @@
 
 The script runs under a temporary root with the flags for what this host cannot do (no dnf, no
 systemd, a recording stand-in for cfn-signal); everything else (unpacking the asset, the
-hash-locked virtualenv, the unit and log-agent files, the /healthz gate) runs for real.
+hash-locked virtualenv, from the wheels `make deps` downloaded, the unit and log-agent files, the
+/healthz gate) runs for real, offline.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import httpx
 import pytest
 
 from infra.api_fleet import BOOTSTRAP_SCRIPT
+from tests.fixtures.cdk_app import REPO_ROOT
 
 LOG_GROUP = "/spito/test/service"
 STACK = "Spito-test-Api"
@@ -37,6 +39,13 @@ class Bootstrapped:
     port: int
     signals: Path
     result: subprocess.CompletedProcess[str]
+
+
+def _wheelhouse() -> Path:
+    """The service's locked wheels, downloaded by `make deps`: the test installs offline."""
+    wheelhouse = REPO_ROOT / ".tools" / "wheels"
+    assert (wheelhouse / ".downloaded").is_file(), "run `make deps` to download the wheelhouse"
+    return wheelhouse
 
 
 def _free_port() -> int:
@@ -101,6 +110,8 @@ def _run_bootstrap(
             REGION,
             "--health-timeout",
             "60",
+            "--wheelhouse",
+            str(_wheelhouse()),
             "--no-packages",
             "--no-systemd",
             "--signal-command",
