@@ -108,7 +108,8 @@ def _diffs(
             continue
         diff.note = "" if base_stack else "new stack"
         diffs.append(diff)
-    diffs += [_removed_stack(name, base) for name in base.stacks if name not in head.stacks]
+    if head.ok or head.stacks:  # a head that wrote no assembly says nothing about removals
+        diffs += [_removed_stack(name, base) for name in base.stacks if name not in head.stacks]
     return diffs, errors
 
 
@@ -141,8 +142,8 @@ def _construct_path(stack: str, resource: dict[str, object], logical_id: str) ->
 
 
 def _checks(head: Synthesis, silenced: set[Suppression]) -> list[CheckResult]:
-    if not head.has_app:
-        return []
+    if not head.has_app or not (head.ok or head.stacks):
+        return []  # nothing synthesized to check; the warning says why
     templates = [stack.template for stack in head.stacks.values()]
     acknowledged = sum(suppression.tool == "cdk-nag" for suppression in silenced)
     return [

@@ -86,6 +86,8 @@ def _replacement_causes(change: ResourceChange) -> str:
 def _overview(report: Report) -> str:
     changed = report.changed
     unchanged = [diff.stack for diff in report.diffs if not diff.changed]
+    if not report.diffs and not report.head_ok:
+        return "**No diff: the head did not synthesize** (see above)."
     if not changed:
         return f"{NO_CHANGES} {len(report.diffs)} stack(s) compared, none changed."
     rows = [
@@ -174,6 +176,8 @@ def _suppression_cells(item: Suppression) -> list[str]:
 
 
 def _checks_section(checks: list[CheckResult]) -> str:
+    if not checks:
+        return ""
     rows = [
         [check.name, "✅ pass" if check.passed else "❌ fail", check.summary] for check in checks
     ]

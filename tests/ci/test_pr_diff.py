@@ -48,6 +48,11 @@ def changed(tmp_path_factory: pytest.TempPathFactory) -> DiffRun:
     )
 
 
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory: pytest.TempPathFactory) -> DiffRun:
+    return _scenario(tmp_path_factory, "broken", ("app.synth()", "raise SystemExit('no config')"))
+
+
 def _table_rows(markdown: str, first_cell: str) -> list[list[str]]:
     """Cells of the Markdown table rows whose first cell is `first_cell`."""
     rows = []
@@ -176,3 +181,13 @@ def test_removed_stack_lists_its_resources_and_spares_retained_data(changed: Dif
     alert = re.search(r"> \[!CAUTION\]\n(?:> .*\n)+", changed.markdown)
     assert alert
     assert "Audit" not in alert.group(0)
+
+
+def test_head_that_does_not_synthesize_fails_with_its_error_and_claims_no_diff(
+    broken: DiffRun,
+) -> None:
+    assert broken.returncode == 1
+    assert "> Synth of the head failed:" in broken.markdown
+    assert "no config" in broken.markdown
+    assert "**No diff: the head did not synthesize** (see above)." in broken.markdown
+    assert "No infrastructure changes" not in broken.markdown
