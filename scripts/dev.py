@@ -1,21 +1,26 @@
-"""`make dev`: Spito on http://127.0.0.1:$PORT with data under .local/, until Ctrl-C."""
+"""`make dev`: Spito on http://127.0.0.1:$PORT with data under .local/, until Ctrl-C.
+
+SPITO_DEV_DATA_DIR puts the data elsewhere (the test of `make dev` uses a temporary one).
+"""
 
 from __future__ import annotations
 
 import os
 import signal
 import sys
+from pathlib import Path
 from types import FrameType
 
 from scripts.local_stack import ROOT, LocalStack
 
-DATA_DIR = ROOT / ".local"
+DEFAULT_DATA_DIR = ROOT / ".local"
 WEB_DIST = ROOT / "web" / "dist"  # built by `make web`, which `make dev` runs first
 
 
 def main() -> int:
     port = int(os.environ.get("PORT", "8080"))
-    stack = LocalStack(data_dir=DATA_DIR, public_port=port, web_dist=WEB_DIST)
+    data_dir = Path(os.environ.get("SPITO_DEV_DATA_DIR") or DEFAULT_DATA_DIR)
+    stack = LocalStack(data_dir=data_dir, public_port=port, web_dist=WEB_DIST)
 
     def stop(signum: int, _: FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -25,7 +30,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         stack.start()
-        print(f"Spito is serving {stack.base_url} (data in {DATA_DIR}); Ctrl-C stops it.")
+        print(f"Spito is serving {stack.base_url} (data in {data_dir}); Ctrl-C stops it.")
         sys.stdout.flush()
         signal.pause()
     except KeyboardInterrupt:

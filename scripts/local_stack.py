@@ -172,7 +172,11 @@ class Storage:
         )
 
     def _ensure_table(self) -> None:
-        """The table as the CDK stack defines it: key `id`, TTL on `expires_at`, a stream."""
+        """The table as the CDK stack defines it (key `id`, a stream), if it is absent.
+
+        Not its TTL on `expires_at`: dynalite has no TTL, so expired items stay until deleted.
+        The service treats them as gone anyway, as it must on AWS, where TTL deletion lags.
+        """
         dynamodb = self.client("dynamodb")
         try:
             dynamodb.create_table(

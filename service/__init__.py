@@ -2,6 +2,7 @@
 
 One job per module:
 - `settings`: every environment variable, typed and validated at start.
+- `http_server`: uvicorn's protocol, answering requests it cannot parse with problem JSON.
 - `app`: assembles the ASGI app (the cached-redirect fast path, request logs, lifespan).
 - `api`: routes and HTTP handling; `bodies`, `public_urls`, `problems`, `openapi` serve it.
 - `core`: what Spito does (create, read, open, delete), with no HTTP and no boto3.

@@ -8,6 +8,7 @@ from types import FrameType
 
 import uvicorn
 
+from service.http_server import ProblemHttpToolsProtocol
 from service.settings import Settings, SettingsError
 
 
@@ -27,7 +28,7 @@ def main() -> int:
         port=settings.port,
         workers=settings.workers,
         loop="uvloop",
-        http="httptools",
+        http=ProblemHttpToolsProtocol,  # httptools, with problem JSON for unparseable requests
         lifespan="on",
         access_log=False,  # the app writes its own JSON line per request
         log_config=None,  # keep the JSON logging configured above

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, ParamSpec, TypeVar
@@ -16,7 +15,7 @@ from starlette.routing import Route
 from service import bodies
 from service.clicks import ClickCounter
 from service.core import Created, Spito
-from service.hot_cache import NO_STORE, RedirectCache
+from service.hot_cache import NO_CACHE, NO_STORE, RedirectCache
 from service.openapi import openapi_document
 from service.problems import Problem, not_found
 from service.public_urls import base_url, own_hosts
@@ -24,6 +23,7 @@ from service.ratelimit import RateLimiter, client_address, retry_after_header
 from service.records import Link, Paste
 from service.settings import Settings
 from service.validation import (
+    ID_PATTERN,
     decode_paste,
     encode_paste,
     has_allowed_scheme,
@@ -36,12 +36,9 @@ from service.validation import (
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# Anything that could be an id or a slug; other paths cannot name a record, so skip storage.
-RECORD_ID = re.compile(r"[A-Za-z0-9_-]{3,64}")
 # Room for a 2048-character URL even if every character is sent as a \uXXXX surrogate pair.
 LINK_BODY_LIMIT = 64 * 1024
 JSON_EXPANSION = 3
-NO_CACHE = {"Cache-Control": NO_STORE, "Pragma": "no-cache"}
 RAW_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; sandbox",
@@ -49,6 +46,9 @@ RAW_HEADERS = {
 }
 LINK_FIELDS = frozenset({"url", "slug", "expires_in"})
 PASTE_FIELDS = frozenset({"content", "syntax", "expires_in", "burn_after_reading"})
+# Bodies taken as a paste's raw text. curl's --data-binary without -H sends the form type, but
+# the bytes are the file as it is: they are never form-decoded.
+RAW_TEXT_TYPES = ("text/plain", "application/x-www-form-urlencoded")
 
 
 class Api:
@@ -114,11 +114,12 @@ class Api:
         expires_in = self._expiry(
             bodies.field(document, "expires_in", int), self._settings.link_expires_default_seconds
         )
+        base = base_url(request, self._settings)  # a 400 for a bad Host comes before storing
         created = await _in_thread(
             self._spito.create_link, url=url, slug=slug, expires_in=expires_in
         )
         link = created.record
-        short_url = f"{base_url(request, self._settings)}/{link.id}"
+        short_url = f"{base}/{link.id}"
         return JSONResponse(
             {
                 "id": link.id,
@@ -152,13 +153,15 @@ class Api:
 
     async def create_paste(self, request: Request) -> Response:
         self._rate_limit(request)
-        kind = bodies.require_media_type(request, "application/json", "text/plain")
+        kind = bodies.require_media_type(request, "application/json", *RAW_TEXT_TYPES)
+        # Before anything is stored: a request whose URLs cannot be answered creates nothing.
+        base = base_url(request, self._settings)
         limit = self._settings.paste_max_bytes
-        if kind == "text/plain":
-            data = await bodies.read_capped(request, limit)
+        if kind in RAW_TEXT_TYPES:
+            data = await bodies.read_capped(request, limit, field="content")
             content = decode_paste(data, max_bytes=limit)
             created = await self._create_paste(content, data, None, None, burn=False)
-            page = self._paste_urls(request, created.record.id)[0]
+            page = _paste_urls(base, created.record.id)[0]
             return PlainTextResponse(
                 page + "\n",
                 status_code=201,
@@ -170,7 +173,9 @@ class Api:
             )
         # Room for escapes: \uXXXX for every non-ASCII character of typical text is 2-3 times
         # its UTF-8 size. Text that escapes worse (control characters) fits as text/plain.
-        body = await bodies.read_capped(request, JSON_EXPANSION * limit + LINK_BODY_LIMIT)
+        body = await bodies.read_capped(
+            request, JSON_EXPANSION * limit + LINK_BODY_LIMIT, field="content"
+        )
         document = bodies.parse_json_object(body, PASTE_FIELDS)
         content = bodies.field(document, "content", str, required=True) or ""
         data = encode_paste(content, max_bytes=limit)
@@ -182,7 +187,7 @@ class Api:
             burn=bool(bodies.field(document, "burn_after_reading", bool)),
         )
         paste = created.record
-        page, raw = self._paste_urls(request, paste.id)
+        page, raw = _paste_urls(base, paste.id)
         return JSONResponse(
             {
                 "id": paste.id,
@@ -211,9 +216,7 @@ class Api:
 
     async def get_paste(self, request: Request) -> Response:
         paste = await _in_thread(self._spito.paste, _record_id(request))
-        content = None
-        if not paste.burn_after_reading:
-            content = await _in_thread(self._spito.paste_text, paste)
+        content = await _in_thread(self._spito.shown_content, paste)
         return JSONResponse(_paste_document(paste, content), headers=NO_CACHE)
 
     async def open_paste(self, request: Request) -> Response:
@@ -229,7 +232,7 @@ class Api:
         record_id = _record_id(request)
         record = await _in_thread(self._spito.record, record_id)
         if isinstance(record, Paste):
-            location = self._paste_urls(request, record.id)[0]
+            location = _paste_urls(base_url(request, self._settings), record.id)[0]
             return Response(status_code=302, headers={"Location": location, **NO_CACHE})
         if not has_allowed_scheme(record.url):
             raise not_found("link")
@@ -285,16 +288,18 @@ class Api:
             allow_never=self._settings.allow_never_expire,
         )
 
-    def _paste_urls(self, request: Request, paste_id: str) -> tuple[str, str]:
-        base = base_url(request, self._settings)
-        return f"{base}/p/{paste_id}", f"{base}/{paste_id}/raw"
-
 
 def _record_id(request: Request) -> str:
     record_id = str(request.path_params["id"])
-    if not RECORD_ID.fullmatch(record_id):
+    # Other paths cannot name a record, so storage is not asked.
+    if not ID_PATTERN.fullmatch(record_id):
         raise not_found()
     return record_id
+
+
+def _paste_urls(base: str, paste_id: str) -> tuple[str, str]:
+    """The paste's page in the web app, and its raw bytes."""
+    return f"{base}/p/{paste_id}", f"{base}/{paste_id}/raw"
 
 
 def _paste_document(paste: Paste, content: str | None) -> dict[str, Any]:

@@ -91,14 +91,14 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         exception_handlers={
             Problem: _problem_response,
             HTTPException: _http_exception_response,
-            InvalidInputError: _status_response(400, "invalid-input"),
-            TooLargeError: _status_response(413, "too-large"),
+            InvalidInputError: _invalid_input(400, "invalid-input"),
+            TooLargeError: _invalid_input(413, "too-large"),
             NotFoundError: _status_response(404, "not-found", not_found().detail),
             WrongTokenError: _status_response(
                 403, "wrong-delete-token", "Missing or wrong X-Delete-Token."
             ),
             SlugTakenError: _status_response(
-                409, "slug-taken", "That slug is taken; choose another."
+                409, "slug-taken", "slug is taken; choose another", field="slug"
             ),
             NotBurnAfterReadingError: _status_response(
                 409, "not-burn-after-reading", "This paste is read with GET, not opened."
@@ -198,12 +198,22 @@ def _http_exception_response(_: Request, error: Exception) -> Response:
 
 
 def _status_response(
-    status: int, slug: str, detail: str | None = None
+    status: int, slug: str, detail: str, *, field: str | None = None
 ) -> Callable[[Request, Exception], Response]:
-    """A handler answering `status` problem JSON; the detail defaults to the error's message."""
+    """A handler answering `status` problem JSON with a fixed detail."""
 
     def respond(_: Request, error: Exception) -> Response:
-        return Problem(status, detail or str(error), slug=slug).response()
+        return Problem(status, detail, slug=slug, field=field).response()
+
+    return respond
+
+
+def _invalid_input(status: int, slug: str) -> Callable[[Request, Exception], Response]:
+    """A handler answering `status` problem JSON naming the field the input error is about."""
+
+    def respond(_: Request, error: Exception) -> Response:
+        assert isinstance(error, InvalidInputError)
+        return Problem(status, str(error), slug=slug, field=error.field).response()
 
     return respond
 

@@ -11,42 +11,61 @@ from service.problems import Problem
 
 T = TypeVar("T")
 
-
-def media_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+# Bodies are decoded as UTF-8, and ASCII text is UTF-8 text byte for byte.
+UTF8_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
 
 
 def require_media_type(request: Request, *allowed: str) -> str:
-    found = media_type(request)
+    """The request's media type (lower case) if it is one of `allowed` in a UTF-8 charset."""
+    media_type, _, parameters = request.headers.get("content-type", "").partition(";")
+    found = media_type.strip().lower()
     if found not in allowed:
         raise Problem(
             415,
             f"Content-Type must be {' or '.join(allowed)}, not {found or 'missing'}.",
             slug="unsupported-media-type",
         )
-    charset = request.headers.get("content-type", "").lower().partition("charset=")[2]
-    if charset and charset.strip().strip('"') not in {"utf-8", "utf8"}:
-        raise Problem(415, "Only the UTF-8 charset is accepted.", slug="unsupported-media-type")
+    charset = _charset(parameters)
+    if charset is not None and charset not in UTF8_CHARSETS:
+        raise Problem(
+            415,
+            f"The charset must be utf-8 (or us-ascii), not {charset}: convert the body to "
+            "UTF-8 (for example with iconv -t UTF-8) and send charset=utf-8, or no charset.",
+            slug="unsupported-media-type",
+        )
     return found
 
 
-async def read_capped(request: Request, limit: int) -> bytes:
-    """The body, refusing (413) as soon as it is known to exceed `limit` bytes."""
+def _charset(parameters: str) -> str | None:
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
+
+
+async def read_capped(request: Request, limit: int, *, field: str | None = None) -> bytes:
+    """The body, refusing (413) as soon as it is known to exceed `limit` bytes.
+
+    `field` is the request field that makes a body this large (a paste's content), if any.
+    """
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
+        raise _too_large(limit, field)
     chunks: list[bytes] = []
     received = 0
     async for chunk in request.stream():
         received += len(chunk)
         if received > limit:
-            raise _too_large(limit)
+            raise _too_large(limit, field)
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _too_large(limit: int) -> Problem:
-    return Problem(413, f"The request body must be at most {limit} bytes.", slug="too-large")
+def _too_large(limit: int, field: str | None) -> Problem:
+    return Problem(
+        413, f"The request body must be at most {limit} bytes.", slug="too-large", field=field
+    )
 
 
 def parse_json_object(body: bytes, allowed_fields: frozenset[str]) -> dict[str, Any]:
@@ -65,18 +84,24 @@ def parse_json_object(body: bytes, allowed_fields: frozenset[str]) -> dict[str, 
 def field(
     document: dict[str, Any], name: str, kind: type[T], *, required: bool = False
 ) -> T | None:
-    """A typed field: absent or null gives None; a wrong type is a 400 naming the field."""
+    """A typed field: absent or null gives None; a wrong type is a 400 naming the field.
+
+    Details start with the field's name, as `InvalidInputError` messages do.
+    """
     value = document.get(name)
     if value is None:
         if required:
-            raise Problem(400, f"Field {name!r} is required.", slug="invalid-field")
+            raise Problem(400, f"{name} is required", slug="invalid-field", field=name)
         return None
     # JSON Schema counts 60.0 as an integer; bool is an int in Python, but `true` is not.
     if kind is int and isinstance(value, float) and value.is_integer():
         value = int(value)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise Problem(
-            400, f"Field {name!r} must be of type {_json_type(kind)}.", slug="invalid-field"
+            400,
+            f"{name} must be a JSON {_json_type(kind)}",
+            slug="invalid-field",
+            field=name,
         )
     return value
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 # Browsers and shared caches must ask again every time: a link can be deleted or expire.
 NO_STORE = "private, no-store, max-age=0"
-NO_CACHE_HEADERS = (
-    (b"cache-control", NO_STORE.encode()),
-    (b"pragma", b"no-cache"),
+NO_CACHE = {"Cache-Control": NO_STORE, "Pragma": "no-cache"}
+# The cached 302's headers but its Location, as the ASGI server takes them.
+_REDIRECT_HEADERS = (
+    *((name.lower().encode(), value.encode()) for name, value in NO_CACHE.items()),
     (b"content-length", b"0"),
 )
 
@@ -47,7 +48,7 @@ class RedirectCache:
             # Dicts keep insertion order: drop the oldest entry.
             del self._entries[next(iter(self._entries))]
         self._entries[link_id] = Redirect(
-            ((b"location", location.encode("ascii")), *NO_CACHE_HEADERS),
+            ((b"location", location.encode("ascii")), *_REDIRECT_HEADERS),
             time.monotonic() + lifetime,
         )
 

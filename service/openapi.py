@@ -5,14 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from service.settings import Settings
-from service.validation import MAX_URL_LENGTH, SYNTAXES
+from service.validation import ID_PATTERN, MAX_URL_LENGTH, SYNTAXES
 
-_ID = {
-    "name": "id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{3,64}$"},
-}
+_ID_SCHEMA = {"type": "string", "pattern": f"^{ID_PATTERN.pattern}$"}
+_ID = {"name": "id", "in": "path", "required": True, "schema": _ID_SCHEMA}
 _TOKEN = {
     "name": "X-Delete-Token",
     "in": "header",
@@ -148,7 +144,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             },
             "/api/v1/pastes": {
                 "post": {
-                    "summary": "Create a paste (JSON, or a text/plain body with defaults)",
+                    "summary": "Create a paste (JSON, or a raw text body with defaults)",
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -156,12 +152,16 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                                 "schema": {"$ref": "#/components/schemas/NewPaste"}
                             },
                             "text/plain": {"schema": {"type": "string", "minLength": 1}},
+                            # What curl --data-binary sends without -H: the bytes, not a form.
+                            "application/x-www-form-urlencoded": {
+                                "schema": {"type": "string", "minLength": 1}
+                            },
                         },
                     },
                     "responses": {
                         "201": {
                             "description": "Created: JSON for a JSON body, the page URL and a "
-                            "newline for a text/plain body (delete token in X-Delete-Token)",
+                            "newline for a raw text body (delete token in X-Delete-Token)",
                             "headers": _REDIRECT,
                             "content": {
                                 "application/json": {
@@ -235,6 +235,33 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
 
 
 def _schemas(settings: Settings) -> dict[str, Any]:
+    new_link: dict[str, Any] = {
+        "type": "object",
+        "required": ["url"],
+        "additionalProperties": False,
+        "properties": {
+            "url": {
+                "type": "string",
+                "maxLength": MAX_URL_LENGTH,
+                "format": "uri",
+                "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://",
+                "description": "http(s) only, with a host, no user information or spaces",
+            },
+            "slug": _nullable(_ID_SCHEMA),
+            "expires_in": _expires_in(settings),
+        },
+    }
+    new_paste: dict[str, Any] = {
+        "type": "object",
+        "required": ["content"],
+        "additionalProperties": False,
+        "properties": {
+            "content": {"type": "string", "minLength": 1},
+            "syntax": _nullable({"type": "string", "enum": list(SYNTAXES)}),
+            "expires_in": _expires_in(settings),
+            "burn_after_reading": _nullable({"type": "boolean"}),
+        },
+    }
     return {
         "Problem": {
             "type": "object",
@@ -244,28 +271,19 @@ def _schemas(settings: Settings) -> dict[str, Any]:
                 "title": {"type": "string"},
                 "status": {"type": "integer"},
                 "detail": {"type": "string"},
+                "field": {
+                    "type": "string",
+                    "enum": sorted({*new_link["properties"], *new_paste["properties"]}),
+                    "description": "The request field the problem concerns, when it is one",
+                },
             },
         },
+        "NewLink": new_link,
+        "NewPaste": new_paste,
         "Status": {
             "type": "object",
             "required": ["status"],
             "properties": {"status": {"type": "string"}},
-        },
-        "NewLink": {
-            "type": "object",
-            "required": ["url"],
-            "additionalProperties": False,
-            "properties": {
-                "url": {
-                    "type": "string",
-                    "maxLength": MAX_URL_LENGTH,
-                    "format": "uri",
-                    "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://",
-                    "description": "http(s) only, with a host, no user information or spaces",
-                },
-                "slug": _nullable({"type": "string", "pattern": "^[A-Za-z0-9_-]{3,64}$"}),
-                "expires_in": _expires_in(settings),
-            },
         },
         "CreatedLink": {
             "type": "object",
@@ -288,17 +306,6 @@ def _schemas(settings: Settings) -> dict[str, Any]:
                 "created_at": _EPOCH,
                 "expires_at": _EXPIRES_AT,
                 "clicks": {"type": "integer", "minimum": 0},
-            },
-        },
-        "NewPaste": {
-            "type": "object",
-            "required": ["content"],
-            "additionalProperties": False,
-            "properties": {
-                "content": {"type": "string", "minLength": 1},
-                "syntax": _nullable({"type": "string", "enum": list(SYNTAXES)}),
-                "expires_in": _expires_in(settings),
-                "burn_after_reading": _nullable({"type": "boolean"}),
             },
         },
         "CreatedPaste": {

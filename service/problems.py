@@ -13,7 +13,11 @@ PROBLEM_TYPE_BASE = "urn:spito:problem:"
 
 
 class Problem(Exception):  # noqa: N818 - it is raised, but it is the response, not an error type
-    """An error answered to the client as problem JSON; raise it anywhere in a request."""
+    """An error answered to the client as problem JSON; raise it anywhere in a request.
+
+    `field`, an extension member, names the request JSON field the problem concerns, when it
+    concerns one: clients (the web app) use it to show the error beside that field.
+    """
 
     def __init__(
         self,
@@ -21,6 +25,7 @@ class Problem(Exception):  # noqa: N818 - it is raised, but it is the response, 
         detail: str,
         *,
         slug: str | None = None,
+        field: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
@@ -29,15 +34,18 @@ class Problem(Exception):  # noqa: N818 - it is raised, but it is the response, 
         phrase = HTTPStatus(status).phrase
         self.title = phrase
         self.type = PROBLEM_TYPE_BASE + (slug or phrase.lower().replace(" ", "-"))
+        self.field = field
         self.headers = headers or {}
 
     def body(self) -> bytes:
-        document = {
+        document: dict[str, str | int] = {
             "type": self.type,
             "title": self.title,
             "status": self.status,
             "detail": self.detail,
         }
+        if self.field is not None:
+            document["field"] = self.field
         return json.dumps(document, separators=(",", ":")).encode()
 
     def response(self) -> Response:

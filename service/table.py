@@ -76,30 +76,31 @@ class Table:
         old = response.get("Attributes")
         return _from_item(old) if old else None
 
-    def take_burnable(self, paste_id: str, *, now: int) -> Paste | None:
-        """Atomically delete a live burn-after-reading paste and return it; None if there is none.
+    def take_burnable(self, paste: Paste, *, now: int) -> bool:
+        """Atomically delete this live burn-after-reading paste; False if it is gone already.
 
-        One conditional DeleteItem: of two concurrent openers exactly one gets the paste.
+        One conditional DeleteItem, on the item as it was read (its token hash): of two
+        concurrent openers exactly one deletes it.
         """
         try:
             with storage_call("burn paste", expected=_is_condition_failure):
-                response = self._client.delete_item(
+                self._client.delete_item(
                     TableName=self._name,
-                    Key={"id": {"S": paste_id}},
+                    Key={"id": {"S": paste.id}},
                     ConditionExpression=(
-                        f"kind = :paste AND burn_after_reading = :yes AND {_NOT_EXPIRED}"
+                        "kind = :paste AND burn_after_reading = :yes "
+                        f"AND delete_token_hash = :hash AND {_NOT_EXPIRED}"
                     ),
                     ExpressionAttributeValues={
                         ":paste": {"S": "paste"},
                         ":yes": {"BOOL": True},
+                        ":hash": {"S": paste.delete_token_hash},
                         ":now": {"N": str(now)},
                     },
-                    ReturnValues="ALL_OLD",
                 )
         except ClientError:
-            return None
-        record = _from_item(response.get("Attributes", {}))
-        return record if isinstance(record, Paste) else None
+            return False
+        return True
 
     def add_clicks(self, link_id: str, count: int) -> None:
         """Atomically add to a link's counter; a link deleted meanwhile is left deleted."""

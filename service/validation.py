@@ -1,7 +1,8 @@
 """Validation of user input: target URLs, slugs, expiry, paste bodies. Pure functions, no I/O.
 
-Every failure raises `InvalidInputError` with a message fit to show the user; the HTTP layer
-turns it into a 400 problem.
+Every failure raises `InvalidInputError` (or `TooLargeError`) with a message fit to show the
+user and the request field it concerns; the HTTP layer turns it into a 400 (413) problem whose
+`field` member names that field.
 """
 
 from __future__ import annotations
@@ -16,32 +17,25 @@ import idna
 
 MAX_URL_LENGTH = 2048
 ALLOWED_SCHEMES = frozenset({"http", "https"})
-SLUG_PATTERN = re.compile(r"[A-Za-z0-9_-]{3,64}")
+# Every id and slug matches this, so it is also what a path must match to name a record.
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{3,64}")
 # Paths the service and the web app use at the top level, so a slug can never shadow them.
-# Compared case-insensitively: a slug differing only in case would confuse readers.
+# Compared case-insensitively: a slug differing only in case would confuse readers. Paths the
+# pattern refuses anyway are not listed: those with a dot (`openapi.json`, `index.html`,
+# `favicon.ico`, `robots.txt`, `.well-known`, ...) and those under 3 characters (`p`).
 RESERVED_SLUGS = frozenset(
     {
         "api",
-        "p",
         "healthz",
         "readyz",
-        "openapi.json",
         "assets",
         "static",
-        "index.html",
-        "favicon.ico",
-        "robots.txt",
-        ".well-known",
         "new",
         "about",
         "docs",
         "raw",
         "links",
         "pastes",
-        "l",
-        "manifest.json",
-        "sw.js",
-        "sitemap.xml",
         "admin",
     }
 )
@@ -77,14 +71,29 @@ _HOSTNAME_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
 class InvalidInputError(ValueError):
-    """User input broke a rule; the message says which and how to fix it."""
+    """User input broke a rule: `field` is the request field at fault (`url`, `slug`, ...).
+
+    The message is the field's name and the rule it broke ("url must have a host"), so it reads
+    as a sentence and says how to fix the input.
+    """
+
+    def __init__(self, field: str, rule: str) -> None:
+        super().__init__(f"{field} {rule}")
+        self.field = field
+
+
+class TooLargeError(InvalidInputError):
+    """Content is over the configured maximum number of bytes."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__("content", f"must be at most {max_bytes} bytes")
 
 
 def validate_slug(slug: str) -> str:
-    if not SLUG_PATTERN.fullmatch(slug):
-        raise InvalidInputError("slug must be 3-64 characters of A-Z, a-z, 0-9, '_' and '-'")
+    if not ID_PATTERN.fullmatch(slug):
+        raise InvalidInputError("slug", "must be 3-64 characters of A-Z, a-z, 0-9, '_' and '-'")
     if slug.lower() in RESERVED_SLUGS:
-        raise InvalidInputError(f"slug {slug!r} is reserved; choose another")
+        raise InvalidInputError("slug", f"{slug!r} is reserved; choose another")
     return slug
 
 
@@ -95,26 +104,27 @@ def normalize_target_url(raw: str, *, refused_hosts: Collection[str]) -> str:
     make redirect loops and disguise where a link really goes.
     """
     if len(raw) > MAX_URL_LENGTH:
-        raise InvalidInputError(f"url must be at most {MAX_URL_LENGTH} characters")
-    if not _is_valid_unicode(raw):
-        raise InvalidInputError("url must be valid Unicode text")
+        raise InvalidInputError("url", f"must be at most {MAX_URL_LENGTH} characters")
+    _utf8("url", raw)
     if any(character.isspace() or unicodedata.category(character) == "Cc" for character in raw):
-        raise InvalidInputError("url must not contain whitespace or control characters")
+        raise InvalidInputError("url", "must not contain whitespace or control characters")
     try:
         parts = urlsplit(raw)
         port = parts.port
     except ValueError as error:
-        raise InvalidInputError(f"url is malformed: {error}") from None
+        raise InvalidInputError("url", f"is malformed: {error}") from None
+    if port == 0:
+        raise InvalidInputError("url", "port must be 1-65535")
     scheme = parts.scheme.lower()
     if scheme not in ALLOWED_SCHEMES:
-        raise InvalidInputError("url must start with http:// or https://")
+        raise InvalidInputError("url", "must start with http:// or https://")
     if "@" in parts.netloc:
-        raise InvalidInputError("url must not contain user information (user:password@)")
+        raise InvalidInputError("url", "must not contain user information (user:password@)")
     if not parts.hostname:
-        raise InvalidInputError("url must have a host")
+        raise InvalidInputError("url", "must have a host")
     host = _ascii_host(parts.hostname)
     if host.strip("[]") in refused_hosts or host in refused_hosts:
-        raise InvalidInputError("url points at Spito itself; links to Spito are not allowed")
+        raise InvalidInputError("url", "points at Spito itself; links to Spito are not allowed")
     netloc = host if port is None else f"{host}:{port}"
     normalized = urlunsplit(
         (
@@ -126,7 +136,7 @@ def normalize_target_url(raw: str, *, refused_hosts: Collection[str]) -> str:
         )
     )
     if len(normalized) > MAX_URL_LENGTH:
-        raise InvalidInputError(f"url must be at most {MAX_URL_LENGTH} characters once encoded")
+        raise InvalidInputError("url", f"must be at most {MAX_URL_LENGTH} characters once encoded")
     return normalized
 
 
@@ -143,10 +153,10 @@ def validate_expires_in(
         return default
     if expires_in == 0:
         if not allow_never:
-            raise InvalidInputError("expires_in 0 (never) is not allowed here")
+            raise InvalidInputError("expires_in", "0 (never) is not allowed here")
         return None
     if not minimum <= expires_in <= maximum:
-        raise InvalidInputError(f"expires_in must be between {minimum} and {maximum} seconds")
+        raise InvalidInputError("expires_in", f"must be between {minimum} and {maximum} seconds")
     return expires_in
 
 
@@ -154,49 +164,37 @@ def validate_syntax(syntax: str | None) -> str:
     if syntax is None:
         return DEFAULT_SYNTAX
     if syntax not in SYNTAXES:
-        raise InvalidInputError(f"syntax must be one of: {', '.join(SYNTAXES)}")
+        raise InvalidInputError("syntax", f"must be one of: {', '.join(SYNTAXES)}")
     return syntax
 
 
 def encode_paste(content: str, *, max_bytes: int) -> bytes:
     """The paste's UTF-8 bytes, exactly as given (never trimmed)."""
-    if not content:
-        raise InvalidInputError("content must not be empty")
+    return _checked_paste(_utf8("content", content), max_bytes)
+
+
+def decode_paste(data: bytes, *, max_bytes: int) -> str:
+    """The paste's text from its UTF-8 bytes, exactly as sent."""
     try:
-        data = content.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInputError("content must be valid UTF-8 text") from None
+        return _checked_paste(data, max_bytes).decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInputError("content", "must be valid UTF-8 text") from None
+
+
+def _checked_paste(data: bytes, max_bytes: int) -> bytes:
+    if not data:
+        raise InvalidInputError("content", "must not be empty")
     if len(data) > max_bytes:
         raise TooLargeError(max_bytes)
     return data
 
 
-def decode_paste(data: bytes, *, max_bytes: int) -> str:
-    if len(data) > max_bytes:
-        raise TooLargeError(max_bytes)
-    if not data:
-        raise InvalidInputError("content must not be empty")
+def _utf8(field: str, text: str) -> bytes:
+    """`text` as UTF-8; JSON escapes can smuggle in lone surrogates, which have no encoding."""
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInputError("content must be valid UTF-8 text") from None
-
-
-class TooLargeError(ValueError):
-    """Content is over the configured maximum number of bytes."""
-
-    def __init__(self, max_bytes: int) -> None:
-        super().__init__(f"content must be at most {max_bytes} bytes")
-        self.max_bytes = max_bytes
-
-
-def _is_valid_unicode(text: str) -> bool:
-    """False for strings holding lone surrogates, which JSON escapes can smuggle in."""
-    try:
-        text.encode("utf-8")
+        return text.encode("utf-8")
     except UnicodeEncodeError:
-        return False
-    return True
+        raise InvalidInputError(field, "must be valid UTF-8 text") from None
 
 
 def _ascii_host(hostname: str) -> str:
@@ -211,9 +209,9 @@ def _ascii_host(hostname: str) -> str:
     try:
         ascii_name = idna.encode(name, uts46=True).decode("ascii").lower()
     except idna.IDNAError as error:
-        raise InvalidInputError(f"url host is not a valid domain name: {error}") from None
+        raise InvalidInputError("url", f"host is not a valid domain name: {error}") from None
     if not all(_HOSTNAME_LABEL.fullmatch(label) for label in ascii_name.split(".")):
-        raise InvalidInputError("url host is not a valid domain name")
+        raise InvalidInputError("url", "host is not a valid domain name")
     return ascii_name
 
 
