@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -28,3 +29,16 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     for member in ("type", "title", "detail"):
         assert problem[member], f"problem JSON without {member}"
     return problem
+
+
+def wait_alive(url: str, seconds: float = 30) -> None:
+    """Wait until the service at `url` answers /healthz (it may not be ready)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"the service at {url} did not start"
+        time.sleep(0.1)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import select
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +13,7 @@ import httpx
 import pytest
 
 from service.ids import ID_ALPHABET, ID_LENGTH
-from service.validation import RESERVED_SLUGS
+from service.validation import ID_PATTERN, RESERVED_SLUGS
 from tests.service.helpers import assert_problem, create_link
 
 NO_STORE = "private, no-store, max-age=0"
@@ -36,7 +38,18 @@ def test_generated_ids_are_random_from_the_look_alike_free_alphabet(http: httpx.
     for link_id in ids:
         assert len(link_id) == ID_LENGTH >= 7
         assert set(link_id) <= set(ID_ALPHABET)
-        assert not set(link_id) & set("0O1lI")
+        assert not set(link_id) & set("0Oo1lI")
+
+
+def test_the_id_alphabet_has_no_look_alikes() -> None:
+    assert not set(ID_ALPHABET) & set("0Oo1lI")
+    assert len(set(ID_ALPHABET)) == len(ID_ALPHABET)
+
+
+def test_no_reserved_word_can_be_a_generated_id() -> None:
+    # Why creation never skips a generated id: none can spell a reserved word.
+    possible = {c.lower() for c in ID_ALPHABET}
+    assert not [word for word in RESERVED_SLUGS if len(word) == ID_LENGTH and set(word) <= possible]
 
 
 def test_link_metadata_has_url_dates_and_clicks(http: httpx.Client) -> None:
@@ -129,12 +142,33 @@ def test_slug_cannot_take_a_paste_id(http: httpx.Client) -> None:
     assert_problem(response, 409)
 
 
-@pytest.mark.parametrize(
-    "slug", [*sorted(s for s in RESERVED_SLUGS if len(s) >= 3 and "." not in s), "API", "Healthz"]
-)
+@pytest.mark.parametrize("slug", [*sorted(RESERVED_SLUGS), "API", "Healthz"])
 def test_reserved_slugs_answer_400(http: httpx.Client, slug: str) -> None:
     response = http.post("/api/v1/links", json={"url": "https://example.com/", "slug": slug})
     assert "reserved" in assert_problem(response, 400)["detail"]
+
+
+def test_reserved_words_are_all_well_formed_slugs() -> None:
+    # A word the pattern refuses anyway would be dead weight in the list.
+    assert all(ID_PATTERN.fullmatch(word) for word in RESERVED_SLUGS)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "p",
+        "openapi.json",
+        "index.html",
+        "favicon.ico",
+        "robots.txt",
+        ".well-known",
+        "manifest.json",
+        "sitemap.xml",
+    ],
+)
+def test_paths_the_slug_pattern_refuses_can_never_be_slugs(http: httpx.Client, path: str) -> None:
+    response = http.post("/api/v1/links", json={"url": "https://example.com/", "slug": path})
+    assert "3-64 characters" in assert_problem(response, 400)["detail"]
 
 
 @pytest.mark.parametrize("slug", ["ab", "a" * 65, "has space", "dot.ted", "slash/es", "ümlaut", ""])
@@ -163,6 +197,8 @@ def test_malformed_slugs_answer_400(http: httpx.Client, slug: str) -> None:
         "http://example.com/\x00nul",
         "http://example.com/\x7fdel",
         "http://example.com:99999/",
+        "http://example.com:0/",
+        "https://example.com:00/",
         "https://example.com/" + "a" * 2048,
         "",
     ],
@@ -191,6 +227,15 @@ def test_link_to_the_requests_own_host_answers_400(http: httpx.Client, base_url:
     assert "Spito itself" in assert_problem(response, 400)["detail"]
 
 
+def test_link_to_the_public_url_host_answers_400(start_service: Callable[..., Any]) -> None:
+    service = start_service(SPITO_PUBLIC_URL="https://spito.example.com")
+    for url in ("https://spito.example.com/x", "http://SPITO.example.com:8443/y"):
+        response = httpx.post(f"{service.url}/api/v1/links", json={"url": url})
+        assert "Spito itself" in assert_problem(response, 400)["detail"]
+    other = httpx.post(f"{service.url}/api/v1/links", json={"url": "https://example.com/"})
+    assert other.status_code == 201
+
+
 def test_links_to_configured_public_hosts_answer_400(
     start_service: Callable[..., Any],
 ) -> None:
@@ -201,9 +246,22 @@ def test_links_to_configured_public_hosts_answer_400(
 
 
 def test_target_is_never_fetched(http: httpx.Client) -> None:
-    # A host that cannot resolve: creating and following still work, so nothing fetched it.
-    link = create_link(http, "https://unresolvable.invalid/")
-    assert http.get(f"/{link['id']}").status_code == 302
+    with socket.socket() as target:
+        target.bind(("127.0.0.1", 0))
+        target.listen()
+        url = f"http://127.0.0.1:{target.getsockname()[1]}/never-fetched"
+        # Another Host, so the loopback target is not Spito's own host.
+        headers = {"Host": "spito.test"}
+        response = http.post("/api/v1/links", json={"url": url}, headers=headers)
+        assert response.status_code == 201, response.text
+        link_id = response.json()["id"]
+        for _ in range(2):  # the first from storage, the second from the redirect cache
+            followed = http.get(f"/{link_id}", headers=headers)
+            assert (followed.status_code, followed.headers["location"]) == (302, url)
+        assert http.get(f"/api/v1/links/{link_id}").status_code == 200
+        # A connection attempt would wait in the listen backlog and make the socket readable.
+        readable, _, _ = select.select([target], [], [], 1.0)
+        assert readable == []
 
 
 def test_delete_token_is_stored_only_as_its_sha256(
@@ -250,6 +308,34 @@ def test_delete_with_token_answers_204_and_the_link_is_gone_everywhere(
 def test_delete_of_unknown_id_answers_404(http: httpx.Client) -> None:
     response = http.delete("/api/v1/links/nosuchlink", headers={"X-Delete-Token": "x"})
     assert_problem(response, 404)
+
+
+def test_link_expiry_defaults_to_one_year(http: httpx.Client) -> None:
+    link = create_link(http)
+    assert link["expires_at"] == link["created_at"] + 365 * 86400
+
+
+def test_expiry_limits_and_defaults_come_from_the_settings(
+    start_service: Callable[..., Any],
+) -> None:
+    service = start_service(
+        SPITO_EXPIRES_MIN_SECONDS="10",
+        SPITO_EXPIRES_MAX_SECONDS="1000",
+        SPITO_LINK_EXPIRES_DEFAULT_SECONDS="500",
+        SPITO_PASTE_EXPIRES_DEFAULT_SECONDS="100",
+    )
+    links, pastes = f"{service.url}/api/v1/links", f"{service.url}/api/v1/pastes"
+    link = httpx.post(links, json={"url": "https://example.com/"}).json()
+    assert link["expires_at"] == link["created_at"] + 500
+    paste = httpx.post(pastes, json={"content": "x"}).json()
+    assert paste["expires_at"] == paste["created_at"] + 100
+    for expires_in in (10, 1000):
+        created = httpx.post(links, json={"url": "https://example.com/", "expires_in": expires_in})
+        assert created.json()["expires_at"] == created.json()["created_at"] + expires_in
+    for expires_in in (9, 1001):
+        for url, body in ((links, {"url": "https://example.com/"}), (pastes, {"content": "x"})):
+            response = httpx.post(url, json={**body, "expires_in": expires_in})
+            assert assert_problem(response, 400)["field"] == "expires_in"
 
 
 def test_expires_in_sets_expires_at(http: httpx.Client) -> None:

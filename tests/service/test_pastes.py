@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import threading
 import time
@@ -12,8 +13,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from scripts.local_stack import free_port
 from service.validation import SYNTAXES
-from tests.service.helpers import assert_problem, create_paste
+from tests.service.helpers import assert_problem, create_paste, wait_alive
 
 INLINE_LIMIT = 64 * 1024
 
@@ -75,6 +77,22 @@ def test_plain_text_body_creates_a_paste_and_answers_its_url(http: httpx.Client)
     assert response.headers["location"] == url.strip()
     paste_id = urlsplit(url.strip()).path.removeprefix("/p/")
     assert http.get(f"/{paste_id}/raw").content == b"from curl\n"
+
+
+def test_curl_data_binary_without_a_content_type_creates_the_paste_as_sent(
+    http: httpx.Client,
+) -> None:
+    # curl --data-binary @file sends the form type; the body must not be form-decoded.
+    data = b"a=1&b=%20two+three\n\ttabbed line\n"
+    response = http.post(
+        "/api/v1/pastes",
+        content=data,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 201, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    paste_id = urlsplit(response.text.strip()).path.removeprefix("/p/")
+    assert http.get(f"/{paste_id}/raw").content == data
 
 
 def test_plain_text_paste_can_be_deleted_with_the_header_token(http: httpx.Client) -> None:
@@ -166,15 +184,23 @@ def test_deleting_a_large_paste_removes_its_blob(
 def test_paste_over_the_maximum_answers_413(start_service: Callable[..., Any]) -> None:
     service = start_service(SPITO_PASTE_MAX_BYTES="1000")
     assert create_at(service.url, "x" * 1000).status_code == 201
-    assert_problem(create_at(service.url, "x" * 1001), 413)
-    assert_problem(
-        httpx.post(
-            f"{service.url}/api/v1/pastes",
-            content=b"x" * 1001,
-            headers={"Content-Type": "text/plain"},
-        ),
-        413,
+    assert assert_problem(create_at(service.url, "x" * 1001), 413)["field"] == "content"
+    plain = httpx.post(
+        f"{service.url}/api/v1/pastes", content=b"x" * 1001, headers={"Content-Type": "text/plain"}
     )
+    assert assert_problem(plain, 413)["field"] == "content"
+
+
+def test_inline_limit_comes_from_the_settings(
+    start_service: Callable[..., Any], aws_client: Callable[[str], Any], spito_table: str
+) -> None:
+    service = start_service(SPITO_PASTE_INLINE_MAX_BYTES="100")
+    for size, in_bucket in ((100, False), (101, True)):
+        paste = create_at(service.url, "i" * size).json()
+        key = {"id": {"S": paste["id"]}}
+        item = aws_client("dynamodb").get_item(TableName=spito_table, Key=key)["Item"]
+        assert ("blob_key" in item, "content" in item) == (in_bucket, not in_bucket)
+        assert httpx.get(f"{service.url}/{paste['id']}/raw").content == b"i" * size
 
 
 def test_json_body_over_the_cap_answers_413_whatever_its_content(
@@ -287,6 +313,21 @@ def test_opening_a_large_burn_paste_returns_it_and_removes_its_blob(
     assert listing.get("KeyCount", 0) == 0
 
 
+def test_opening_a_large_burn_paste_while_the_bucket_is_down_keeps_it(
+    http: httpx.Client, start_service: Callable[..., Any]
+) -> None:
+    # An instance whose bucket does not answer, on the same table as the others.
+    cut_off = start_service(wait_ready=False, SPITO_S3_ENDPOINT=f"http://127.0.0.1:{free_port()}")
+    wait_alive(cut_off.url)
+    content = "large secret " * (INLINE_LIMIT // 10)
+    paste = create_paste(http, content, burn_after_reading=True)
+    response = httpx.post(f"{cut_off.url}/api/v1/pastes/{paste['id']}/open")
+    assert_problem(response, 503)
+    assert http.get(f"/api/v1/pastes/{paste['id']}").json()["burn_after_reading"] is True
+    assert http.post(f"/api/v1/pastes/{paste['id']}/open").json()["content"] == content
+    assert_problem(http.post(f"/api/v1/pastes/{paste['id']}/open"), 404)
+
+
 def test_open_of_a_normal_paste_answers_409_and_keeps_it(http: httpx.Client) -> None:
     paste = create_paste(http, "kept")
     assert_problem(http.post(f"/api/v1/pastes/{paste['id']}/open"), 409)
@@ -345,7 +386,7 @@ def test_expired_paste_answers_404_on_every_route_before_ttl_deletion(
             "content": {"S": "old"},
             "created_at": {"N": str(int(time.time()) - 100)},
             "expires_at": {"N": str(int(time.time()) - 1)},
-            "delete_token_hash": {"S": "0" * 64},
+            "delete_token_hash": {"S": hashlib.sha256(b"token").hexdigest()},
         },
     )
     for response in (
@@ -353,5 +394,6 @@ def test_expired_paste_answers_404_on_every_route_before_ttl_deletion(
         http.get(f"/{paste_id}/raw"),
         http.get(f"/api/v1/pastes/{paste_id}"),
         http.post(f"/api/v1/pastes/{paste_id}/open"),
+        http.delete(f"/api/v1/pastes/{paste_id}", headers={"X-Delete-Token": "token"}),
     ):
         assert_problem(response, 404)

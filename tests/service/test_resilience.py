@@ -16,7 +16,7 @@ import pytest
 
 from scripts.local_stack import ROOT, LocalStack
 from service.ratelimit import client_address
-from tests.service.helpers import assert_problem, create_link
+from tests.service.helpers import assert_problem, create_link, wait_alive
 
 # Storage outage
 
@@ -58,14 +58,7 @@ def test_readyz_answers_503_while_the_bucket_is_missing(
     start_service: Callable[..., Any],
 ) -> None:
     service = start_service(wait_ready=False, SPITO_BUCKET="no-such-bucket")
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{service.url}/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, "the service did not start"
-            time.sleep(0.1)
+    wait_alive(service.url)
     assert_problem(httpx.get(f"{service.url}/readyz"), 503)
 
 
@@ -86,9 +79,16 @@ def test_creations_over_the_burst_answer_429_with_retry_after(
 
 
 def test_reads_are_not_rate_limited(start_service: Callable[..., Any]) -> None:
-    service = start_service(SPITO_RATE_LIMIT_BURST="1", SPITO_RATE_LIMIT_PER_MINUTE="1")
-    httpx.post(f"{service.url}/api/v1/links", json={"url": "https://example.com/"})
-    assert all(httpx.get(f"{service.url}/healthz").status_code == 200 for _ in range(5))
+    service = start_service(
+        SPITO_RATE_LIMIT_BURST="1", SPITO_RATE_LIMIT_PER_MINUTE="1", SPITO_CACHE_TTL_SECONDS="0"
+    )
+    links = f"{service.url}/api/v1/links"
+    link = httpx.post(links, json={"url": "https://example.com/read"}).json()
+    assert_problem(httpx.post(links, json={"url": "https://example.com/"}), 429)
+    for _ in range(5):  # the redirect cache is off: every read goes through the routes
+        assert httpx.get(f"{links}/{link['id']}").status_code == 200
+        assert httpx.get(f"{service.url}/{link['id']}").status_code == 302
+    assert_problem(httpx.post(links, json={"url": "https://example.com/"}), 429)
 
 
 def test_limited_client_does_not_affect_others_behind_the_proxies(
@@ -185,6 +185,36 @@ def test_clicks_are_flushed_at_shutdown(
     assert http.get(f"/api/v1/links/{link['id']}").json()["clicks"] == 0
     assert service.stop(signal.SIGTERM) == 0
     assert http.get(f"/api/v1/links/{link['id']}").json()["clicks"] == 3
+
+
+def test_two_workers_serve_then_drain_on_sigterm_exit_0_and_flush_clicks(
+    start_service: Callable[..., Any], http: httpx.Client
+) -> None:
+    service = start_service(SPITO_WORKERS="2", SPITO_CLICK_FLUSH_SECONDS="60")
+    link = create_link(http)
+    workers: set[str] = set()
+    clicks = 0
+    while len(workers) < 2:
+        assert clicks < 100, "one worker answered every connection"
+        response = httpx.get(f"{service.url}/{link['id']}")  # a new connection each time
+        assert response.status_code == 302
+        workers.add(response.headers["x-request-id"].split("-")[0])  # per-process prefix
+        clicks += 1
+    parts = urlsplit(service.url)
+    body = b'{"url": "https://example.com/drained-by-a-worker"}'
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as connection:
+        connection.sendall(
+            b"POST /api/v1/links HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body[:10])
+        )
+        time.sleep(1)  # the request is in flight in one worker
+        service._process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        connection.sendall(body[10:])
+        answer = connection.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 201")
+    assert service._process.wait(35) == 0
+    assert http.get(f"/api/v1/links/{link['id']}").json()["clicks"] == clicks
 
 
 def test_kill_9_loses_no_click_older_than_one_flush_interval(

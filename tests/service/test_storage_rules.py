@@ -77,6 +77,21 @@ def test_redirect_cache_honours_deletes_elsewhere_within_its_ttl(
     assert_problem(httpx.get(f"{other.url}/{link['id']}"), 404)
 
 
+def test_cache_ttl_0_disables_the_redirect_cache(
+    start_service: Callable[..., Any], http: httpx.Client
+) -> None:
+    uncached = start_service(SPITO_CACHE_TTL_SECONDS="0")
+    cached = start_service()  # the default, 30 s
+    link = create_link(http)
+    for service in (uncached, cached):
+        for _ in range(2):  # a second read would be the cached one
+            assert httpx.get(f"{service.url}/{link['id']}").status_code == 302
+    token = {"X-Delete-Token": link["delete_token"]}
+    assert http.delete(f"/api/v1/links/{link['id']}", headers=token).status_code == 204
+    assert_problem(httpx.get(f"{uncached.url}/{link['id']}"), 404)  # at once, no TTL to wait
+    assert httpx.get(f"{cached.url}/{link['id']}").status_code == 302  # the baseline caches
+
+
 def test_redirect_cache_keeps_at_most_max_entries_dropping_the_oldest() -> None:
     cache = RedirectCache(ttl_seconds=30, max_entries=2)
     for link_id in ("one", "two", "three"):
