@@ -14,39 +14,30 @@ const FIELD_NOUNS: Record<string, string> = {
   content: "The text",
   syntax: "The syntax",
   expires_in: "The expiry",
+  burn_after_reading: "Burn after reading",
 };
 
 /**
  * Explains a failure for a form with the given field names. The field is the problem's
- * `field` extension when there is one, else the field its detail is about (the service words
- * validation details as "url must …" or "Field 'url' …"), else what the status means for this
- * form (`fieldByStatus`, e.g. 409 on a link is the slug).
+ * `field` extension member, which the service sets on every problem about one request field,
+ * when the form has that field.
  */
-export function explain(
-  error: unknown,
-  fields: readonly string[],
-  fieldByStatus: Readonly<Record<number, string>> = {},
-): Explained {
+export function explain(error: unknown, fields: readonly string[]): Explained {
   if (!(error instanceof ApiError)) {
     return {
       field: null,
       message: "Something went wrong in the page. Your input is kept; please try again.",
     };
   }
-  const field = fieldOf(error, fields) ?? fieldByStatus[error.status] ?? null;
-  return { field, message: messageFor(error) };
-}
-
-function fieldOf(error: ApiError, fields: readonly string[]): string | null {
   const named = error.problem.field;
-  if (typeof named === "string" && fields.includes(named)) return named;
-  const detail = error.problem.detail ?? "";
-  return (
-    fields.find((name) => detail.startsWith(`${name} `) || detail.includes(`'${name}'`)) ?? null
-  );
+  const field = typeof named === "string" ? named : null;
+  return {
+    field: field !== null && fields.includes(field) ? field : null,
+    message: messageFor(error, field),
+  };
 }
 
-function messageFor(error: ApiError): string {
+function messageFor(error: ApiError, field: string | null): string {
   const { status, detail } = error.problem;
   if (status === 0)
     return "Spito could not be reached. Check your connection; your input is kept, so try again.";
@@ -57,7 +48,7 @@ function messageFor(error: ApiError): string {
   }
   if (status >= 500)
     return "Spito had a problem on its side. Your input is kept; please try again in a moment.";
-  if (detail) return sentence(detail);
+  if (detail) return sentence(detail, field);
   if (status === 404) return "It does not exist: it may have expired or been deleted.";
   if (status === 403) return "This browser's delete token was not accepted.";
   return error.problem.title ?? `The request failed (HTTP ${status}).`;
@@ -74,10 +65,15 @@ function duration(seconds: number): string {
   return `${amount} ${unit}${amount === 1 ? "" : "s"}`;
 }
 
-/** "url must start with http://" → "The URL must start with http://." */
-function sentence(detail: string): string {
-  const [first, ...rest] = detail.split(" ");
-  const noun = first ? FIELD_NOUNS[first] : undefined;
-  const text = noun ? [noun, ...rest].join(" ") : detail.charAt(0).toUpperCase() + detail.slice(1);
+/**
+ * A field's detail starts with the field's name: "url must start with http://" (field `url`)
+ * → "The URL must start with http://."
+ */
+function sentence(detail: string, field: string | null): string {
+  const noun = field === null ? undefined : FIELD_NOUNS[field];
+  const text =
+    field !== null && noun !== undefined && detail.startsWith(`${field} `)
+      ? noun + detail.slice(field.length)
+      : detail.charAt(0).toUpperCase() + detail.slice(1);
   return /[.!?]$/.test(text) ? text : `${text}.`;
 }

@@ -74,7 +74,7 @@ export async function newPastePage(main: HTMLElement): Promise<void> {
       form.reset();
       expiry.control.value = String(ONE_WEEK);
     } catch (error) {
-      const { field: name, message } = explain(error, Object.keys(fields), { 413: "content" });
+      const { field: name, message } = explain(error, Object.keys(fields));
       const target = name ? fields[name as keyof typeof fields] : null;
       if (target) {
         target.showError(message);

@@ -70,7 +70,7 @@ export async function shortenPage(main: HTMLElement): Promise<void> {
       form.reset();
       expiry.control.value = String(ONE_YEAR);
     } catch (error) {
-      const { field: name, message } = explain(error, Object.keys(fields), { 409: "slug" });
+      const { field: name, message } = explain(error, Object.keys(fields));
       const target = name ? fields[name as keyof typeof fields] : null;
       if (target) {
         target.showError(message);
