@@ -150,7 +150,7 @@ async def kill_one_instance(fleet: Fleet, timing: Timing) -> ScenarioResult:
         "unexpected failures: "
         + ", ".join(f"{o.describe()} at {o.started - kill_sent:+.3f} s" for o in unexpected),
     )
-    rescued = sum(1 for r in fleet.balancer_log() if r.retried)
+    rescued = sum(1 for r in fleet.balancer_log() if r.retried and 0 < r.status < 500)
     read_back_summary = await check_read_back(fleet, load.record.acked, result)
     result.summary = (
         f"{victim} killed under {timing.concurrency} connections; "
