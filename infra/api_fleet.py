@@ -19,6 +19,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from infra import target_health
 from infra.cdk_providers import skip_provider_function_checks
 from infra.checkov import skip_check
 from infra.data import private_bucket
@@ -30,7 +31,6 @@ BOOTSTRAP_SCRIPT = Path(__file__).resolve().parent / "bootstrap" / "fleet_bootst
 # The edge sends this header with the secret's value; the ALB forwards nothing without it.
 ORIGIN_VERIFY_HEADER = "X-Spito-Origin-Verify"
 CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
-HEALTH_CHECK_PATH = "/healthz"
 # Kept out of the asset: they change the hash without changing what runs.
 SERVICE_ASSET_EXCLUDES = ["__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", "tests"]
 
@@ -198,15 +198,14 @@ class ApiFleet(Construct):
             protocol=elbv2.ApplicationProtocol.HTTP,
             targets=[self.auto_scaling_group],
             deregistration_delay=Duration.seconds(30),
-            # The ALB does not retry on another target: a lost instance fails its share of
-            # requests until the check notices, so check at the ALB's fastest (~10 s to detect).
+            # Numbers in a CDK-free module: the fault harness's HAProxy checks with the same.
             health_check=elbv2.HealthCheck(
-                path=HEALTH_CHECK_PATH,
-                healthy_http_codes="200",
-                interval=Duration.seconds(5),
-                timeout=Duration.seconds(4),
-                healthy_threshold_count=2,
-                unhealthy_threshold_count=2,
+                path=target_health.PATH,
+                healthy_http_codes=target_health.HEALTHY_HTTP_CODES,
+                interval=Duration.seconds(target_health.INTERVAL_SECONDS),
+                timeout=Duration.seconds(target_health.TIMEOUT_SECONDS),
+                healthy_threshold_count=target_health.HEALTHY_THRESHOLD,
+                unhealthy_threshold_count=target_health.UNHEALTHY_THRESHOLD,
             ),
         )
         self.listener.add_target_groups(

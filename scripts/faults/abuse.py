@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from scripts.faults.load import AckedWrite
+
 FLOODER_ADDRESS = "203.0.113.66"  # one viewer, the same in every request it sends
 FLOOD_CONNECTIONS = 4
 FLOOD_MAX_REQUESTS = 1000
@@ -33,8 +35,11 @@ class AbuseReport:
     flood_429: int = 0
     flood_429_without_retry_after: int = 0
     flood_other_kinds: Counter[str] = field(default_factory=Counter)
+    flood_acked: list[AckedWrite] = field(default_factory=list)
+    # Slow connections that opened and sent their head, and the drips sent on them after it.
     slow_connections: int = 0
     slow_bodies: int = 0
+    slow_drips: int = 0
     # How each slow connection ended: "held" (still open at the end) or the first line the
     # server sent before hanging up (e.g. the balancer's 408), or "closed" if it sent none.
     slow_endings: Counter[str] = field(default_factory=Counter)
@@ -78,6 +83,9 @@ async def flood_creates(base_url: str, report: AbuseReport, *, duration_s: float
                     continue
                 if response.status_code == 201:
                     report.flood_201 += 1
+                    report.flood_acked.append(
+                        AckedWrite(id=response.json()["id"], kind="link", expected=url)
+                    )
                 elif response.status_code == 429:
                     report.flood_429 += 1
                     if not response.headers.get("retry-after", "").isdigit():
@@ -95,36 +103,43 @@ async def slow_clients(base_url: str, report: AbuseReport, *, duration_s: float)
 
     async def slow_headers(n: int) -> None:
         head = f"GET /healthz HTTP/1.1\r\nHost: {host}\r\nX-Forwarded-For: 192.0.2.{n}\r\n"
-        report.slow_endings[
-            await _trickle(host, port, head.encode(), b"X-Slow: 1\r\n", deadline)
-        ] += 1
+        if await _trickle(host, port, head.encode(), b"X-Slow: 1\r\n", deadline, report):
+            report.slow_connections += 1
 
     async def slow_body(n: int) -> None:
         head = (
             f"POST /api/v1/pastes HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/plain\r\n"
             f"Content-Length: 100000\r\nX-Forwarded-For: 192.0.2.{100 + n}\r\n\r\n"
         )
-        report.slow_endings[await _trickle(host, port, head.encode(), b"slow body ", deadline)] += 1
+        if await _trickle(host, port, head.encode(), b"slow body ", deadline, report):
+            report.slow_bodies += 1
 
-    report.slow_connections = SLOW_LORIS_CONNECTIONS
-    report.slow_bodies = SLOW_BODY_CONNECTIONS
     await asyncio.gather(
         *(slow_headers(n) for n in range(SLOW_LORIS_CONNECTIONS)),
         *(slow_body(n) for n in range(SLOW_BODY_CONNECTIONS)),
     )
 
 
-async def _trickle(host: str, port: int, head: bytes, drip: bytes, deadline: float) -> str:
+async def _trickle(
+    host: str, port: int, head: bytes, drip: bytes, deadline: float, report: AbuseReport
+) -> bool:
     """Send head, then drip every half second until the deadline or the server hangs up.
 
-    Returns "held" if the connection was still open at the deadline, else how it ended: the
-    first line the server sent (e.g. "HTTP/1.1 408"), or "closed" if it sent nothing.
+    Notes in report.slow_endings how it ended: "held" if the connection was still open at the
+    deadline, else the first line the server sent (e.g. "HTTP/1.1 408"), or "closed" if it sent
+    nothing. Returns whether the connection opened and its head was sent.
     """
-    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        reader, writer = await asyncio.open_connection(host, port)
+    except OSError as error:
+        report.slow_endings[f"not opened ({type(error).__name__})"] += 1
+        return False
+    opened = False
     ending = "held"
     try:
         writer.write(head)
         await writer.drain()
+        opened = True
         while time.monotonic() < deadline:
             with contextlib.suppress(TimeoutError):
                 line = await asyncio.wait_for(reader.readline(), timeout=0.5)
@@ -132,13 +147,15 @@ async def _trickle(host: str, port: int, head: bytes, drip: bytes, deadline: flo
                 break
             writer.write(drip)
             await writer.drain()
+            report.slow_drips += 1
     except ConnectionError:
         ending = "closed"  # the balancer or the service gave up on us
     finally:
         writer.close()
         with contextlib.suppress(ConnectionError):
             await writer.wait_closed()
-    return ending
+    report.slow_endings[ending] += 1
+    return opened
 
 
 async def oversized_bodies(base_url: str, report: AbuseReport, *, max_bytes: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 import socket
 import subprocess
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
+from infra import target_health
 from scripts.faults.processes import ManagedProcess, wait_until_listening
 
 TEMPLATE = Path(__file__).with_name("haproxy.cfg.tmpl")
@@ -21,13 +23,21 @@ class HAProxyMissingError(RuntimeError):
     """haproxy is not installed; `make faults` installs it with scripts/ensure-apt.sh."""
 
 
+# HAProxy checks this many times as often as the ALB, so that scenarios run in seconds.
+CHECK_SPEEDUP = 25
+
+
 @dataclass(frozen=True, kw_only=True)
 class HealthCheck:
-    """How quickly HAProxy marks a server down (fall failures) and up again (rise successes)."""
+    """HAProxy's active check: the target group's path, codes and counts (infra/target_health),
+    every interval_ms. A server is marked down after fall failures, up after rise successes.
+    """
 
-    interval_ms: int = 200
-    fall: int = 3
-    rise: int = 2
+    path: str = target_health.PATH
+    healthy_codes: str = target_health.HEALTHY_HTTP_CODES
+    interval_ms: int = target_health.INTERVAL_SECONDS * 1000 // CHECK_SPEEDUP
+    fall: int = target_health.UNHEALTHY_THRESHOLD
+    rise: int = target_health.HEALTHY_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,8 @@ def render_config(
         bind_host=bind_host,
         port=port,
         admin_socket=admin_socket,
+        check_path=health_check.path,
+        check_codes=health_check.healthy_codes,
         check_interval_ms=health_check.interval_ms,
         fall=health_check.fall,
         rise=health_check.rise,
@@ -100,6 +112,46 @@ class RuntimeApi:
             time.sleep(0.01)
         status = self.servers()[server].status
         raise TimeoutError(f"{server} still {status!r}, not {prefix!r}, after {timeout_s}s")
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One request as HAProxy's log line (option httplog) records it."""
+
+    server: str  # where it was sent last; <NOSRV> if nowhere
+    status: int  # -1 if no answer was sent
+    termination: str  # e.g. ---- for a normal end, SH-- when the server hung up
+    retries: int  # connection attempts and replays beyond the first
+    redispatched: bool  # retried on another server than the first
+
+    @property
+    def retried(self) -> bool:
+        return self.retries > 0 or self.redispatched
+
+
+# client [accept date] frontend backend/server timers status bytes cookies termination
+# actconn/feconn/beconn/srv_conn/retries (a + before retries: redispatched) queues "request"
+_REQUEST_LINE = re.compile(
+    r"^\S+ \[[^\]]+\] \S+ [^/\s]+/(?P<server>\S+) \S+ (?P<status>-?\d+) \S+ \S+ \S+ "
+    r"(?P<termination>\S{4}) \d+/\d+/\d+/\d+/(?P<redispatched>\+?)(?P<retries>\d+) "
+)
+
+
+def logged_requests(log_text: str) -> list[LoggedRequest]:
+    """Every request line of an HAProxy log; its other lines (server state changes) are skipped."""
+    requests = []
+    for line in log_text.splitlines():
+        if match := _REQUEST_LINE.match(line):
+            requests.append(
+                LoggedRequest(
+                    server=match["server"],
+                    status=int(match["status"]),
+                    termination=match["termination"],
+                    retries=int(match["retries"]),
+                    redispatched=match["redispatched"] == "+",
+                )
+            )
+    return requests
 
 
 def haproxy_binary() -> str:

@@ -22,6 +22,17 @@ REQUEST_TIMEOUT_SECONDS = 10.0
 LARGE_PASTE_BYTES = 80 * 1024  # over the 64 KiB kept inline, so it lives in the blob store
 VIEWER_POOL_SIZE = 8192
 ANSWER_CUT_OFF = "answer cut off"  # status and headers arrived, then the connection broke
+# Transport errors that mean the connection was refused or broke, not that an answer was late.
+CONNECTION_LOST = frozenset(
+    error.__name__
+    for error in (
+        httpx.ConnectError,
+        httpx.ReadError,
+        httpx.WriteError,
+        httpx.CloseError,
+        httpx.RemoteProtocolError,
+    )
+)
 
 CREATE_LINK = "POST /api/v1/links"
 CREATE_PASTE = "POST /api/v1/pastes"

@@ -81,13 +81,18 @@ class ManagedProcess:
             os.killpg(self.popen.pid, signal.SIGKILL)
         self.popen.wait(timeout=STOP_GRACE_SECONDS)
 
-    def terminate(self, timeout_s: float = STOP_GRACE_SECONDS) -> int:
-        """SIGTERM to the main process, as systemd sends on stop; its exit code.
+    def terminate_group(self) -> None:
+        """SIGTERM to every process of the group, as systemd stops a unit without a KillMode
+        (control-group: the main process and every worker it forked get the signal at once).
+        """
+        if self.running:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+
+    def wait(self, timeout_s: float = STOP_GRACE_SECONDS) -> int:
+        """The exit code once the process exits.
 
         Raises subprocess.TimeoutExpired (and kills the group) if it does not exit in time.
         """
-        if self.running:
-            self.popen.send_signal(signal.SIGTERM)
         try:
             return self.popen.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
