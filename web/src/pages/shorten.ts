@@ -107,7 +107,6 @@ async function showResult(result: HTMLElement, link: CreatedLink): Promise<void>
   result.hidden = false;
   heading.focus();
   announce("Short link created");
-  // The QR encoder is loaded only when a link has been made, keeping the first load small.
-  const { toCanvas } = await import("qrcode");
-  await toCanvas(canvas, link.short_url, { width: 192, margin: 2, errorCorrectionLevel: "M" });
+  const { drawQrCode } = await import("../qr");
+  await drawQrCode(canvas, link.short_url);
 }
