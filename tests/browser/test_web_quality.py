@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import re
 from collections.abc import Callable, Iterator
 
@@ -31,6 +32,7 @@ QR_CHUNK = re.compile(r"/assets/qr-[\w-]+\.js$")
 HIGHLIGHT_WORKER = re.compile(r"/assets/highlight\.worker-[\w-]+\.js$")
 ONE_MEGABYTE = 1024 * 1024
 HIGHLIGHT_MAX_CHARS = 256 * 1024  # web/src/highlight.ts
+LINES_PER_BLOCK = 1000  # web/src/line-blocks.ts
 LONG_LINE = "value = compute(alpha, beta, gamma)  # a line of a long generated file\n"
 # Accented letters take two bytes in UTF-8: a paste of the highlighting limit in characters is
 # over it in bytes.
@@ -271,6 +273,9 @@ def test_long_paste_keeps_line_numbers_in_line_copies_exactly_and_links_raw(
     code = page.locator("pre.paste-code code")
     assert code.evaluate("code => code.textContent") == content
     assert code.evaluate("code => code.querySelectorAll('*:not(.line-block)').length") == 0
+    blocks = code.locator(".line-block")
+    expect(blocks).to_have_count(math.ceil(content.count("\n") / LINES_PER_BLOCK))
+    assert blocks.last.evaluate("block => getComputedStyle(block).contentVisibility") == "auto"
 
     for fraction in (0.5, 1.0):  # line numbers beside unrendered blocks must not drift
         page.locator(".paste-body").evaluate(
