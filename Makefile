@@ -61,6 +61,12 @@ web: web/dist/index.html ## build the web app into web/dist (hashed files) when 
 browser: ## install Debian's Chromium for the browser tests when missing (downloaded builds don't work here)
 	scripts/ensure-apt.sh chromium
 
+# The README's picture of the app is the screenshot the browser test of a short link saves.
+.PHONY: screenshots
+screenshots: deps web browser ## regenerate docs/web-app.png (the README's picture) from the browser tests
+	$(PY) -m pytest -q tests/browser/test_web_app.py -k test_short_link_from_the_form_leads_to_its_target
+	cp test-results/browser/shorten-result.png docs/web-app.png
+
 haproxy: ## install HAProxy, the ALB's stand-in in the fault harness, when missing
 	scripts/ensure-apt.sh haproxy
 

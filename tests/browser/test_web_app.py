@@ -16,6 +16,7 @@ from tests.browser.helpers import (
     save_screenshot,
     short_url_shown,
     shorten,
+    wait_for_qr_code,
 )
 
 pytestmark = pytest.mark.browser
@@ -28,7 +29,8 @@ def test_short_link_from_the_form_leads_to_its_target(page: Page, landing_url: s
     shorten(page, target)
     short_url = short_url_shown(page)
     expect(page.get_by_role("img", name=re.compile("QR code"))).to_be_visible()
-    save_screenshot(page, "shorten-result")
+    wait_for_qr_code(page)
+    save_screenshot(page, "shorten-result")  # `make screenshots` copies it to docs/web-app.png
 
     page.goto(short_url)
 

@@ -23,23 +23,23 @@ export class ApiError extends Error {
   }
 }
 
-export interface CreatedLink {
+/** What the API answers for anything it creates. */
+export interface Created {
   id: string;
-  short_url: string;
-  url: string;
   created_at: number;
   expires_at: number | null;
   delete_token: string;
 }
 
-export interface CreatedPaste {
-  id: string;
+export interface CreatedLink extends Created {
+  short_url: string;
+  url: string;
+}
+
+export interface CreatedPaste extends Created {
   url: string;
   raw_url: string;
-  created_at: number;
-  expires_at: number | null;
   size: number;
-  delete_token: string;
 }
 
 export interface Paste {

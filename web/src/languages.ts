@@ -1,6 +1,6 @@
 // The highlight.js grammars bundled into the highlighting worker, one per syntax in the
 // service's allowlist (`service/validation.py` SYNTAXES; "html" and "toml" are highlight.js
-// aliases of xml and ini, "text" needs none). tests/browser/test_highlight_languages.py checks it.
+// aliases of xml and ini, "text" needs none). tests/web/test_highlight_languages.py checks it.
 // Loaded only inside the worker, so none of this is part of the first page load.
 import type { LanguageFn } from "highlight.js";
 import bash from "highlight.js/lib/languages/bash";

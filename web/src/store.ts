@@ -1,5 +1,7 @@
 // "My links and pastes": what this browser created, with the delete tokens the API showed once.
 // Kept only in this browser's local storage.
+import type { Created } from "./api";
+import { toEpochSeconds } from "./time";
 
 export interface MyItem {
   kind: "link" | "paste";
@@ -24,7 +26,22 @@ export function listMine(): MyItem[] {
   }
 }
 
-export function rememberMine(item: MyItem): void {
+/** Lists what the API just created, under the URL and label this browser shows for it. */
+export function rememberCreated(
+  kind: MyItem["kind"],
+  created: Created,
+  url: string,
+  label: string,
+): void {
+  const item: MyItem = {
+    kind,
+    id: created.id,
+    url,
+    label,
+    createdAt: toEpochSeconds(created.created_at) ?? Math.floor(Date.now() / 1000),
+    expiresAt: toEpochSeconds(created.expires_at),
+    deleteToken: created.delete_token,
+  };
   save([item, ...listMine().filter((other) => other.id !== item.id)]);
 }
 

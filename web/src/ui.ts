@@ -1,7 +1,10 @@
-// Building blocks shared by the pages: labelled fields with their error slot, copy buttons,
-// the expiry choice, and announcements for screen readers.
+// Building blocks shared by the pages: labelled fields with their error slot, a form's errors,
+// copy buttons, the expiry choice, and announcements for screen readers.
 import { el, uniqueId } from "./dom";
+import { explain } from "./errors";
 import type { ServiceLimits } from "./openapi";
+
+type Control = HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
 
 export interface Field<T extends HTMLElement> {
   wrapper: HTMLDivElement;
@@ -11,11 +14,7 @@ export interface Field<T extends HTMLElement> {
 }
 
 /** A control with its label, an optional hint and an error line, linked for screen readers. */
-export function field<T extends HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>(
-  label: string,
-  control: T,
-  hint?: string,
-): Field<T> {
+export function field<T extends Control>(label: string, control: T, hint?: string): Field<T> {
   control.id ||= uniqueId("field");
   const hintId = `${control.id}-hint`;
   const errorId = `${control.id}-error`;
@@ -42,6 +41,36 @@ export function field<T extends HTMLInputElement | HTMLTextAreaElement | HTMLSel
       error.textContent = "";
       error.hidden = true;
       control.removeAttribute("aria-invalid");
+    },
+  };
+}
+
+export interface FormErrors {
+  /** Where a problem that concerns no single field is shown (placed above the submit button). */
+  element: HTMLDivElement;
+  clear(): void;
+  /** Shows a failed request beside the field it concerns and focuses that field, else above. */
+  show(error: unknown): void;
+}
+
+/** The errors of a form whose fields are named as the API names them. */
+export function formErrors(fields: Readonly<Record<string, Field<Control>>>): FormErrors {
+  const element = el("div", { class: "form-error" });
+  return {
+    element,
+    clear() {
+      for (const each of Object.values(fields)) each.clearError();
+      element.replaceChildren();
+    },
+    show(error) {
+      const { field: name, message } = explain(error, Object.keys(fields));
+      const target = name === null ? undefined : fields[name];
+      if (target) {
+        target.showError(message);
+        target.control.focus();
+      } else {
+        element.replaceChildren(alertBox(message));
+      }
     },
   };
 }

@@ -1,19 +1,18 @@
 // Create a paste: text, syntax from the service's allowlist, expiry, burn after reading.
 import { createPaste, type CreatedPaste } from "../api";
 import { el, setChildren } from "../dom";
-import { explain } from "../errors";
 import { serviceLimits } from "../openapi";
-import { rememberMine } from "../store";
+import { rememberCreated } from "../store";
 import { PLAIN_TEXT, syntaxName } from "../syntax-names";
 import { formatExpiry, toEpochSeconds } from "../time";
 import {
-  alertBox,
   announce,
   checkbox,
   copyableValue,
   expirySelect,
   field,
   firstLine,
+  formErrors,
   pageHeading,
 } from "../ui";
 
@@ -37,8 +36,7 @@ export async function newPastePage(main: HTMLElement): Promise<void> {
     "Burn after reading: delete it the first time it is opened",
     "burn_after_reading",
   );
-  const fields = { content, syntax, expires_in: expiry } as const;
-  const formError = el("div", { class: "form-error" });
+  const errors = formErrors({ content, syntax, expires_in: expiry });
   const result = el("section", { class: "result", "aria-label": "Your paste", hidden: true });
   const submit = el("button", { type: "submit" }, "Create paste");
   const form = el(
@@ -47,14 +45,13 @@ export async function newPastePage(main: HTMLElement): Promise<void> {
     content.wrapper,
     el("div", { class: "field-row" }, syntax.wrapper, expiry.wrapper),
     burn.wrapper,
-    formError,
+    errors.element,
     submit,
   );
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    Object.values(fields).forEach((f) => f.clearError());
-    formError.replaceChildren();
+    errors.clear();
     const text = content.control.value;
     if (!text) {
       content.showError("Write or paste some text first.");
@@ -69,19 +66,12 @@ export async function newPastePage(main: HTMLElement): Promise<void> {
         expires_in: Number(expiry.control.value),
         burn_after_reading: burn.control.checked,
       });
-      remember(paste, text);
+      rememberCreated("paste", paste, paste.url, firstLine(text));
       showResult(result, paste, burn.control.checked);
       form.reset();
       expiry.control.value = String(ONE_WEEK);
     } catch (error) {
-      const { field: name, message } = explain(error, Object.keys(fields));
-      const target = name ? fields[name as keyof typeof fields] : null;
-      if (target) {
-        target.showError(message);
-        target.control.focus();
-      } else {
-        formError.replaceChildren(alertBox(message));
-      }
+      errors.show(error);
     } finally {
       submit.disabled = false;
     }
@@ -101,18 +91,6 @@ function syntaxSelect(syntaxes: readonly string[]): HTMLSelectElement {
   others.sort((a, b) => syntaxName(a).localeCompare(syntaxName(b)));
   for (const name of others) select.append(el("option", { value: name }, syntaxName(name)));
   return select;
-}
-
-function remember(paste: CreatedPaste, text: string): void {
-  rememberMine({
-    kind: "paste",
-    id: paste.id,
-    url: paste.url,
-    label: firstLine(text),
-    createdAt: toEpochSeconds(paste.created_at) ?? Math.floor(Date.now() / 1000),
-    expiresAt: toEpochSeconds(paste.expires_at),
-    deleteToken: paste.delete_token,
-  });
 }
 
 function showResult(result: HTMLElement, paste: CreatedPaste, burnAfterReading: boolean): void {

@@ -1,9 +1,11 @@
 // View a paste at /p/{id}: line numbers, highlighting (in a worker), raw link, copy. A
-// burn-after-reading paste is opened only after the reader confirms, and shown once.
+// burn-after-reading paste is opened only after the reader confirms, and shown once. The text
+// is shown at once, in blocks of lines; highlighting then colours it a block per frame.
 import { ApiError, getPaste, openBurnedPaste, rawUrl, type Paste } from "../api";
 import { el, setChildren } from "../dom";
 import { explain } from "../errors";
-import { HIGHLIGHT_MAX_CHARS, highlightInWorker, runsToFragment } from "../highlight";
+import { blockFragments, HIGHLIGHT_MAX_CHARS, highlightInWorker } from "../highlight";
+import { codeBlocks, lineBlocks, numberBlocks } from "../line-blocks";
 import { forgetMine } from "../store";
 import { PLAIN_TEXT, syntaxName } from "../syntax-names";
 import { formatExpiry, toEpochSeconds } from "../time";
@@ -56,12 +58,13 @@ function askBeforeBurning(main: HTMLElement, paste: Paste): void {
 
 function showPaste(main: HTMLElement, paste: Paste, burned: boolean): void {
   const content = paste.content ?? "";
-  const code = el("code", {}, content);
-  const lineCount = content.split("\n").length - (content.endsWith("\n") ? 1 : 0);
+  const blocks = lineBlocks(content);
+  const codeBlockElements = codeBlocks(blocks);
+  const code = el("code", {}, ...codeBlockElements);
   const lines = el(
     "pre",
     { class: "line-numbers", "aria-hidden": "true" },
-    lineNumbers(Math.max(lineCount, 1)),
+    ...numberBlocks(blocks),
   );
   const status = el("p", { class: "muted", role: "status" });
   setChildren(
@@ -101,30 +104,36 @@ function showPaste(main: HTMLElement, paste: Paste, burned: boolean): void {
     ),
     status,
   );
-  void highlight(code, content, paste.syntax, status);
+  void highlight(code, codeBlockElements, content, paste.syntax, status);
 }
 
 async function highlight(
   code: HTMLElement,
+  blocks: readonly HTMLElement[],
   content: string,
   syntax: string | null,
   status: HTMLElement,
 ): Promise<void> {
   if (!syntax || syntax === PLAIN_TEXT) return;
   if (content.length > HIGHLIGHT_MAX_CHARS) {
-    status.textContent = `Shown without highlighting: it is longer than ${HIGHLIGHT_MAX_CHARS / 1024} KB.`;
+    status.textContent = `Shown without highlighting: it is longer than ${HIGHLIGHT_MAX_CHARS.toLocaleString()} characters.`;
     return;
   }
   const runs = await highlightInWorker(content, syntax);
   if (!runs) return;
-  code.replaceChildren(runsToFragment(runs));
   code.classList.add("hljs", `language-${syntax}`);
+  const lengths = blocks.map((block) => block.textContent.length);
+  let index = 0;
+  for (const fragment of blockFragments(runs, lengths)) {
+    if (!code.isConnected) return; // the reader has moved on
+    blocks[index++]!.replaceChildren(fragment);
+    await nextFrame();
+  }
   code.dataset.highlighted = "yes";
 }
 
-function lineNumbers(count: number): string {
-  return Array.from({ length: count }, (_, index) => index + 1).join("\n");
-}
+const nextFrame = (): Promise<void> =>
+  new Promise((resolve) => requestAnimationFrame(() => resolve()));
 
 function showFailure(main: HTMLElement, error: unknown): void {
   if (error instanceof ApiError && error.status === 404) {

@@ -1,11 +1,10 @@
 // Shorten a link: URL, optional slug, expiry; the result with a copy button and a QR code.
 import { createLink, type CreatedLink } from "../api";
 import { el } from "../dom";
-import { explain } from "../errors";
 import { serviceLimits } from "../openapi";
-import { rememberMine } from "../store";
+import { rememberCreated } from "../store";
 import { formatExpiry, toEpochSeconds } from "../time";
-import { alertBox, announce, copyableValue, expirySelect, field, pageHeading } from "../ui";
+import { announce, copyableValue, expirySelect, field, formErrors, pageHeading } from "../ui";
 
 const ONE_YEAR = 365 * 24 * 60 * 60;
 
@@ -34,8 +33,7 @@ export async function shortenPage(main: HTMLElement): Promise<void> {
     "The end of the short URL: 3 to 64 letters, digits, - or _. Leave it empty for a random one.",
   );
   const expiry = field("Expires after", expirySelect(limits, ONE_YEAR));
-  const fields = { url, slug, expires_in: expiry } as const;
-  const formError = el("div", { class: "form-error" });
+  const errors = formErrors({ url, slug, expires_in: expiry });
   const result = el("section", { class: "result", "aria-label": "Your short link", hidden: true });
   const submit = el("button", { type: "submit" }, "Shorten");
   const form = el(
@@ -44,14 +42,13 @@ export async function shortenPage(main: HTMLElement): Promise<void> {
     url.wrapper,
     slug.wrapper,
     expiry.wrapper,
-    formError,
+    errors.element,
     submit,
   );
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    Object.values(fields).forEach((f) => f.clearError());
-    formError.replaceChildren();
+    errors.clear();
     const target = url.control.value.trim();
     if (!target) {
       url.showError("Enter the web address to shorten, starting with https://.");
@@ -65,37 +62,18 @@ export async function shortenPage(main: HTMLElement): Promise<void> {
         slug: slug.control.value.trim() || undefined,
         expires_in: Number(expiry.control.value),
       });
-      remember(link);
+      rememberCreated("link", link, link.short_url, link.url);
       await showResult(result, link);
       form.reset();
       expiry.control.value = String(ONE_YEAR);
     } catch (error) {
-      const { field: name, message } = explain(error, Object.keys(fields));
-      const target = name ? fields[name as keyof typeof fields] : null;
-      if (target) {
-        target.showError(message);
-        target.control.focus();
-      } else {
-        formError.replaceChildren(alertBox(message));
-      }
+      errors.show(error);
     } finally {
       submit.disabled = false;
     }
   });
 
   main.replaceChildren(pageHeading("Shorten a link"), form, result);
-}
-
-function remember(link: CreatedLink): void {
-  rememberMine({
-    kind: "link",
-    id: link.id,
-    url: link.short_url,
-    label: link.url,
-    createdAt: toEpochSeconds(link.created_at) ?? Math.floor(Date.now() / 1000),
-    expiresAt: toEpochSeconds(link.expires_at),
-    deleteToken: link.delete_token,
-  });
 }
 
 /** The target as a link only when it is http(s), whatever the service let through. */
@@ -129,7 +107,6 @@ async function showResult(result: HTMLElement, link: CreatedLink): Promise<void>
   result.hidden = false;
   heading.focus();
   announce("Short link created");
-  // The QR encoder is loaded only when a link has been made, keeping the first load small.
-  const { toCanvas } = await import("qrcode");
-  await toCanvas(canvas, link.short_url, { width: 192, margin: 2, errorCorrectionLevel: "M" });
+  const { drawQrCode } = await import("../qr");
+  await drawQrCode(canvas, link.short_url);
 }
