@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.routing import ROUTES, matches, origin_for, spa_object_key
+from infra.routing import ROUTES, Origin, Route, matches, origin_for, spa_object_key
 from tests.edge.cases import ROUTING_CASES, SPA_CASES, RoutingCase
 
 
@@ -41,3 +41,8 @@ def test_every_pattern_is_distinct() -> None:
     # CloudFront rejects a distribution with two behaviours of the same path pattern.
     patterns = [route.pattern for route in ROUTES]
     assert len(patterns) == len(set(patterns))
+
+
+def test_only_web_app_routes_can_fall_back_to_index() -> None:
+    with pytest.raises(ValueError, match="only web app routes"):
+        Route(pattern="/x/*", origin=Origin.API, why="test", spa_fallback=True)
