@@ -59,7 +59,7 @@ MEANINGS = {
     "(the service takes POST only under /api/)",
     "edge.access_log_retention_days": "CloudFront access log expiry",
     "edge.origin_secret_generation": "bump by one to rotate the secret origin header "
-    "(see Operations)",
+    "(README: Rotating the origin secret)",
 }
 
 
