@@ -243,20 +243,16 @@ class EdgeDistribution(Construct):
             self.distribution,
             "AwsSolutions-CFR1",
             "A public URL shortener and pastebin serves every country; abuse is handled by the "
-            "WAF's rate limit and IP reputation list, not by geography.",
+            "service's own rate limit and, where it is on, the WAF's rate limit and IP "
+            "reputation list, not by geography.",
         )
         if web_acl_arn is None:
-            skip_check(
-                self.distribution,
-                "CKV_AWS_68",
-                "WAF is off in this stage's config (spito.edge.waf_enabled); prod turns it on.",
-            )
-            acknowledge(
-                self.distribution,
-                "AwsSolutions-CFR2",
+            waf_off = (
                 "WAF is off in this stage's config (spito.edge.waf_enabled) to save its fixed "
-                "monthly cost; prod turns it on. The service rate-limits writes itself.",
+                "monthly cost; prod turns it on. The service rate-limits writes itself."
             )
+            skip_check(self.distribution, "CKV_AWS_68", waf_off)
+            acknowledge(self.distribution, "AwsSolutions-CFR2", waf_off)
         if not api_origin.https:
             acknowledge(
                 self.distribution,
@@ -266,18 +262,12 @@ class EdgeDistribution(Construct):
                 "secret origin header from Secrets Manager. Configure a domain for HTTPS.",
             )
         if viewer_domain is None:
-            skip_check(
-                self.distribution,
-                "CKV_AWS_174",
-                "No custom domain: the default *.cloudfront.net certificate's TLS policy is fixed "
-                "by CloudFront. With a domain, TLSv1.2_2021 is the minimum.",
+            default_certificate = (
+                "No custom domain: viewers use the default *.cloudfront.net certificate, whose "
+                "TLS policy CloudFront fixes. With a domain, TLSv1.2_2021 is the minimum."
             )
-            acknowledge(
-                self.distribution,
-                "AwsSolutions-CFR4",
-                "No custom domain: viewers use the default *.cloudfront.net certificate, "
-                "whose TLS policy CloudFront fixes. With a domain, TLSv1.2_2021 is the minimum.",
-            )
+            skip_check(self.distribution, "CKV_AWS_174", default_certificate)
+            acknowledge(self.distribution, "AwsSolutions-CFR4", default_certificate)
 
 
 def access_log_bucket(
@@ -298,22 +288,16 @@ def access_log_bucket(
         removal_policy=removal_policy,
         lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(retention_days))],
     )
-    skip_check(
-        bucket,
-        "CKV_AWS_18",
-        "This bucket receives the edge's access logs; logging access to it would need yet "
-        "another bucket, without end.",
+    no_logs_of_logs = (
+        "This bucket receives the edge's access logs; logging access to the log bucket itself "
+        "would need yet another bucket, without end."
     )
+    skip_check(bucket, "CKV_AWS_18", no_logs_of_logs)
+    acknowledge(bucket, "AwsSolutions-S1", no_logs_of_logs)
     skip_check(
         bucket,
         "CKV_AWS_21",
         "Access logs are written once and expire by lifecycle; versions would only keep expired "
         "logs longer.",
-    )
-    acknowledge(
-        bucket,
-        "AwsSolutions-S1",
-        "This bucket receives the edge's access logs; logging access to the log bucket "
-        "itself would need yet another bucket, without end.",
     )
     return bucket

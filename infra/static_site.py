@@ -173,8 +173,9 @@ def _skip_handler_checks(handler: IConstruct | None, role: IConstruct) -> None:
     skip_check(
         policy,
         "CKV_AWS_111",
-        f"{owner}: it writes to the web app bucket and creates invalidations, which have no "
-        "resource-level permissions",
+        f"{owner}: its writes are to the web app bucket only, but aws-cdk-lib grants "
+        "CloudFront invalidations on every distribution (Resource *); only CloudFormation invokes "
+        "it, with this stack's distribution",
     )
     for check, why in (
         (
@@ -198,8 +199,10 @@ def _acknowledge_handler_findings(handler: IConstruct | None, *, bucket: s3.IBuc
         raise ValueError("BucketDeployment has no handler to acknowledge findings on")
     reason = (
         "BucketDeployment's handler, written and granted by aws-cdk-lib: it reads the CDK asset "
-        "bucket, syncs the web app bucket and invalidates the distribution (CloudFront "
-        "invalidations have no resource-level permissions)."
+        "bucket and syncs the web app bucket (object actions on those two buckets only), and "
+        "aws-cdk-lib grants it CloudFront invalidations on every distribution (Resource *). Only "
+        "CloudFormation invokes it, while this stack deploys, with this stack's bucket and "
+        "distribution."
     )
     acknowledge(
         handler,
