@@ -40,7 +40,7 @@ class ApiFleet(Construct):
 
     The ALB's security group admits CloudFront's origin-facing prefix list (resolved at deploy time)
     on one port, and its listener forwards only requests carrying `ORIGIN_VERIFY_HEADER` with the
-    value of `origin_secret`; anything else gets a fixed 403. The fleet runs Amazon Linux 2023 in
+    value of an accepted origin secret; anything else gets a fixed 403. The fleet runs Amazon Linux 2023 in
     private subnets with IMDSv2, an encrypted root volume and no key pair (Session Manager only);
     user data installs the service asset and signals CloudFormation after `/healthz` answers, and a
     rolling update replaces instances one at a time without dropping below desired capacity.
