@@ -40,10 +40,11 @@ class ApiFleet(Construct):
 
     The ALB's security group admits CloudFront's origin-facing prefix list (resolved at deploy time)
     on one port, and its listener forwards only requests carrying `ORIGIN_VERIFY_HEADER` with the
-    value of an accepted origin secret; anything else gets a fixed 403. The fleet runs Amazon Linux 2023 in
-    private subnets with IMDSv2, an encrypted root volume and no key pair (Session Manager only);
-    user data installs the service asset and signals CloudFormation after `/healthz` answers, and a
-    rolling update replaces instances one at a time without dropping below desired capacity.
+    value of an accepted origin secret; anything else gets a fixed 403. The fleet runs Amazon Linux
+    2023 in private subnets with IMDSv2, an encrypted root volume and no key pair (Session Manager
+    only); user data installs the service asset and signals CloudFormation after `/healthz`
+    answers, and a rolling update replaces instances one at a time without dropping below desired
+    capacity.
 
     The secret is rotated by bumping `origin_secret_generation`: the listener accepts the current
     and the previous generation, so the edge can switch to the new one after this stack deploys.
@@ -248,7 +249,8 @@ class ApiFleet(Construct):
             "listener rule only when each deploys, so a rotation Lambda would change it behind "
             "both and fail every API request. It is rotated by deploy instead: bumping "
             "spito.edge.origin_secret_generation creates a new secret, the listener accepts the "
-            "new and the previous one, and the edge switches to the new one (README, Operations).",
+            "new and the previous one, and the edge switches to the new one (README: Rotating the "
+            "origin secret).",
         )
         skip_check(
             secret,
