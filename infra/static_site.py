@@ -207,8 +207,8 @@ def _acknowledge_handler_findings(handler: IConstruct | None, *, bucket: s3.IBuc
     acknowledge(
         handler,
         "AwsSolutions-L1",
-        "BucketDeployment offers no runtime option: aws-cdk-lib pins its handler's Python to the "
-        "newest one that release has tested with its bundled AWS CLI. CloudFormation alone "
+        "BucketDeployment offers no runtime option: aws-cdk-lib fixes its handler's Python "
+        "runtime, together with the AWS CLI layer it bundles for it. CloudFormation alone "
         "invokes it, while the stack deploys, on the build the stack ships; no user request "
         "reaches it, and upgrading aws-cdk-lib moves it on.",
     )
