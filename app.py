@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import App, Tags, Validations
+from aws_cdk import App, CrossStackReferences, ReferenceStrength, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from infra.config import CONTEXT_KEY, STAGE_CONTEXT_KEY, ConfigError, SpitoConfig, load_config
@@ -72,16 +72,18 @@ def add_stage(app: App, config: SpitoConfig) -> SpitoStacks:
         viewer_certificate=edge_global.viewer_certificate if edge_global else None,
         web_acl_arn=edge_global.web_acl_arn if edge_global else None,
     )
-    public_host = config.domain.domain_name or edge.distribution.distribution_domain_name
     jobs = JobsStack(
         app,
         f"{prefix}-Jobs",
         config=config,
-        public_url=f"https://{public_host}",
+        public_url=edge.public_url,
         table=data.table,
         blob_bucket=data.blob_bucket,
         alarm_topic=api.alarm_topic,
     )
+    # The canary calls the public URL; with a custom domain that is no reference to the edge, but
+    # it still must not run before the edge exists.
+    jobs.add_dependency(edge)
     stacks = SpitoStacks(
         network=network,
         data=data,
@@ -98,8 +100,24 @@ def add_stage(app: App, config: SpitoConfig) -> SpitoStacks:
     return stacks
 
 
+def use_strong_references(app: App) -> None:
+    """Make every cross-stack reference in `app` strong; call it before adding any stack.
+
+    Strong means Fn::ImportValue within a region, and the CDK's ExportWriter/ExportReader (SSM
+    parameters) from us-east-1. A weak Fn::GetStackOutput is resolved only when its consumer
+    deploys, and the CDK CLI skips a stack whose template is unchanged, so a replaced ALB, secret
+    or certificate would silently never reach CloudFront. With strong references the producer's
+    deploy fails instead ("export ... is in use"), at the price that replacing a referenced
+    resource takes the CDK's two-step export migration (the origin secret has its own one-deploy
+    rotation, infra/api_fleet.py). Set here rather than in cdk.json, so no context value can
+    weaken it.
+    """
+    CrossStackReferences.of(app).consume(ReferenceStrength.STRONG)
+
+
 def build(app: App, configs: Iterable[SpitoConfig]) -> list[SpitoStacks]:
     """Add every stage in `configs` to `app` and check it all with cdk-nag at synth."""
+    use_strong_references(app)
     stages = [add_stage(app, config) for config in configs]
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stages

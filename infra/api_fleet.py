@@ -40,13 +40,18 @@ class ApiFleet(Construct):
 
     The ALB's security group admits CloudFront's origin-facing prefix list (resolved at deploy time)
     on one port, and its listener forwards only requests carrying `ORIGIN_VERIFY_HEADER` with the
-    value of `origin_secret`; anything else gets a fixed 403. The fleet runs Amazon Linux 2023 in
-    private subnets with IMDSv2, an encrypted root volume and no key pair (Session Manager only);
-    user data installs the service asset and signals CloudFormation after `/healthz` answers, and a
-    rolling update replaces instances one at a time without dropping below desired capacity.
+    value of an accepted origin secret; anything else gets a fixed 403. The fleet runs Amazon Linux
+    2023 in private subnets with IMDSv2, an encrypted root volume and no key pair (Session Manager
+    only); user data installs the service asset and signals CloudFormation after `/healthz`
+    answers, and a rolling update replaces instances one at a time without dropping below desired
+    capacity.
+
+    The secret is rotated by bumping `origin_secret_generation`: the listener accepts the current
+    and the previous generation, so the edge can switch to the new one after this stack deploys.
 
     Attributes: `load_balancer`, `listener`, `target_group`, `auto_scaling_group`, `role`,
-    `origin_secret`, `log_group`, `access_log_bucket`, `service_asset`, `user_data`.
+    `origin_secret` (the current generation), `accepted_origin_secrets`, `log_group`,
+    `access_log_bucket`, `service_asset`, `user_data`.
     """
 
     def __init__(
@@ -73,31 +78,24 @@ class ApiFleet(Construct):
         removal_policy: RemovalPolicy,
         deletion_protection: bool,
         certificate: acm.ICertificate | None = None,
+        origin_secret_generation: int = 1,
         access_log_days: int = 90,
         service_dir: Path = SERVICE_DIR,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.origin_secret = secretsmanager.Secret(
-            self,
-            "OriginSecret",
-            description="Value of the origin header CloudFront sends and the ALB requires",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                exclude_punctuation=True, password_length=48
-            ),
-        )
-        acknowledge(
-            self.origin_secret,
-            "AwsSolutions-SMG4",
-            "CloudFront and the ALB resolve the origin header value at deploy time, so a "
-            "rotation Lambda would leave them disagreeing until the next deploy; rotate by "
-            "replacing the secret in a deploy, which updates both.",
-        )
-        skip_check(
-            self.origin_secret,
-            "CKV_AWS_149",
-            "Only CloudFormation reads this value, at deploy; the AWS-managed Secrets Manager "
-            "key protects it without a key policy to keep in step.",
-        )
+        # The current generation's secret, which CloudFront sends, and the one before it, which
+        # the listener still accepts: between this stack's deploy and the edge's, CloudFront
+        # still sends the old value.
+        self.accepted_origin_secrets = [
+            self._origin_secret(generation)
+            for generation in (origin_secret_generation, origin_secret_generation - 1)
+            if generation >= 1
+        ]
+        self.origin_secret = self.accepted_origin_secrets[0]
+        for previous in self.accepted_origin_secrets[1:]:
+            # The edge imported this ARN until now; dropping the export before the edge deploys
+            # would fail this stack's update ("export ... in use").
+            Stack.of(self).export_value(previous.secret_arn)
         self.log_group = logs.LogGroup(
             self, "ServiceLogs", retention=log_retention, removal_policy=removal_policy
         )
@@ -215,8 +213,8 @@ class ApiFleet(Construct):
             conditions=[
                 elbv2.ListenerCondition.http_header(
                     ORIGIN_VERIFY_HEADER,
-                    # A {{resolve:secretsmanager:...}} dynamic reference, not the value.
-                    [self.origin_secret.secret_value.unsafe_unwrap()],
+                    # {{resolve:secretsmanager:...}} dynamic references, not the values.
+                    [s.secret_value.unsafe_unwrap() for s in self.accepted_origin_secrets],
                 )
             ],
         )
@@ -226,6 +224,40 @@ class ApiFleet(Construct):
         self.auto_scaling_group.scale_on_request_count(
             "RequestsTarget", target_requests_per_minute=requests_per_target_per_minute
         )
+
+    def _origin_secret(self, generation: int) -> secretsmanager.Secret:
+        """The origin header value of one generation, a construct id of its own.
+
+        A new generation is a new resource, so CloudFormation creates its secret and then deletes
+        the secret two generations back; generation 1 keeps the id it had before generations
+        existed, so no stage replaces its secret by upgrading.
+        """
+        secret = secretsmanager.Secret(
+            self,
+            "OriginSecret" if generation == 1 else f"OriginSecretGeneration{generation}",
+            description=f"Value of the origin header CloudFront sends and the ALB requires "
+            f"(generation {generation})",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                exclude_punctuation=True, password_length=48
+            ),
+        )
+        acknowledge(
+            secret,
+            "AwsSolutions-SMG4",
+            "CloudFormation resolves the value into CloudFront's origin header and the ALB's "
+            "listener rule only when each deploys, so a rotation Lambda would change it behind "
+            "both and fail every API request. It is rotated by deploy instead: bumping "
+            "spito.edge.origin_secret_generation creates a new secret, the listener accepts the "
+            "new and the previous one, and the edge switches to the new one (README: Rotating the "
+            "origin secret).",
+        )
+        skip_check(
+            secret,
+            "CKV_AWS_149",
+            "Only CloudFormation reads this value, at deploy; the AWS-managed Secrets Manager "
+            "key protects it without a key policy to keep in step.",
+        )
+        return secret
 
     def _alb_log_bucket(self, removal_policy: RemovalPolicy, access_log_days: int) -> s3.Bucket:
         bucket = private_bucket(

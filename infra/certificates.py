@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_route53 as route53
 from constructs import Construct
+
+from infra.config import DomainConfig
 
 API_SUBDOMAIN = "api"
 
@@ -12,6 +16,28 @@ API_SUBDOMAIN = "api"
 def domain_names(domain_name: str) -> list[str]:
     """The host names Spito answers on with a custom domain: the apex and `api.`."""
     return [domain_name, f"{API_SUBDOMAIN}.{domain_name}"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomDomain:
+    """A configured custom domain and the Route 53 hosted zone it lives in."""
+
+    name: str
+    hosted_zone_id: str
+
+    @property
+    def host_names(self) -> list[str]:
+        return domain_names(self.name)
+
+
+def custom_domain(domain: DomainConfig) -> CustomDomain | None:
+    """The stage's custom domain, or None without one."""
+    if domain.domain_name is None:
+        return None
+    if domain.hosted_zone_id is None:
+        # infra.config refuses this already; reaching here is a programming error.
+        raise ValueError(f"domain {domain.domain_name} has no hosted zone id")
+    return CustomDomain(name=domain.domain_name, hosted_zone_id=domain.hosted_zone_id)
 
 
 class DomainCertificate(Construct):

@@ -119,6 +119,8 @@ class EdgeConfig:
     # Per client address, per 5 minutes, on POST /api/* (creating links and pastes).
     waf_api_post_limit_per_5_minutes: int = 500
     access_log_retention_days: int = 90
+    # Bumping it by one rotates the secret origin header in one `cdk deploy --all`.
+    origin_secret_generation: int = 1
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -429,6 +431,7 @@ def _validate_edge(edge: EdgeConfig) -> None:
         2_000_000_000,
     )
     _check_range("spito.edge.access_log_retention_days", edge.access_log_retention_days, 1, 3650)
+    _check_range("spito.edge.origin_secret_generation", edge.origin_secret_generation, 1, 10**6)
 
 
 def _check_range(key: str, value: int | float, low: int | float, high: int | float) -> None:

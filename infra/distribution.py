@@ -20,17 +20,9 @@ from constructs import Construct
 from infra import edge_headers
 from infra.checkov import skip_check
 from infra.nag import acknowledge
-from infra.routing import DEFAULT_ORIGIN, ROUTES, SPA_INDEX, Origin, Route
+from infra.routing import API_FORWARDED_HEADERS, DEFAULT_ORIGIN, ROUTES, SPA_INDEX, Origin, Route
 
 SPA_FALLBACK_FUNCTION = Path(__file__).resolve().parent / "edge_function" / "spa_fallback.js"
-# What the service reads from a request besides its body (service/public_urls.py, api.py,
-# bodies.py). CloudFront appends the viewer's address to X-Forwarded-For on its own.
-API_FORWARDED_HEADERS = (
-    "Host",  # the viewer's host: the service builds its URLs from it and refuses to shorten it
-    "CloudFront-Forwarded-Proto",  # the viewer's scheme (the ALB's X-Forwarded-Proto is its own)
-    "Content-Type",
-    "X-Delete-Token",
-)
 API_ORIGIN_TIMEOUT = Duration.seconds(30)
 ONE_YEAR = Duration.days(365)
 
@@ -58,15 +50,16 @@ class EdgeDistribution(Construct):
 
     Behaviours are generated from `infra.routing.ROUTES`, in order, so the local dev router and
     the edge route every path the same way. Web app behaviours are cached (the files' own
-    Cache-Control decides) and run the SPA fallback CloudFront Function; API behaviours cache
-    nothing, allow every method, forward the viewer's Host, scheme, query string and the headers
-    the service reads, and send the ALB's secret origin header as a Secrets Manager dynamic
-    reference. Every response gets the security headers of `infra.edge_headers`. Viewers get
-    HTTPS only (HTTP redirects), TLSv1.2_2021 at least, HTTP/2 and HTTP/3, IPv6; standard logs go
-    to `log_bucket`.
+    Cache-Control decides); those of routes with `spa_fallback` run the SPA fallback CloudFront
+    Function, the others serve files as named ("/" is the default root object). API behaviours
+    cache nothing, allow every method, forward the viewer's Host, scheme, query string and the
+    headers the service reads (`infra.routing.API_FORWARDED_HEADERS`), and send the ALB's secret
+    origin header as a Secrets Manager dynamic reference. Every response gets the security
+    headers of `infra.edge_headers`. Viewers get HTTPS only (HTTP redirects), TLSv1.2_2021 at
+    least, HTTP/2 and HTTP/3, IPv6; standard logs go to `log_bucket`.
 
-    Attributes: `distribution`, `spa_fallback`, `response_headers_policy`, `spa_cache_policy`,
-    `api_origin_request_policy`.
+    Attributes: `distribution`, `spa_fallback` (None when no route falls back),
+    `response_headers_policy`, `spa_cache_policy`, `api_origin_request_policy`.
     """
 
     def __init__(
@@ -105,27 +98,28 @@ class EdgeDistribution(Construct):
             query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.all(),
             cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
         )
-        self.spa_fallback = cloudfront.Function(
-            self,
-            "SpaFallback",
-            comment="Serve index.html for web app routes; files as named",
-            code=cloudfront.FunctionCode.from_file(file_path=str(SPA_FALLBACK_FUNCTION)),
-            runtime=cloudfront.FunctionRuntime.JS_2_0,
+        self.spa_fallback = (
+            cloudfront.Function(
+                self,
+                "SpaFallback",
+                comment="Serve index.html for web app routes; files as named",
+                code=cloudfront.FunctionCode.from_file(file_path=str(SPA_FALLBACK_FUNCTION)),
+                runtime=cloudfront.FunctionRuntime.JS_2_0,
+            )
+            if any(route.spa_fallback for route in routes)
+            else None
         )
-        behaviours: dict[Origin, tuple[cloudfront.IOrigin, dict[str, Any]]] = {
-            Origin.SPA: (
-                origins.S3BucketOrigin.with_origin_access_control(spa_bucket),
-                self._spa_behaviour(),
-            ),
-            Origin.API: (self._api_origin(api_origin), self._api_behaviour()),
+        origins_by_kind: dict[Origin, cloudfront.IOrigin] = {
+            Origin.SPA: origins.S3BucketOrigin.with_origin_access_control(spa_bucket),
+            Origin.API: self._api_origin(api_origin),
         }
-        origin_of_default, default_options = behaviours[default_origin]
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",
             comment="Spito: web app from S3, API and short links from the ALB",
             default_behavior=cloudfront.BehaviorOptions(
-                origin=origin_of_default, **default_options
+                origin=origins_by_kind[default_origin],
+                **self._behaviour_options(default_origin, spa_fallback=False),
             ),
             default_root_object=SPA_INDEX.lstrip("/"),
             domain_names=list(viewer_domain.names) if viewer_domain else None,
@@ -144,14 +138,38 @@ class EdgeDistribution(Construct):
             log_file_prefix="cloudfront/",
         )
         for route in routes:
-            origin, options = behaviours[route.origin]
-            self.distribution.add_behavior(route.pattern, origin, **options)
+            self.distribution.add_behavior(
+                route.pattern,
+                origins_by_kind[route.origin],
+                **self._behaviour_options(route.origin, spa_fallback=route.spa_fallback),
+            )
         self._allow_listing_for_404s(spa_bucket)
         self._acknowledge_findings(
             api_origin=api_origin, viewer_domain=viewer_domain, web_acl_arn=web_acl_arn
         )
 
-    def _spa_behaviour(self) -> dict[str, Any]:
+    def _behaviour_options(self, origin: Origin, *, spa_fallback: bool) -> dict[str, Any]:
+        if origin is Origin.API:
+            return {
+                "viewer_protocol_policy": cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                "allowed_methods": cloudfront.AllowedMethods.ALLOW_ALL,
+                "cached_methods": cloudfront.CachedMethods.CACHE_GET_HEAD,
+                "cache_policy": cloudfront.CachePolicy.CACHING_DISABLED,
+                "origin_request_policy": self.api_origin_request_policy,
+                "response_headers_policy": self.response_headers_policy,
+                "compress": True,
+            }
+        # Only app routes need the function: it runs (and is billed) on every request it sees.
+        fallback = (
+            [
+                cloudfront.FunctionAssociation(
+                    function=self.spa_fallback,
+                    event_type=cloudfront.FunctionEventType.VIEWER_REQUEST,
+                )
+            ]
+            if spa_fallback and self.spa_fallback is not None
+            else None
+        )
         return {
             "viewer_protocol_policy": cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
             "allowed_methods": cloudfront.AllowedMethods.ALLOW_GET_HEAD,
@@ -159,23 +177,7 @@ class EdgeDistribution(Construct):
             "cache_policy": self.spa_cache_policy,
             "response_headers_policy": self.response_headers_policy,
             "compress": True,
-            "function_associations": [
-                cloudfront.FunctionAssociation(
-                    function=self.spa_fallback,
-                    event_type=cloudfront.FunctionEventType.VIEWER_REQUEST,
-                )
-            ],
-        }
-
-    def _api_behaviour(self) -> dict[str, Any]:
-        return {
-            "viewer_protocol_policy": cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-            "allowed_methods": cloudfront.AllowedMethods.ALLOW_ALL,
-            "cached_methods": cloudfront.CachedMethods.CACHE_GET_HEAD,
-            "cache_policy": cloudfront.CachePolicy.CACHING_DISABLED,
-            "origin_request_policy": self.api_origin_request_policy,
-            "response_headers_policy": self.response_headers_policy,
-            "compress": True,
+            "function_associations": fallback,
         }
 
     @staticmethod
@@ -241,20 +243,16 @@ class EdgeDistribution(Construct):
             self.distribution,
             "AwsSolutions-CFR1",
             "A public URL shortener and pastebin serves every country; abuse is handled by the "
-            "WAF's rate limit and IP reputation list, not by geography.",
+            "service's own rate limit and, where it is on, the WAF's rate limit and IP "
+            "reputation list, not by geography.",
         )
         if web_acl_arn is None:
-            skip_check(
-                self.distribution,
-                "CKV_AWS_68",
-                "WAF is off in this stage's config (spito.edge.waf_enabled); prod turns it on.",
-            )
-            acknowledge(
-                self.distribution,
-                "AwsSolutions-CFR2",
+            waf_off = (
                 "WAF is off in this stage's config (spito.edge.waf_enabled) to save its fixed "
-                "monthly cost; prod turns it on. The service rate-limits writes itself.",
+                "monthly cost; prod turns it on. The service rate-limits writes itself."
             )
+            skip_check(self.distribution, "CKV_AWS_68", waf_off)
+            acknowledge(self.distribution, "AwsSolutions-CFR2", waf_off)
         if not api_origin.https:
             acknowledge(
                 self.distribution,
@@ -264,18 +262,12 @@ class EdgeDistribution(Construct):
                 "secret origin header from Secrets Manager. Configure a domain for HTTPS.",
             )
         if viewer_domain is None:
-            skip_check(
-                self.distribution,
-                "CKV_AWS_174",
-                "No custom domain: the default *.cloudfront.net certificate's TLS policy is fixed "
-                "by CloudFront. With a domain, TLSv1.2_2021 is the minimum.",
+            default_certificate = (
+                "No custom domain: viewers use the default *.cloudfront.net certificate, whose "
+                "TLS policy CloudFront fixes. With a domain, TLSv1.2_2021 is the minimum."
             )
-            acknowledge(
-                self.distribution,
-                "AwsSolutions-CFR4",
-                "No custom domain: viewers use the default *.cloudfront.net certificate, "
-                "whose TLS policy CloudFront fixes. With a domain, TLSv1.2_2021 is the minimum.",
-            )
+            skip_check(self.distribution, "CKV_AWS_174", default_certificate)
+            acknowledge(self.distribution, "AwsSolutions-CFR4", default_certificate)
 
 
 def access_log_bucket(
@@ -296,22 +288,16 @@ def access_log_bucket(
         removal_policy=removal_policy,
         lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(retention_days))],
     )
-    skip_check(
-        bucket,
-        "CKV_AWS_18",
-        "This bucket receives the edge's access logs; logging access to it would need yet "
-        "another bucket, without end.",
+    no_logs_of_logs = (
+        "This bucket receives the edge's access logs; logging access to the log bucket itself "
+        "would need yet another bucket, without end."
     )
+    skip_check(bucket, "CKV_AWS_18", no_logs_of_logs)
+    acknowledge(bucket, "AwsSolutions-S1", no_logs_of_logs)
     skip_check(
         bucket,
         "CKV_AWS_21",
         "Access logs are written once and expire by lifecycle; versions would only keep expired "
         "logs longer.",
-    )
-    acknowledge(
-        bucket,
-        "AwsSolutions-S1",
-        "This bucket receives the edge's access logs; logging access to the log bucket "
-        "itself would need yet another bucket, without end.",
     )
     return bucket

@@ -1,9 +1,12 @@
-"""The one routing table: which paths the web app (S3) serves and which the API (the ALB) serves.
+"""The one routing table: which paths the web app (S3) serves and which the API (the ALB) serves,
+and what a request to the API carries.
 
 CloudFront's cache behaviours are generated from `ROUTES` (in order, first match wins, the
 default behaviour last), and the local dev router (`scripts/dev_router.py`) matches the same
 patterns with the same rules, so the two cannot drift. Patterns use CloudFront's path-pattern
 syntax: `*` matches any run of characters (slashes included), `?` exactly one, case-sensitive.
+The API origin request policy forwards `API_FORWARDED_HEADERS`, and the dev router forwards
+those and nothing else.
 
 This module imports nothing from the CDK: the dev router loads it too.
 """
@@ -25,11 +28,21 @@ class Origin(enum.Enum):
 
 @dataclass(frozen=True, kw_only=True)
 class Route:
-    """One cache behaviour: requests whose path matches `pattern` go to `origin`."""
+    """One cache behaviour: requests whose path matches `pattern` go to `origin`.
+
+    `spa_fallback` (web app routes only): an app route under this pattern (a path whose last
+    segment has no dot) is served `SPA_INDEX`, by the CloudFront Function
+    `infra/edge_function/spa_fallback.js` at the edge; elsewhere a path is the file it names.
+    """
 
     pattern: str
     origin: Origin
     why: str
+    spa_fallback: bool = False
+
+    def __post_init__(self) -> None:
+        if self.spa_fallback and self.origin is not Origin.SPA:
+            raise ValueError(f"{self.pattern}: only web app routes have an index.html fallback")
 
 
 ROUTES: tuple[Route, ...] = (
@@ -37,18 +50,29 @@ ROUTES: tuple[Route, ...] = (
     Route(pattern="/healthz", origin=Origin.API, why="liveness"),
     Route(pattern="/readyz", origin=Origin.API, why="readiness"),
     Route(pattern="/openapi.json", origin=Origin.API, why="API description; before /*.*"),
-    Route(pattern="/assets/*", origin=Origin.SPA, why="Vite's hashed build output"),
-    Route(pattern="/p/*", origin=Origin.SPA, why="the paste page, an app route"),
+    Route(pattern="/assets/*", origin=Origin.SPA, why="Vite's hashed build output, files only"),
+    Route(pattern="/p/*", origin=Origin.SPA, why="the paste page, an app route", spa_fallback=True),
     Route(pattern="/*.*", origin=Origin.SPA, why="files at the root; ids never contain a dot"),
     Route(pattern="/?*", origin=Origin.API, why="short links /{id} and /{id}/raw"),
 )
-# What matches none of the above: only "/" itself, the web app's home page.
+# What matches none of the above: only "/" itself, the web app's home page, which CloudFront
+# serves as its default root object, SPA_INDEX.
 DEFAULT_ORIGIN = Origin.SPA
-
-# The SPA's fallback document: an app route (a path whose last segment has no dot) is served
-# this file; a path naming a file is served that file. The CloudFront Function
-# `infra/edge_function/spa_fallback.js` applies the same rule at the edge.
 SPA_INDEX = "/index.html"
+
+# What the service reads from a request besides its body (service/public_urls.py, api.py,
+# bodies.py), as the API's origin request policy forwards it. CloudFront adds
+# CLOUDFRONT_HEADERS itself and appends the viewer's address to X-Forwarded-For; the viewer's
+# other headers (cookies, Authorization, ...) never reach the service.
+VIEWER_HEADERS = (
+    "Host",  # the viewer's host: the service builds its URLs from it and refuses to shorten it
+    "Content-Type",
+    "X-Delete-Token",
+)
+CLOUDFRONT_HEADERS = (
+    "CloudFront-Forwarded-Proto",  # the viewer's scheme (the ALB's X-Forwarded-Proto is its own)
+)
+API_FORWARDED_HEADERS = (*VIEWER_HEADERS, *CLOUDFRONT_HEADERS)
 
 
 @cache
@@ -64,15 +88,25 @@ def matches(pattern: str, path: str) -> bool:
     return _compiled(pattern).fullmatch(path) is not None
 
 
+def route_for(path: str) -> Route | None:
+    """The first route whose pattern matches `path`; None for the default behaviour."""
+    return next((route for route in ROUTES if matches(route.pattern, path)), None)
+
+
 def origin_for(path: str) -> Origin:
     """The origin CloudFront sends a request for `path` to."""
-    for route in ROUTES:
-        if matches(route.pattern, path):
-            return route.origin
-    return DEFAULT_ORIGIN
+    route = route_for(path)
+    return route.origin if route else DEFAULT_ORIGIN
 
 
 def spa_object_key(path: str) -> str:
-    """The file the SPA serves for `path`: the file named, or index.html for an app route."""
-    last_segment = path.rsplit("/", 1)[-1]
-    return path if "." in last_segment else SPA_INDEX
+    """The file the web app serves for `path` (a path CloudFront sends to the bucket).
+
+    "/" is `SPA_INDEX` (CloudFront's default root object); under a route with `spa_fallback`,
+    so is every app route; any other path is the file it names.
+    """
+    if path == "/":
+        return SPA_INDEX
+    route = route_for(path)
+    is_app_route = "." not in path.rsplit("/", 1)[-1]
+    return SPA_INDEX if route is not None and route.spa_fallback and is_app_route else path

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import CfnElement, CfnResource, DefaultStackSynthesizer, Duration, RemovalPolicy, Stack
+from aws_cdk import (
+    CfnElement,
+    CfnResource,
+    CustomResource,
+    DefaultStackSynthesizer,
+    Duration,
+    RemovalPolicy,
+    Stack,
+)
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
@@ -66,6 +74,13 @@ class SpaDeployment(Construct):
     year, never deleted by a deploy, so pages loaded before it keep working), then index.html and
     the other root files (revalidated on every request), pruning root files the build no longer
     has. The second pass waits for the first, so a new index.html never names a missing asset.
+
+    Old hashed assets are kept for good, on purpose. No lifecycle rule can tell an asset the live
+    index.html still names from one no page needs: S3 ages an object from its upload, and a pass
+    uploads only when the build changes, so an expiry would delete the live app's files once the
+    web app went unchanged that long; pruning them at deploy would break every tab opened before
+    it that loads a chunk later. A build's assets are a few hundred KB: a thousand deploys cost
+    about a cent a month. Overwritten copies become noncurrent versions and expire (`SpaBucket`).
     """
 
     def __init__(
@@ -96,6 +111,16 @@ class SpaDeployment(Construct):
             cache_control=[s3_deployment.CacheControl.from_string(HASHED_ASSET_CACHE_CONTROL)],
             memory_limit=DEPLOYMENT_MEMORY_MIB,
         )
+        # aws-cdk-lib writes WaitForDistributionInvalidation: true on every deployment; this pass
+        # invalidates nothing (the root files' pass does, after it), so the flag would only mislead.
+        (assets_resource,) = [
+            child.node.default_child
+            for child in assets.node.children
+            if isinstance(child, CustomResource)
+        ]
+        if not isinstance(assets_resource, CfnResource):
+            raise TypeError("BucketDeployment's custom resource must be a CloudFormation resource")
+        assets_resource.add_property_deletion_override("WaitForDistributionInvalidation")
         root_files = s3_deployment.BucketDeployment(
             self,
             "RootFiles",
@@ -148,8 +173,9 @@ def _skip_handler_checks(handler: IConstruct | None, role: IConstruct) -> None:
     skip_check(
         policy,
         "CKV_AWS_111",
-        f"{owner}: it writes to the web app bucket and creates invalidations, which have no "
-        "resource-level permissions",
+        f"{owner}: its writes are to the web app bucket only, but aws-cdk-lib grants "
+        "CloudFront invalidations on every distribution (Resource *); only CloudFormation invokes "
+        "it, with this stack's distribution",
     )
     for check, why in (
         (
@@ -173,15 +199,25 @@ def _acknowledge_handler_findings(handler: IConstruct | None, *, bucket: s3.IBuc
         raise ValueError("BucketDeployment has no handler to acknowledge findings on")
     reason = (
         "BucketDeployment's handler, written and granted by aws-cdk-lib: it reads the CDK asset "
-        "bucket, syncs the web app bucket and invalidates the distribution (CloudFront "
-        "invalidations have no resource-level permissions)."
+        "bucket and syncs the web app bucket (object actions on those two buckets only), and "
+        "aws-cdk-lib grants it CloudFront invalidations on every distribution (Resource *). Only "
+        "CloudFormation invokes it, while this stack deploys, with this stack's bucket and "
+        "distribution."
     )
-    acknowledge(handler, "AwsSolutions-L1", "BucketDeployment's runtime is chosen by aws-cdk-lib.")
+    acknowledge(
+        handler,
+        "AwsSolutions-L1",
+        "BucketDeployment offers no runtime option: aws-cdk-lib fixes its handler's Python "
+        "runtime, together with the AWS CLI layer it bundles for it. CloudFormation alone "
+        "invokes it, while the stack deploys, on the build the stack ships; no user request "
+        "reaches it, and upgrading aws-cdk-lib moves it on.",
+    )
     acknowledge(
         handler,
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
         "AWSLambdaBasicExecutionRole]",
-        "BucketDeployment's handler writes its logs with the basic execution role.",
+        "aws-cdk-lib attaches this managed policy to BucketDeployment's handler; it allows only "
+        "creating log streams and writing log events, which is all the handler does with logs.",
     )
     for wildcard in _HANDLER_WILDCARDS:
         acknowledge(handler, f"AwsSolutions-IAM5[{wildcard}]", reason)

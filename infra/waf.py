@@ -15,8 +15,12 @@ COMMON_RULES_COUNTED = (
     "GenericRFI_BODY",
     "EC2MetaDataSSRF_BODY",
 )
+# The rate limit counts every POST, whatever its path. The service takes POST only under
+# /api/v1/ (creating links and pastes, opening a burn-after-reading paste) and CloudFront refuses
+# POST on every web app behaviour, so every POST that does anything is a POST /api/*. Matching
+# the path instead would have to decode it exactly as uvicorn and Starlette do (/%61pi/ and
+# /api%2Fv1/ reach the API): any difference is a way around the limit, and no path is simpler.
 RATE_LIMITED_METHOD = "POST"
-RATE_LIMITED_PATH_PREFIX = "/api/"
 
 
 def _visibility(metric_name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
@@ -49,30 +53,19 @@ def _managed_rule(
     )
 
 
-def _byte_match(
-    field: wafv2.CfnWebACL.FieldToMatchProperty, value: str, position: str
-) -> wafv2.CfnWebACL.StatementProperty:
-    return wafv2.CfnWebACL.StatementProperty(
+def _post_rate_rule(priority: int, limit: int) -> wafv2.CfnWebACL.RuleProperty:
+    is_post = wafv2.CfnWebACL.StatementProperty(
         byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
-            field_to_match=field,
-            positional_constraint=position,
-            search_string=value,
+            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(method={}),
+            positional_constraint="EXACTLY",
+            search_string=RATE_LIMITED_METHOD,
             text_transformations=[
                 wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")
             ],
         )
     )
-
-
-def _api_post_rate_rule(priority: int, limit: int) -> wafv2.CfnWebACL.RuleProperty:
-    is_post = _byte_match(
-        wafv2.CfnWebACL.FieldToMatchProperty(method={}), RATE_LIMITED_METHOD, "EXACTLY"
-    )
-    is_api = _byte_match(
-        wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}), RATE_LIMITED_PATH_PREFIX, "STARTS_WITH"
-    )
     return wafv2.CfnWebACL.RuleProperty(
-        name="ApiPostRateLimit",
+        name="PostRateLimit",
         priority=priority,
         action=wafv2.CfnWebACL.RuleActionProperty(block={}),
         statement=wafv2.CfnWebACL.StatementProperty(
@@ -80,12 +73,10 @@ def _api_post_rate_rule(priority: int, limit: int) -> wafv2.CfnWebACL.RuleProper
                 aggregate_key_type="IP",
                 limit=limit,
                 evaluation_window_sec=300,
-                scope_down_statement=wafv2.CfnWebACL.StatementProperty(
-                    and_statement=wafv2.CfnWebACL.AndStatementProperty(statements=[is_post, is_api])
-                ),
+                scope_down_statement=is_post,
             )
         ),
-        visibility_config=_visibility("ApiPostRateLimit"),
+        visibility_config=_visibility("PostRateLimit"),
     )
 
 
@@ -93,8 +84,8 @@ class EdgeWebAcl(Construct):
     """A CLOUDFRONT-scope WAF web ACL; its stack must be in us-east-1.
 
     AWS managed rule groups (common rule set, known bad inputs, Amazon IP reputation list) and a
-    per-address rate limit on `POST /api/*`, the only requests that write. The common rule set's
-    body rules count rather than block (see `COMMON_RULES_COUNTED`). Everything else is allowed.
+    per-address rate limit on every POST (see `RATE_LIMITED_METHOD`). The common rule set's body
+    rules count rather than block (see `COMMON_RULES_COUNTED`). Everything else is allowed.
 
     Attribute: `web_acl` (its `attr_arn` is what a distribution takes).
     """
@@ -112,7 +103,7 @@ class EdgeWebAcl(Construct):
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             visibility_config=_visibility("SpitoEdge"),
             rules=[
-                _api_post_rate_rule(priority=0, limit=api_post_limit_per_5_minutes),
+                _post_rate_rule(priority=0, limit=api_post_limit_per_5_minutes),
                 _managed_rule("AWSManagedRulesAmazonIpReputationList", 1),
                 _managed_rule("AWSManagedRulesKnownBadInputsRuleSet", 2),
                 _managed_rule("AWSManagedRulesCommonRuleSet", 3, COMMON_RULES_COUNTED),

@@ -55,8 +55,11 @@ MEANINGS = {
     "domain.hosted_zone_id": "Route 53 zone of the domain (taken by id, no lookup)",
     "edge.price_class": "CloudFront edge locations used",
     "edge.waf_enabled": "CLOUDFRONT web ACL in us-east-1",
-    "edge.waf_api_post_limit_per_5_minutes": "WAF rate limit per address on POST /api/*",
+    "edge.waf_api_post_limit_per_5_minutes": "WAF rate limit per address on every POST "
+    "(the service takes POST only under /api/)",
     "edge.access_log_retention_days": "CloudFront access log expiry",
+    "edge.origin_secret_generation": "bump by one to rotate the secret origin header "
+    "(README: Rotating the origin secret)",
 }
 
 

@@ -2,9 +2,11 @@
 
 Paths are routed by `infra.routing` (the table CloudFront's behaviours are generated from): the
 web app's files come from `web/dist` with the same index.html fallback as the edge's CloudFront
-Function, everything else is proxied to the service with the viewer's Host kept and the client
-address appended to X-Forwarded-For, as CloudFront does. Responses carry the edge's security
-headers (`infra.edge_headers`), so the web app meets the production CSP locally.
+Function, everything else is proxied to the service. Like CloudFront's origin request policy, the
+proxy forwards only the viewer headers of `infra.routing.VIEWER_HEADERS` (a header the service
+starts reading fails here as in production until it is added there), sets the headers
+CloudFront adds itself, and appends the client address to X-Forwarded-For. Responses carry the
+edge's security headers (`infra.edge_headers`), so the web app meets the production CSP locally.
 
     python -m scripts.dev_router --port 8080 --upstream http://127.0.0.1:8081 --web-dist web/dist
 """
@@ -14,7 +16,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 
 import httpx
@@ -26,7 +29,7 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from infra.edge_headers import DEFAULT_HEADERS, ENFORCED_HEADERS, spa_cache_control
-from infra.routing import Origin, origin_for, spa_object_key
+from infra.routing import VIEWER_HEADERS, Origin, origin_for, spa_object_key
 
 # RFC 9110 section 7.6.1: meaningful for one connection only, never forwarded by a proxy.
 HOP_BY_HOP_HEADERS = frozenset(
@@ -43,6 +46,9 @@ HOP_BY_HOP_HEADERS = frozenset(
     }
 )
 ROUTER_OWN_HEADERS = frozenset({"date", "server"})  # uvicorn sets its own
+DROPPED_RESPONSE_HEADERS = HOP_BY_HOP_HEADERS | ROUTER_OWN_HEADERS
+# The viewer headers CloudFront forwards, and Content-Length, which frames any body it sends on.
+FORWARDED_VIEWER_HEADERS = frozenset(name.lower() for name in (*VIEWER_HEADERS, "Content-Length"))
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
 SPA_METHODS = frozenset({"GET", "HEAD"})  # the bucket's behaviours allow only these
 ORIGIN_TIMEOUT_SECONDS = 30.0  # CloudFront's default origin response timeout
@@ -53,10 +59,11 @@ def _problem(status: int, title: str, detail: str) -> Response:
     return Response(json.dumps(body), status, media_type="application/problem+json")
 
 
-def _forwardable(
-    headers: Iterable[tuple[bytes, bytes]], *, drop: frozenset[str]
+def _filtered(
+    headers: Iterable[tuple[bytes, bytes]], *, keep: Callable[[str], bool]
 ) -> list[tuple[bytes, bytes]]:
-    return [(name, value) for name, value in headers if name.decode("latin-1").lower() not in drop]
+    """The headers whose lower-case name `keep` accepts, in order, repeats included."""
+    return [(name, value) for name, value in headers if keep(name.decode("latin-1").lower())]
 
 
 def _forwarded_for(request: Request) -> str:
@@ -84,7 +91,16 @@ class DevRouter:
         self.origin_timeout_seconds = origin_timeout_seconds
         self.upstream_url = httpx.URL(upstream)
         self.web_dist = web_dist.resolve()
-        self.client = httpx.AsyncClient(timeout=origin_timeout_seconds, follow_redirects=False)
+        self.client = httpx.AsyncClient(
+            timeout=origin_timeout_seconds,
+            follow_redirects=False,
+            # A proxy keeps no cookies: the service's Set-Cookie is the viewer's business, and a
+            # shared jar would send one viewer's cookies with everyone's requests.
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+        )
+        # httpx's own defaults (User-Agent, Accept, Accept-Encoding) are headers CloudFront's
+        # policy would not forward: the service sees only what the proxy sets.
+        self.client.headers.clear()
 
     async def dispatch(self, request: Request) -> Response:
         if origin_for(request.url.path) is Origin.API:
@@ -107,11 +123,14 @@ class DevRouter:
         return FileResponse(file, headers={"cache-control": spa_cache_control(key)})
 
     async def proxy(self, request: Request) -> Response:
-        headers = _forwardable(
-            request.headers.raw, drop=HOP_BY_HOP_HEADERS | {"x-forwarded-for", "x-forwarded-proto"}
-        )
-        headers.append((b"x-forwarded-for", _forwarded_for(request).encode("latin-1")))
-        headers.append((b"x-forwarded-proto", request.url.scheme.encode("latin-1")))
+        scheme = request.url.scheme.encode("latin-1")
+        headers = [
+            *_filtered(request.headers.raw, keep=FORWARDED_VIEWER_HEADERS.__contains__),
+            # What CloudFront adds (infra.routing.CLOUDFRONT_HEADERS), and then the ALB.
+            (b"cloudfront-forwarded-proto", scheme),
+            (b"x-forwarded-for", _forwarded_for(request).encode("latin-1")),
+            (b"x-forwarded-proto", scheme),
+        ]
         upstream_request = self.client.build_request(
             request.method,
             self.upstream_url.copy_with(raw_path=_raw_target(request)),
@@ -131,8 +150,8 @@ class DevRouter:
             status_code=upstream_response.status_code,
             background=BackgroundTask(upstream_response.aclose),
         )
-        response.raw_headers = _forwardable(
-            upstream_response.headers.raw, drop=HOP_BY_HOP_HEADERS | ROUTER_OWN_HEADERS
+        response.raw_headers = _filtered(
+            upstream_response.headers.raw, keep=lambda name: name not in DROPPED_RESPONSE_HEADERS
         )
         return response
 

@@ -110,6 +110,7 @@ class ApiStack(SpitoStack):
             removal_policy=removal_policy(config),
             deletion_protection=config.data.deletion_protection,
             certificate=certificate,
+            origin_secret_generation=config.edge.origin_secret_generation,
             service_dir=service_dir,
         )
         self.load_balancer = self.fleet.load_balancer

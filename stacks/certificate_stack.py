@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from infra.certificates import DomainCertificate
+from infra.certificates import DomainCertificate, custom_domain
 from infra.config import SpitoConfig
 from infra.dns import hosted_zone
 from stacks.base import SpitoStack
@@ -27,10 +27,10 @@ class CertificateStack(SpitoStack):
             config=config,
             description=f"Spito {config.stage}: the ALB's certificate",
         )
-        domain_name, zone_id = config.domain.domain_name, config.domain.hosted_zone_id
-        if domain_name is None or zone_id is None:
+        domain = custom_domain(config.domain)
+        if domain is None:
             raise ValueError("CertificateStack needs spito.domain.domain_name and hosted_zone_id")
-        zone = hosted_zone(self, "Zone", zone_id=zone_id, zone_name=domain_name)
+        zone = hosted_zone(self, "Zone", zone_id=domain.hosted_zone_id, zone_name=domain.name)
         self.certificate = DomainCertificate(
-            self, "AlbCertificate", domain_name=domain_name, hosted_zone=zone
+            self, "AlbCertificate", domain_name=domain.name, hosted_zone=zone
         ).certificate

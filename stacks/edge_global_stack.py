@@ -5,7 +5,8 @@ from __future__ import annotations
 from aws_cdk import aws_certificatemanager as acm
 from constructs import Construct
 
-from infra.certificates import DomainCertificate
+from infra.cdk_providers import CrossRegionProviderSkips
+from infra.certificates import DomainCertificate, custom_domain
 from infra.config import SpitoConfig
 from infra.dns import hosted_zone
 from infra.waf import EdgeWebAcl
@@ -36,15 +37,14 @@ class EdgeGlobalStack(SpitoStack):
             cross_region_references=True,
             description=f"Spito {config.stage}: CloudFront certificate and web ACL (us-east-1)",
         )
+        self.node.add_validation(CrossRegionProviderSkips(self))
         self.viewer_certificate: acm.ICertificate | None = None
         self.web_acl_arn: str | None = None
-        domain = config.domain
-        if domain.domain_name is not None and domain.hosted_zone_id is not None:
-            zone = hosted_zone(
-                self, "Zone", zone_id=domain.hosted_zone_id, zone_name=domain.domain_name
-            )
+        domain = custom_domain(config.domain)
+        if domain is not None:
+            zone = hosted_zone(self, "Zone", zone_id=domain.hosted_zone_id, zone_name=domain.name)
             self.viewer_certificate = DomainCertificate(
-                self, "ViewerCertificate", domain_name=domain.domain_name, hosted_zone=zone
+                self, "ViewerCertificate", domain_name=domain.name, hosted_zone=zone
             ).certificate
         if config.edge.waf_enabled:
             self.web_acl_arn = EdgeWebAcl(

@@ -12,7 +12,8 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.api_fleet import ORIGIN_VERIFY_HEADER
-from infra.certificates import domain_names
+from infra.cdk_providers import CrossRegionProviderSkips
+from infra.certificates import custom_domain
 from infra.config import SpitoConfig
 from infra.distribution import ApiOrigin, EdgeDistribution, ViewerDomain, access_log_bucket
 from infra.dns import DistributionAliases, hosted_zone
@@ -56,8 +57,9 @@ class EdgeStack(SpitoStack):
             cross_region_references=True,
             description=f"Spito {config.stage}: CloudFront, the web app bucket and DNS",
         )
-        domain_name = config.domain.domain_name
-        if (domain_name is None) != (viewer_certificate is None):
+        self.node.add_validation(CrossRegionProviderSkips(self))
+        domain = custom_domain(config.domain)
+        if (domain is None) != (viewer_certificate is None):
             raise ValueError("a viewer certificate is needed exactly when a domain is configured")
         self.log_bucket = access_log_bucket(
             self,
@@ -69,8 +71,8 @@ class EdgeStack(SpitoStack):
             self, "WebApp", removal_policy=removal_policy(config), access_log_bucket=self.log_bucket
         ).bucket
         viewer_domain = (
-            ViewerDomain(names=domain_names(domain_name), certificate=viewer_certificate)
-            if domain_name is not None and viewer_certificate is not None
+            ViewerDomain(names=domain.host_names, certificate=viewer_certificate)
+            if domain is not None and viewer_certificate is not None
             else None
         )
         self.edge = EdgeDistribution(
@@ -96,18 +98,19 @@ class EdgeStack(SpitoStack):
             bucket=self.spa_bucket,
             distribution=self.distribution,
         )
-        public_host = self.distribution.distribution_domain_name
-        if viewer_domain is not None and domain_name is not None:
-            zone_id = config.domain.hosted_zone_id or ""
+        if domain is not None:
             DistributionAliases(
                 self,
                 "Aliases",
-                zone=hosted_zone(self, "Zone", zone_id=zone_id, zone_name=domain_name),
-                names=viewer_domain.names,
+                zone=hosted_zone(
+                    self, "Zone", zone_id=domain.hosted_zone_id, zone_name=domain.name
+                ),
+                names=domain.host_names,
                 distribution=self.distribution,
             )
-            public_host = domain_name
-        self.public_url = f"https://{public_host}"
+        self.public_url = (
+            f"https://{domain.name if domain else self.distribution.distribution_domain_name}"
+        )
         CfnOutput(self, "PublicUrl", value=self.public_url)
         CfnOutput(self, "DistributionId", value=self.distribution.distribution_id)
         CfnOutput(self, "DistributionDomainName", value=self.distribution.distribution_domain_name)

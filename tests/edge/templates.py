@@ -1,51 +1,82 @@
-"""CloudFront queries over synthesized templates, on top of tests/infra/helpers.py."""
+"""Queries over synthesized templates (`aws_cdk.assertions.Template`) that the edge tests share.
+
+The assertions themselves use `Template.has_resource_properties` and `Match`; these helpers find
+what those assertions need to name (logical ids, origin ids) and follow cross-stack references.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from tests.infra.helpers import only_resource, resources_of_type
+from aws_cdk.assertions import Template
 
-Template = dict[str, Any]
+from infra.routing import matches
 
-
-def resources(template: Template, resource_type: str) -> list[dict[str, Any]]:
-    """The properties of every resource of `resource_type`."""
-    found = resources_of_type(template, resource_type).values()
-    return [resource.get("Properties", {}) for resource in found]
+TemplateJson = Callable[[str], dict[str, Any]]
+Templates = Callable[[str], Template]
+DISTRIBUTION = "AWS::CloudFront::Distribution"
 
 
-def only(template: Template, resource_type: str) -> dict[str, Any]:
-    """The properties of the one resource of `resource_type`; fails if there are 0 or several."""
-    properties: dict[str, Any] = only_resource(template, resource_type)["Properties"]
-    return properties
+def template_loader(load_json: TemplateJson) -> Templates:
+    """`load(stack_name)`: the stack's template as a `Template`, parsed once."""
+    cache: dict[str, Template] = {}
+
+    def load(stack_name: str) -> Template:
+        if stack_name not in cache:
+            cache[stack_name] = Template.from_json(load_json(stack_name))
+        return cache[stack_name]
+
+    return load
+
+
+def only(template: Template, resource_type: str, props: Any = None) -> tuple[str, dict[str, Any]]:
+    """The logical id and body of the one resource of `resource_type` (matching `props`)."""
+    found = template.find_resources(resource_type, props)
+    assert len(found) == 1, f"{len(found)} resources of type {resource_type}"
+    ((logical_id, resource),) = found.items()
+    return logical_id, dict(resource)
 
 
 def logical_id(template: Template, resource_type: str) -> str:
-    """The logical id of the one resource of `resource_type`."""
-    (found,) = resources_of_type(template, resource_type)
-    return found
+    return only(template, resource_type)[0]
 
 
 def distribution_config(template: Template) -> dict[str, Any]:
-    config: dict[str, Any] = only(template, "AWS::CloudFront::Distribution")["DistributionConfig"]
+    config: dict[str, Any] = only(template, DISTRIBUTION)[1]["Properties"]["DistributionConfig"]
     return config
 
 
-def origin_kinds(config: dict[str, Any]) -> dict[str, str]:
-    """Origin id -> "spa" (the S3 bucket through OAC) or "api" (the ALB, a custom origin)."""
-    return {
-        origin["Id"]: "spa" if "S3OriginConfig" in origin else "api" for origin in config["Origins"]
-    }
+def origin_id(template: Template, kind: str) -> str:
+    """The id of the origin of `kind`: "spa" (the bucket, through OAC) or "api" (the ALB)."""
+    origins = distribution_config(template)["Origins"]
+    (found,) = [o["Id"] for o in origins if ("S3OriginConfig" in o) == (kind == "spa")]
+    return str(found)
 
 
-def origin(config: dict[str, Any], kind: str) -> dict[str, Any]:
-    (found,) = [o for o in config["Origins"] if origin_kinds(config)[o["Id"]] == kind]
-    return dict(found)
+def behaviour_for(template: Template, path: str) -> dict[str, Any]:
+    """The cache behaviour CloudFront picks for `path`: the first pattern that matches, else the
+    default behaviour."""
+    config = distribution_config(template)
+    chosen = next(
+        (b for b in config.get("CacheBehaviors", []) if matches(b["PathPattern"], path)),
+        config["DefaultCacheBehavior"],
+    )
+    return dict(chosen)
 
 
-def behaviours(config: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    """Every behaviour (the default included) that targets the origin of `kind`."""
-    kinds = origin_kinds(config)
-    every = [*config["CacheBehaviors"], config["DefaultCacheBehavior"]]
-    return [b for b in every if kinds[b["TargetOriginId"]] == kind]
+def imported(producer: Template, reference: Any) -> Any:
+    """What a same-region strong reference (`Fn::ImportValue`) reads: the producer's export."""
+    name = reference["Fn::ImportValue"]
+    outputs = producer.find_outputs("*", {"Export": {"Name": name}})
+    assert len(outputs) == 1, f"{name} is exported {len(outputs)} times"
+    (output,) = outputs.values()
+    return output["Value"]
+
+
+def written_across_regions(writer: Template, reference: Any) -> Any:
+    """What a cross-region strong reference (a GetAtt of the consumer's ExportReader) reads: the
+    value the producer's ExportWriter writes to that SSM parameter."""
+    _, parameter = reference["Fn::GetAtt"]
+    _, export_writer = only(writer, "Custom::CrossRegionExportWriter")
+    return export_writer["Properties"]["WriterProps"]["exports"][parameter]

@@ -15,6 +15,7 @@ import uvicorn
 from starlette.types import Receive, Scope, Send
 
 from infra.edge_headers import CONTENT_SECURITY_POLICY, ENFORCED_HEADERS, spa_cache_control
+from infra.routing import API_FORWARDED_HEADERS, CLOUDFRONT_HEADERS
 from scripts.dev_router import create_app
 from tests.edge.cases import API_CASES, SPA_CASES, RoutingCase
 
@@ -87,10 +88,11 @@ class ServerThread:
 @pytest.fixture(scope="module")
 def web_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dist = tmp_path_factory.mktemp("dist")
-    (dist / "assets").mkdir()
     for case in SPA_CASES:
         assert case.spa_key is not None
-        (dist / case.spa_key.lstrip("/")).write_text(f"file {case.spa_key}")
+        file = dist / case.spa_key.lstrip("/")
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(f"file {case.spa_key}")
     return dist
 
 
@@ -132,6 +134,10 @@ def test_missing_asset_is_404_not_the_app(router: httpx.Client) -> None:
     assert response.headers["content-type"] == "application/problem+json"
 
 
+def test_missing_asset_without_an_extension_is_404_not_the_app(router: httpx.Client) -> None:
+    assert router.get("/assets/missing-chunk").status_code == 404
+
+
 def test_path_traversal_stays_inside_web_dist(router: httpx.Client, web_dist: Path) -> None:
     (web_dist.parent / "outside.txt").write_text("must not be served")
     response = router.get("/assets/..%2F..%2Foutside.txt")
@@ -166,6 +172,40 @@ def test_proxy_forwards_method_query_body_and_headers(router: httpx.Client) -> N
     assert json.loads(received["body"]) == {"url": "https://example.org"}
     assert headers["x-delete-token"] == "t0k3n"
     assert headers["x-forwarded-proto"] == "http"
+
+
+def test_proxy_forwards_only_the_headers_cloudfront_forwards(router: httpx.Client) -> None:
+    response = router.post(
+        "/api/v1/links",
+        content=b"{}",
+        headers={
+            "Content-Type": "application/json",
+            "X-Delete-Token": "t0k3n",
+            "Cookie": "session=1",
+            "Authorization": "Bearer x",
+            "Accept-Language": "fr",
+            "X-Something-New": "1",
+        },
+    )
+    received = {name for name, _ in response.json()["headers"]}
+    # The origin request policy's list, the body's length, and what CloudFront and the ALB add.
+    expected = {name.lower() for name in API_FORWARDED_HEADERS}
+    assert received == expected | {"content-length", "x-forwarded-for", "x-forwarded-proto"}
+
+
+def test_proxy_keeps_no_cookies_from_the_service(router: httpx.Client) -> None:
+    first = router.get("/AbC123x")
+    assert first.headers.get_list("set-cookie") == ["a=1", "b=2"]  # passed on to the viewer
+    with httpx.Client(base_url=str(router.base_url)) as other_viewer:
+        received = dict(other_viewer.get("/AbC123x").json()["headers"])
+    assert "cookie" not in received
+
+
+def test_proxy_sets_the_headers_cloudfront_adds_itself(router: httpx.Client) -> None:
+    response = router.get("/AbC123x", headers={"CloudFront-Forwarded-Proto": "https"})
+    headers = response.json()["headers"]
+    for name in CLOUDFRONT_HEADERS:
+        assert [value for key, value in headers if key == name.lower()] == ["http"]
 
 
 def test_proxy_passes_redirects_and_repeated_headers_through(router: httpx.Client) -> None:

@@ -2,222 +2,378 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
+from aws_cdk.assertions import Match, Template
 
 from infra import edge_headers
 from infra.api_fleet import ORIGIN_VERIFY_HEADER
-from infra.routing import ROUTES, matches
+from infra.routing import API_FORWARDED_HEADERS, ROUTES, Origin
 from tests.edge.cases import ROUTING_CASES, RoutingCase
 from tests.edge.templates import (
-    behaviours,
+    DISTRIBUTION,
+    Templates,
+    behaviour_for,
     distribution_config,
+    imported,
     logical_id,
     only,
-    origin,
-    origin_kinds,
-    resources,
+    origin_id,
+    written_across_regions,
 )
 
 EDGE_STACKS = ["Spito-dev-Edge", "Spito-prod-Edge"]
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # AWS managed cache policy id
-TemplateJson = Callable[[str], dict[str, Any]]
+ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
 
 
 @pytest.fixture(params=EDGE_STACKS)
-def edge(request: pytest.FixtureRequest, cdk_template_json: TemplateJson) -> dict[str, Any]:
-    template: dict[str, Any] = cdk_template_json(request.param)
-    return template
+def edge(request: pytest.FixtureRequest, cdk_template: Templates) -> Template:
+    return cdk_template(request.param)
 
 
-@pytest.fixture
-def config(edge: dict[str, Any]) -> dict[str, Any]:
-    return distribution_config(edge)
+def _has_distribution(template: Template, config: dict[str, Any]) -> None:
+    template.has_resource_properties(
+        DISTRIBUTION, {"DistributionConfig": Match.object_like(config)}
+    )
 
 
-def test_behaviours_are_the_routing_table_in_order(config: dict[str, Any]) -> None:
-    kinds = origin_kinds(config)
-    generated = [(b["PathPattern"], kinds[b["TargetOriginId"]]) for b in config["CacheBehaviors"]]
-    assert generated == [(route.pattern, route.origin.value) for route in ROUTES]
-    assert kinds[config["DefaultCacheBehavior"]["TargetOriginId"]] == "spa"
+def _behaviours(template: Template, origin: Origin, **properties: object) -> list[object]:
+    """A `Match` for the cache behaviour of every route to `origin`, with `properties`."""
+    return [
+        Match.object_like({"PathPattern": route.pattern, **properties})
+        for route in ROUTES
+        if route.origin is origin
+    ]
+
+
+def test_behaviours_are_the_routing_table_in_order(edge: Template) -> None:
+    ids = {origin: origin_id(edge, origin.value) for origin in Origin}
+    expected = [
+        Match.object_like({"PathPattern": route.pattern, "TargetOriginId": ids[route.origin]})
+        for route in ROUTES
+    ]
+    _has_distribution(
+        edge,
+        {
+            "CacheBehaviors": expected,
+            "DefaultCacheBehavior": Match.object_like({"TargetOriginId": ids[Origin.SPA]}),
+        },
+    )
 
 
 @pytest.mark.parametrize("case", ROUTING_CASES, ids=lambda case: case.path)
 def test_cloudfront_sends_each_path_of_the_table_to_its_origin(
-    config: dict[str, Any], case: RoutingCase
+    edge: Template, case: RoutingCase
 ) -> None:
-    kinds = origin_kinds(config)
-    chosen = next(
-        (b for b in config["CacheBehaviors"] if matches(b["PathPattern"], case.path)),
-        config["DefaultCacheBehavior"],
+    assert behaviour_for(edge, case.path)["TargetOriginId"] == origin_id(edge, case.origin)
+
+
+def test_api_behaviours_cache_nothing_allow_every_method_and_run_no_function(
+    edge: Template,
+) -> None:
+    api = _behaviours(
+        edge,
+        Origin.API,
+        CachePolicyId=CACHING_DISABLED,
+        AllowedMethods=ALL_METHODS,
+        FunctionAssociations=Match.absent(),
     )
-    assert kinds[chosen["TargetOriginId"]] == case.origin
-
-
-def test_api_behaviours_cache_nothing_and_allow_every_method(config: dict[str, Any]) -> None:
-    api = behaviours(config, "api")
-    assert len(api) == sum(1 for route in ROUTES if route.origin.value == "api")
-    for behaviour in api:
-        assert behaviour["CachePolicyId"] == CACHING_DISABLED
-        assert set(behaviour["AllowedMethods"]) == {
-            *("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE")
-        }
-        assert "FunctionAssociations" not in behaviour
+    _has_distribution(edge, {"CacheBehaviors": Match.array_with(api)})
 
 
 def test_api_forwards_viewer_host_scheme_queries_and_the_services_headers(
-    edge: dict[str, Any], config: dict[str, Any]
+    edge: Template,
 ) -> None:
     policy_id = logical_id(edge, "AWS::CloudFront::OriginRequestPolicy")
-    policy = only(edge, "AWS::CloudFront::OriginRequestPolicy")["OriginRequestPolicyConfig"]
-    assert policy["HeadersConfig"] == {
-        "HeaderBehavior": "whitelist",
-        "Headers": ["Host", "CloudFront-Forwarded-Proto", "Content-Type", "X-Delete-Token"],
-    }
-    assert policy["QueryStringsConfig"] == {"QueryStringBehavior": "all"}
-    assert policy["CookiesConfig"] == {"CookieBehavior": "none"}
-    for behaviour in behaviours(config, "api"):
-        assert behaviour["OriginRequestPolicyId"] == {"Ref": policy_id}
+    edge.has_resource_properties(
+        "AWS::CloudFront::OriginRequestPolicy",
+        {
+            "OriginRequestPolicyConfig": Match.object_like(
+                {
+                    "HeadersConfig": {
+                        "HeaderBehavior": "whitelist",
+                        "Headers": list(API_FORWARDED_HEADERS),
+                    },
+                    "QueryStringsConfig": {"QueryStringBehavior": "all"},
+                    "CookiesConfig": {"CookieBehavior": "none"},
+                }
+            )
+        },
+    )
+    api = _behaviours(edge, Origin.API, OriginRequestPolicyId={"Ref": policy_id})
+    _has_distribution(edge, {"CacheBehaviors": Match.array_with(api)})
 
 
-def test_api_origin_sends_the_secret_header_as_a_secrets_manager_reference(
-    config: dict[str, Any],
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_api_origin_sends_the_secret_the_alb_requires_as_a_dynamic_reference(
+    cdk_template: Templates, stage: str
 ) -> None:
-    (header,) = origin(config, "api")["OriginCustomHeaders"]
+    edge, api = cdk_template(f"Spito-{stage}-Edge"), cdk_template(f"Spito-{stage}-Api")
+    (origin,) = [o for o in distribution_config(edge)["Origins"] if "CustomOriginConfig" in o]
+    (header,) = origin["OriginCustomHeaders"]
+    opening, secret_arn, closing = header["HeaderValue"]["Fn::Join"][1]
     assert header["HeaderName"] == ORIGIN_VERIFY_HEADER
-    parts = header["HeaderValue"]["Fn::Join"][1]
-    assert parts[0] == "{{resolve:secretsmanager:"
-    assert parts[-1] == ":SecretString:::}}"
-    assert "Fn::GetStackOutput" in parts[1]  # the secret's ARN from the fleet's stack
-
-
-def test_without_a_domain_cloudfront_reaches_the_alb_over_http(config: dict[str, Any]) -> None:
-    custom = origin(config, "api")["CustomOriginConfig"]
-    assert custom["OriginProtocolPolicy"] == "http-only"
-
-
-def test_spa_is_read_through_origin_access_control(
-    edge: dict[str, Any], config: dict[str, Any]
-) -> None:
-    spa = origin(config, "spa")
-    oac_id = logical_id(edge, "AWS::CloudFront::OriginAccessControl")
-    assert spa["OriginAccessControlId"] == {"Fn::GetAtt": [oac_id, "Id"]}
-    assert spa["S3OriginConfig"] == {"OriginAccessIdentity": ""}
-    oac = only(edge, "AWS::CloudFront::OriginAccessControl")["OriginAccessControlConfig"]
-    assert oac["OriginAccessControlOriginType"] == "s3"
-    assert oac["SigningBehavior"] == "always"
-
-
-def test_spa_behaviours_run_the_fallback_function_and_allow_only_reads(
-    edge: dict[str, Any], config: dict[str, Any]
-) -> None:
-    function_id = logical_id(edge, "AWS::CloudFront::Function")
-    for behaviour in behaviours(config, "spa"):
-        assert behaviour["FunctionAssociations"] == [
-            {
-                "EventType": "viewer-request",
-                "FunctionARN": {"Fn::GetAtt": [function_id, "FunctionARN"]},
-            }
-        ]
-        assert behaviour["AllowedMethods"] == ["GET", "HEAD"]
-    function = only(edge, "AWS::CloudFront::Function")
-    assert function["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
-
-
-def test_spa_cache_lets_the_files_cache_control_decide(
-    edge: dict[str, Any], config: dict[str, Any]
-) -> None:
-    policy_id = logical_id(edge, "AWS::CloudFront::CachePolicy")
-    policy = only(edge, "AWS::CloudFront::CachePolicy")["CachePolicyConfig"]
-    assert policy["MinTTL"] == 0  # index.html's no-cache is honoured
-    assert policy["MaxTTL"] == 365 * 24 * 3600  # hashed assets' one year is honoured
-    encodings = policy["ParametersInCacheKeyAndForwardedToOrigin"]
-    assert encodings["EnableAcceptEncodingGzip"] is True
-    assert encodings["EnableAcceptEncodingBrotli"] is True
-    for behaviour in behaviours(config, "spa"):
-        assert behaviour["CachePolicyId"] == {"Ref": policy_id}
-
-
-def test_every_behaviour_redirects_http_compresses_and_adds_security_headers(
-    edge: dict[str, Any], config: dict[str, Any]
-) -> None:
-    policy_id = logical_id(edge, "AWS::CloudFront::ResponseHeadersPolicy")
-    for behaviour in [*config["CacheBehaviors"], config["DefaultCacheBehavior"]]:
-        assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
-        assert behaviour["Compress"] is True
-        assert behaviour["ResponseHeadersPolicyId"] == {"Ref": policy_id}
-
-
-def test_security_headers_policy(edge: dict[str, Any]) -> None:
-    policy = only(edge, "AWS::CloudFront::ResponseHeadersPolicy")
-    headers = policy["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
-    assert headers["StrictTransportSecurity"] == {
-        "AccessControlMaxAgeSec": 2 * 365 * 24 * 3600,
-        "IncludeSubdomains": True,
-        "Override": True,
-    }
-    assert headers["ContentTypeOptions"] == {"Override": True}
-    assert headers["FrameOptions"] == {"FrameOption": "DENY", "Override": True}
-    assert headers["ReferrerPolicy"] == {
-        "ReferrerPolicy": "strict-origin-when-cross-origin",
-        "Override": True,
-    }
-    csp = headers["ContentSecurityPolicy"]
-    assert csp["ContentSecurityPolicy"] == edge_headers.CONTENT_SECURITY_POLICY
-    assert "connect-src 'self'" in csp["ContentSecurityPolicy"]
-    assert "unsafe-inline" not in csp["ContentSecurityPolicy"]
-    assert csp["Override"] is False  # the service's raw paste CSP is stricter and wins
-
-
-def test_viewers_get_http2_http3_ipv6_and_the_configured_price_class(
-    config: dict[str, Any],
-) -> None:
-    assert config["HttpVersion"] == "http2and3"
-    assert config["IPV6Enabled"] is True
-    assert config["PriceClass"] == "PriceClass_100"
-    assert config["DefaultRootObject"] == "index.html"
-
-
-def test_without_a_domain_the_cloudfront_name_is_used(config: dict[str, Any]) -> None:
-    assert "Aliases" not in config
-    assert "ViewerCertificate" not in config
-
-
-def test_standard_logs_go_to_an_acl_enabled_bucket_that_expires_them(
-    edge: dict[str, Any], config: dict[str, Any]
-) -> None:
-    log_bucket_id = config["Logging"]["Bucket"]["Fn::GetAtt"][0]
-    assert config["Logging"]["Prefix"] == "cloudfront/"
-    bucket = edge["Resources"][log_bucket_id]["Properties"]
-    assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerPreferred"}]}
-    assert bucket["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 90
-    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
-        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-    ]
-    assert bucket["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True,
-        "BlockPublicPolicy": True,
-        "IgnorePublicAcls": True,
-        "RestrictPublicBuckets": True,
-    }
-
-
-def test_web_acl_is_attached_only_where_the_config_enables_it(
-    cdk_template_json: TemplateJson,
-) -> None:
-    assert "WebACLId" not in distribution_config(cdk_template_json("Spito-dev-Edge"))
-    prod = distribution_config(cdk_template_json("Spito-prod-Edge"))
-    assert prod["WebACLId"]["Fn::GetStackOutput"]["StackName"] == "Spito-prod-EdgeGlobal"
-    assert prod["WebACLId"]["Fn::GetStackOutput"]["Region"] == "us-east-1"
-
-
-def test_outputs_name_the_public_url_and_the_distribution(edge: dict[str, Any]) -> None:
-    assert {"PublicUrl", "DistributionId", "DistributionDomainName", "WebAppBucketName"} <= set(
-        edge["Outputs"]
+    assert (opening, closing) == ("{{resolve:secretsmanager:", ":SecretString:::}}")
+    # A strong reference: the Api stack exports the ARN of its (only) origin secret.
+    secret_id = logical_id(api, "AWS::SecretsManager::Secret")
+    assert imported(api, secret_arn) == {"Ref": secret_id}
+    accepted = ["{{resolve:secretsmanager:", {"Ref": secret_id}, ":SecretString:::}}"]
+    api.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::ListenerRule",
+        {
+            "Conditions": [
+                {
+                    "Field": "http-header",
+                    "HttpHeaderConfig": {
+                        "HttpHeaderName": ORIGIN_VERIFY_HEADER,
+                        "Values": [{"Fn::Join": ["", accepted]}],
+                    },
+                }
+            ]
+        },
     )
 
 
-def test_one_distribution_per_stage(edge: dict[str, Any]) -> None:
-    assert len(resources(edge, "AWS::CloudFront::Distribution")) == 1
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_api_origin_is_the_alb_of_the_fleet_stack(cdk_template: Templates, stage: str) -> None:
+    edge, api = cdk_template(f"Spito-{stage}-Edge"), cdk_template(f"Spito-{stage}-Api")
+    (origin,) = [o for o in distribution_config(edge)["Origins"] if "CustomOriginConfig" in o]
+    alb_id = logical_id(api, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert imported(api, origin["DomainName"]) == {"Fn::GetAtt": [alb_id, "DNSName"]}
+
+
+def test_without_a_domain_cloudfront_reaches_the_alb_over_http(edge: Template) -> None:
+    _has_distribution(
+        edge,
+        {
+            "Origins": Match.array_with(
+                [
+                    Match.object_like(
+                        {
+                            "CustomOriginConfig": Match.object_like(
+                                {"OriginProtocolPolicy": "http-only"}
+                            )
+                        }
+                    )
+                ]
+            )
+        },
+    )
+
+
+def test_spa_is_read_through_origin_access_control(edge: Template) -> None:
+    oac_id = logical_id(edge, "AWS::CloudFront::OriginAccessControl")
+    edge.has_resource_properties(
+        "AWS::CloudFront::OriginAccessControl",
+        {
+            "OriginAccessControlConfig": Match.object_like(
+                {"OriginAccessControlOriginType": "s3", "SigningBehavior": "always"}
+            )
+        },
+    )
+    spa_origin = Match.object_like(
+        {
+            "Id": origin_id(edge, "spa"),
+            "OriginAccessControlId": {"Fn::GetAtt": [oac_id, "Id"]},
+            "S3OriginConfig": {"OriginAccessIdentity": ""},
+        }
+    )
+    _has_distribution(edge, {"Origins": Match.array_with([spa_origin])})
+
+
+def test_only_app_routes_run_the_fallback_function(edge: Template) -> None:
+    function_id = logical_id(edge, "AWS::CloudFront::Function")
+    fallback = [
+        {"EventType": "viewer-request", "FunctionARN": {"Fn::GetAtt": [function_id, "FunctionARN"]}}
+    ]
+    expected = [
+        Match.object_like(
+            {
+                "PathPattern": route.pattern,
+                "FunctionAssociations": fallback if route.spa_fallback else Match.absent(),
+            }
+        )
+        for route in ROUTES
+    ]
+    assert any(route.spa_fallback for route in ROUTES)
+    assert not all(route.spa_fallback for route in ROUTES if route.origin is Origin.SPA)
+    _has_distribution(
+        edge,
+        {
+            "CacheBehaviors": expected,
+            # The default behaviour gets only "/", which the default root object serves.
+            "DefaultCacheBehavior": Match.object_like({"FunctionAssociations": Match.absent()}),
+            "DefaultRootObject": "index.html",
+        },
+    )
+    edge.has_resource_properties(
+        "AWS::CloudFront::Function",
+        {"FunctionConfig": Match.object_like({"Runtime": "cloudfront-js-2.0"})},
+    )
+
+
+def test_spa_behaviours_allow_only_reads(edge: Template) -> None:
+    spa = _behaviours(edge, Origin.SPA, AllowedMethods=["GET", "HEAD"])
+    _has_distribution(
+        edge,
+        {
+            "CacheBehaviors": Match.array_with(spa),
+            "DefaultCacheBehavior": Match.object_like({"AllowedMethods": ["GET", "HEAD"]}),
+        },
+    )
+
+
+def test_spa_cache_lets_the_files_cache_control_decide(edge: Template) -> None:
+    policy_id = logical_id(edge, "AWS::CloudFront::CachePolicy")
+    edge.has_resource_properties(
+        "AWS::CloudFront::CachePolicy",
+        {
+            "CachePolicyConfig": Match.object_like(
+                {
+                    "MinTTL": 0,  # index.html's no-cache is honoured
+                    "MaxTTL": 365 * 24 * 3600,  # hashed assets' one year is honoured
+                    "ParametersInCacheKeyAndForwardedToOrigin": Match.object_like(
+                        {"EnableAcceptEncodingGzip": True, "EnableAcceptEncodingBrotli": True}
+                    ),
+                }
+            )
+        },
+    )
+    spa = _behaviours(edge, Origin.SPA, CachePolicyId={"Ref": policy_id})
+    _has_distribution(
+        edge,
+        {
+            "CacheBehaviors": Match.array_with(spa),
+            "DefaultCacheBehavior": Match.object_like({"CachePolicyId": {"Ref": policy_id}}),
+        },
+    )
+
+
+def test_every_behaviour_redirects_http_compresses_and_adds_security_headers(
+    edge: Template,
+) -> None:
+    policy_id = logical_id(edge, "AWS::CloudFront::ResponseHeadersPolicy")
+    every = Match.object_like(
+        {
+            "ViewerProtocolPolicy": "redirect-to-https",
+            "Compress": True,
+            "ResponseHeadersPolicyId": {"Ref": policy_id},
+        }
+    )
+    _has_distribution(
+        edge, {"CacheBehaviors": [every] * len(ROUTES), "DefaultCacheBehavior": every}
+    )
+
+
+def test_security_headers_policy(edge: Template) -> None:
+    csp = edge_headers.CONTENT_SECURITY_POLICY
+    assert "connect-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    edge.has_resource_properties(
+        "AWS::CloudFront::ResponseHeadersPolicy",
+        {
+            "ResponseHeadersPolicyConfig": Match.object_like(
+                {
+                    "SecurityHeadersConfig": {
+                        "StrictTransportSecurity": {
+                            "AccessControlMaxAgeSec": 2 * 365 * 24 * 3600,
+                            "IncludeSubdomains": True,
+                            "Override": True,
+                        },
+                        "ContentTypeOptions": {"Override": True},
+                        "FrameOptions": {"FrameOption": "DENY", "Override": True},
+                        "ReferrerPolicy": {
+                            "ReferrerPolicy": "strict-origin-when-cross-origin",
+                            "Override": True,
+                        },
+                        # Not overriding: the service's raw paste CSP is stricter and wins.
+                        "ContentSecurityPolicy": {"ContentSecurityPolicy": csp, "Override": False},
+                    }
+                }
+            )
+        },
+    )
+
+
+def test_viewers_get_http2_http3_ipv6_and_the_configured_price_class(edge: Template) -> None:
+    _has_distribution(
+        edge, {"HttpVersion": "http2and3", "IPV6Enabled": True, "PriceClass": "PriceClass_100"}
+    )
+
+
+def test_without_a_domain_the_cloudfront_name_is_used(edge: Template) -> None:
+    _has_distribution(edge, {"Aliases": Match.absent(), "ViewerCertificate": Match.absent()})
+
+
+def test_standard_logs_go_to_an_acl_enabled_bucket_that_expires_them(edge: Template) -> None:
+    log_bucket_id, _ = only(
+        edge,
+        "AWS::S3::Bucket",
+        {
+            "Properties": Match.object_like(
+                {
+                    # CloudFront's standard logging writes with ACLs.
+                    "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerPreferred"}]},
+                    "LifecycleConfiguration": {
+                        "Rules": [{"ExpirationInDays": 90, "Status": "Enabled"}]
+                    },
+                    "BucketEncryption": {
+                        "ServerSideEncryptionConfiguration": [
+                            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                        ]
+                    },
+                    "PublicAccessBlockConfiguration": {
+                        "BlockPublicAcls": True,
+                        "BlockPublicPolicy": True,
+                        "IgnorePublicAcls": True,
+                        "RestrictPublicBuckets": True,
+                    },
+                }
+            )
+        },
+    )
+    logging = {
+        "Bucket": {"Fn::GetAtt": [log_bucket_id, "RegionalDomainName"]},
+        "Prefix": "cloudfront/",
+    }
+    _has_distribution(edge, {"Logging": logging})
+
+
+def test_no_web_acl_where_the_config_disables_it(cdk_template: Templates) -> None:
+    _has_distribution(cdk_template("Spito-dev-Edge"), {"WebACLId": Match.absent()})
+
+
+def test_web_acl_comes_from_us_east_1_through_a_strong_cross_region_reference(
+    cdk_template: Templates,
+) -> None:
+    edge, edge_global = cdk_template("Spito-prod-Edge"), cdk_template("Spito-prod-EdgeGlobal")
+    web_acl_arn = distribution_config(edge)["WebACLId"]
+    reader_id, reader = only(edge, "Custom::CrossRegionExportReader")
+    reader_id_used, parameter = web_acl_arn["Fn::GetAtt"]
+    assert reader_id_used == reader_id
+    assert parameter in reader["Properties"]["ReaderProps"]["imports"]
+    web_acl_id = logical_id(edge_global, "AWS::WAFv2::WebACL")
+    assert written_across_regions(edge_global, web_acl_arn) == {"Fn::GetAtt": [web_acl_id, "Arn"]}
+
+
+def test_outputs_name_the_public_url_and_the_distribution(edge: Template) -> None:
+    distribution_id = logical_id(edge, DISTRIBUTION)
+    edge.has_output("DistributionId", {"Value": {"Ref": distribution_id}})
+    edge.has_output(
+        "DistributionDomainName", {"Value": {"Fn::GetAtt": [distribution_id, "DomainName"]}}
+    )
+    edge.has_output(
+        "PublicUrl",
+        {
+            "Value": {
+                "Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution_id, "DomainName"]}]]
+            }
+        },
+    )
+    edge.has_output("WebAppBucketName", {"Value": {"Ref": Match.any_value()}})
+
+
+def test_one_distribution_per_stage(edge: Template) -> None:
+    edge.resource_count_is(DISTRIBUTION, 1)

@@ -3,23 +3,37 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk.assertions import Match, Template
 
-from tests.edge.conftest import DOMAIN_NAME, HOSTED_ZONE_ID
-from tests.edge.templates import distribution_config, logical_id, only, origin, resources
+from tests.edge.conftest import DOMAIN_NAME, HOSTED_ZONE_ID, _synthesize_with_domain
+from tests.edge.templates import (
+    DISTRIBUTION,
+    TemplateJson,
+    Templates,
+    distribution_config,
+    imported,
+    logical_id,
+    template_loader,
+    written_across_regions,
+)
+from tests.fixtures.cdk_app import synthesized_once
 
-TemplateJson = Callable[[str], dict[str, Any]]
 HOST_NAMES = [DOMAIN_NAME, f"api.{DOMAIN_NAME}"]
+CERTIFICATE = "AWS::CertificateManager::Certificate"
+
+
+@pytest.fixture(scope="module")
+def domain_template(domain_template_json: TemplateJson) -> Templates:
+    return template_loader(domain_template_json)
 
 
 @pytest.fixture
-def edge(domain_template_json: TemplateJson) -> dict[str, Any]:
-    template: dict[str, Any] = domain_template_json("Spito-prod-Edge")
-    return template
+def edge(domain_template: Templates) -> Template:
+    return domain_template("Spito-prod-Edge")
 
 
 @pytest.fixture
@@ -28,93 +42,160 @@ def manifest(domain_cdk_out: Path) -> dict[str, Any]:
     return loaded
 
 
-def _assert_dns_validated_for_both_names(certificate: dict[str, Any]) -> None:
-    assert certificate["DomainName"] == DOMAIN_NAME
-    assert certificate["SubjectAlternativeNames"] == [f"api.{DOMAIN_NAME}"]
-    assert certificate["ValidationMethod"] == "DNS"
-    for option in certificate["DomainValidationOptions"]:
-        assert option["HostedZoneId"] == HOSTED_ZONE_ID
+def _has_dns_validated_certificate_for_both_names(template: Template) -> None:
+    template.resource_count_is(CERTIFICATE, 1)
+    validation = [{"DomainName": name, "HostedZoneId": HOSTED_ZONE_ID} for name in HOST_NAMES]
+    template.has_resource_properties(
+        CERTIFICATE,
+        {
+            "DomainName": DOMAIN_NAME,
+            "SubjectAlternativeNames": HOST_NAMES[1:],
+            "ValidationMethod": "DNS",
+            "DomainValidationOptions": validation,
+        },
+    )
 
 
 def test_viewer_certificate_is_dns_validated_in_us_east_1(
-    domain_template_json: TemplateJson, manifest: dict[str, Any]
+    domain_template: Templates, manifest: dict[str, Any]
 ) -> None:
-    global_stack = domain_template_json("Spito-prod-EdgeGlobal")
-    _assert_dns_validated_for_both_names(only(global_stack, "AWS::CertificateManager::Certificate"))
+    _has_dns_validated_certificate_for_both_names(domain_template("Spito-prod-EdgeGlobal"))
     assert manifest["artifacts"]["Spito-prod-EdgeGlobal"]["environment"].endswith("/us-east-1")
 
 
 def test_alb_certificate_is_dns_validated_in_the_fleets_region(
-    domain_template_json: TemplateJson, manifest: dict[str, Any]
+    domain_template: Templates, manifest: dict[str, Any]
 ) -> None:
-    certificate_stack = domain_template_json("Spito-prod-Certificate")
-    _assert_dns_validated_for_both_names(
-        only(certificate_stack, "AWS::CertificateManager::Certificate")
-    )
+    _has_dns_validated_certificate_for_both_names(domain_template("Spito-prod-Certificate"))
     assert manifest["artifacts"]["Spito-prod-Certificate"]["environment"].endswith("/eu-west-1")
 
 
-def test_no_deprecated_dns_validated_certificate_and_no_lookups(
-    domain_template_json: TemplateJson, manifest: dict[str, Any]
+@pytest.mark.parametrize(
+    "stack", ["Spito-prod-EdgeGlobal", "Spito-prod-Certificate", "Spito-prod-Edge"]
+)
+def test_no_deprecated_dns_validated_certificate_and_no_hosted_zone_of_our_own(
+    domain_template: Templates, stack: str
 ) -> None:
-    for stack in ("Spito-prod-EdgeGlobal", "Spito-prod-Certificate", "Spito-prod-Edge"):
-        template = domain_template_json(stack)
-        assert not resources(template, "AWS::CloudFormation::CustomResource")
-        assert not resources(template, "AWS::Route53::HostedZone")
-    assert "missing" not in manifest  # no context lookups: synth needs no credentials
+    # DnsValidatedCertificate was a custom resource; the zone is taken by id, never created.
+    domain_template(stack).resource_count_is("AWS::CloudFormation::CustomResource", 0)
+    domain_template(stack).resource_count_is("AWS::Route53::HostedZone", 0)
 
 
-def test_viewers_use_the_domain_with_tls_1_2_2021_and_sni(edge: dict[str, Any]) -> None:
-    config = distribution_config(edge)
-    assert config["Aliases"] == HOST_NAMES
-    viewer = config["ViewerCertificate"]
-    assert viewer["MinimumProtocolVersion"] == "TLSv1.2_2021"
-    assert viewer["SslSupportMethod"] == "sni-only"
-    reference = viewer["AcmCertificateArn"]["Fn::GetStackOutput"]
-    assert reference["StackName"] == "Spito-prod-EdgeGlobal"
-    assert reference["Region"] == "us-east-1"
+def test_synth_makes_no_context_lookups(manifest: dict[str, Any]) -> None:
+    assert "missing" not in manifest  # no lookups: synth needs no credentials
 
 
-def test_cloudfront_reaches_the_alb_over_https_with_tls_1_2(edge: dict[str, Any]) -> None:
-    custom = origin(distribution_config(edge), "api")["CustomOriginConfig"]
-    assert custom["OriginProtocolPolicy"] == "https-only"
-    assert custom["OriginSSLProtocols"] == ["TLSv1.2"]
-
-
-def test_alb_listens_on_https_with_the_regional_certificate(
-    domain_template_json: TemplateJson,
+def test_viewers_use_the_domain_with_tls_1_2_2021_and_sni(
+    edge: Template, domain_template: Templates
 ) -> None:
-    listener = only(domain_template_json("Spito-prod-Api"), "AWS::ElasticLoadBalancingV2::Listener")
-    assert listener["Protocol"] == "HTTPS"
-    (certificate,) = listener["Certificates"]
-    assert certificate["CertificateArn"]["Fn::GetStackOutput"]["StackName"] == (
-        "Spito-prod-Certificate"
+    edge.has_resource_properties(
+        DISTRIBUTION,
+        {
+            "DistributionConfig": Match.object_like(
+                {
+                    "Aliases": HOST_NAMES,
+                    "ViewerCertificate": Match.object_like(
+                        {"MinimumProtocolVersion": "TLSv1.2_2021", "SslSupportMethod": "sni-only"}
+                    ),
+                }
+            )
+        },
+    )
+    certificate_arn = distribution_config(edge)["ViewerCertificate"]["AcmCertificateArn"]
+    edge_global = domain_template("Spito-prod-EdgeGlobal")
+    certificate = {"Ref": logical_id(edge_global, CERTIFICATE)}
+    assert written_across_regions(edge_global, certificate_arn) == certificate
+
+
+def test_cloudfront_reaches_the_alb_over_https_with_tls_1_2(edge: Template) -> None:
+    custom_origin = Match.object_like(
+        {"OriginProtocolPolicy": "https-only", "OriginSSLProtocols": ["TLSv1.2"]}
+    )
+    edge.has_resource_properties(
+        DISTRIBUTION,
+        {
+            "DistributionConfig": Match.object_like(
+                {
+                    "Origins": Match.array_with(
+                        [Match.object_like({"CustomOriginConfig": custom_origin})]
+                    )
+                }
+            )
+        },
     )
 
 
+def test_alb_listens_on_https_with_the_regional_certificate(domain_template: Templates) -> None:
+    api = domain_template("Spito-prod-Api")
+    (listener,) = api.find_resources(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {"Properties": Match.object_like({"Protocol": "HTTPS", "Port": 443})},
+    ).values()
+    (certificate,) = listener["Properties"]["Certificates"]
+    certificate_stack = domain_template("Spito-prod-Certificate")
+    alb_certificate = {"Ref": logical_id(certificate_stack, CERTIFICATE)}
+    assert imported(certificate_stack, certificate["CertificateArn"]) == alb_certificate
+
+
 @pytest.mark.parametrize("record_type", ["A", "AAAA"])
-def test_apex_and_api_names_alias_the_distribution(edge: dict[str, Any], record_type: str) -> None:
-    distribution_id = logical_id(edge, "AWS::CloudFront::Distribution")
-    records = [r for r in resources(edge, "AWS::Route53::RecordSet") if r["Type"] == record_type]
-    assert sorted(r["Name"] for r in records) == sorted(f"{name}." for name in HOST_NAMES)
-    for record in records:
-        assert record["HostedZoneId"] == HOSTED_ZONE_ID
-        assert record["AliasTarget"]["DNSName"] == {"Fn::GetAtt": [distribution_id, "DomainName"]}
+@pytest.mark.parametrize("name", HOST_NAMES)
+def test_apex_and_api_names_alias_the_distribution(
+    edge: Template, record_type: str, name: str
+) -> None:
+    distribution_id = logical_id(edge, DISTRIBUTION)
+    edge.has_resource_properties(
+        "AWS::Route53::RecordSet",
+        {
+            "Name": f"{name}.",
+            "Type": record_type,
+            "HostedZoneId": HOSTED_ZONE_ID,
+            "AliasTarget": Match.object_like(
+                {"DNSName": {"Fn::GetAtt": [distribution_id, "DomainName"]}}
+            ),
+        },
+    )
 
 
-def test_public_url_output_is_the_domain(edge: dict[str, Any]) -> None:
-    assert edge["Outputs"]["PublicUrl"]["Value"] == f"https://{DOMAIN_NAME}"
+def test_only_the_two_names_get_records(edge: Template) -> None:
+    edge.resource_count_is("AWS::Route53::RecordSet", 2 * len(HOST_NAMES))
 
 
-def test_service_is_told_its_own_host_names(domain_template_json: TemplateJson) -> None:
-    api = json.dumps(domain_template_json("Spito-prod-Api"))
+def test_public_url_output_is_the_domain(edge: Template) -> None:
+    edge.has_output("PublicUrl", {"Value": f"https://{DOMAIN_NAME}"})
+
+
+def test_service_is_told_its_own_host_names(domain_template: Templates) -> None:
+    api = json.dumps(domain_template("Spito-prod-Api").to_json())
     assert f"SPITO_PUBLIC_HOSTS={DOMAIN_NAME},api.{DOMAIN_NAME}" in api
     assert f"SPITO_PUBLIC_URL=https://{DOMAIN_NAME}" in api
 
 
-def test_deploy_all_orders_certificates_fleet_then_edge(manifest: dict[str, Any]) -> None:
+def test_canary_calls_the_domain(domain_template: Templates) -> None:
+    domain_template("Spito-prod-Jobs").has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Environment": {
+                "Variables": Match.object_like({"SPITO_CANARY_URL": f"https://{DOMAIN_NAME}"})
+            }
+        },
+    )
+
+
+def test_deploy_all_orders_certificates_fleet_edge_then_jobs(manifest: dict[str, Any]) -> None:
     def depends(stack: str) -> set[str]:
         return set(manifest["artifacts"][stack].get("dependencies", []))
 
     assert "Spito-prod-Certificate" in depends("Spito-prod-Api")
     assert {"Spito-prod-Api", "Spito-prod-EdgeGlobal"} <= depends("Spito-prod-Edge")
+    # The canary's URL is the domain, no reference to the edge; it still waits for it.
+    assert "Spito-prod-Edge" in depends("Spito-prod-Jobs")
+
+
+def test_synthesizing_the_domain_variant_again_gives_byte_identical_templates(
+    domain_cdk_out: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    again = synthesized_once(tmp_path_factory, "cdk.domain-again.out", _synthesize_with_domain)
+    names = sorted(path.name for path in domain_cdk_out.glob("*.template.json"))
+    assert names == sorted(path.name for path in again.glob("*.template.json"))
+    for name in names:
+        assert (again / name).read_bytes() == (domain_cdk_out / name).read_bytes(), name

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from infra.config import ConfigError, load_config
 from stacks.api_stack import public_host_environment
+from tests.fixtures.cdk_app import FIXTURE_WEB_DIST, cdk_context
 from tests.infra.test_config import context
 
 
@@ -53,3 +55,72 @@ def test_without_a_domain_the_service_gets_no_fixed_host_names(
 ) -> None:
     assert public_host_environment(load_config(context(), "dev")) == {}
     assert "SPITO_PUBLIC_HOSTS" not in str(cdk_template_json("Spito-dev-Api"))
+
+
+def test_origin_secret_generation_starts_at_one_and_must_be_positive() -> None:
+    assert load_config(context(), "prod").edge.origin_secret_generation == 1
+    assert _error_for(origin_secret_generation=0).key == "spito.edge.origin_secret_generation"
+    assert _error_for(origin_secret_generation=True).key == "spito.edge.origin_secret_generation"
+
+
+def test_edge_stacks_follow_non_default_config_values(tmp_path: Path) -> None:
+    """Price class, log retention and the WAF limit reach the templates, not just their defaults."""
+    from aws_cdk import App
+    from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+    from aws_cdk import aws_secretsmanager as secretsmanager
+    from aws_cdk.assertions import Match, Template
+
+    from app import use_strong_references
+    from stacks.edge_global_stack import EdgeGlobalStack
+    from stacks.edge_stack import EdgeStack
+
+    edge_config = {
+        "price_class": "PriceClass_All",
+        "waf_enabled": True,
+        "waf_api_post_limit_per_5_minutes": 1234,
+        "access_log_retention_days": 30,
+    }
+    config = load_config(context(edge=edge_config), "dev")
+    app = App(context=cdk_context(), outdir=str(tmp_path))
+    use_strong_references(app)
+    edge_global = EdgeGlobalStack(app, "EdgeGlobal", config=config)
+    # The fleet's ALB and secret, imported by value (no Api stack needed; any stack can hold them).
+    arn = f"arn:aws:elasticloadbalancing:{config.region}:{config.account}:loadbalancer/app/a/0a1b"
+    alb = elbv2.ApplicationLoadBalancer.from_application_load_balancer_attributes(
+        edge_global,
+        "Alb",
+        load_balancer_arn=arn,
+        security_group_id="sg-0123456789abcdef0",
+        load_balancer_dns_name="spito.eu-west-1.elb.amazonaws.com",
+    )
+    secret = secretsmanager.Secret.from_secret_complete_arn(
+        edge_global,
+        "Secret",
+        f"arn:aws:secretsmanager:{config.region}:{config.account}:secret:o-AbCdEf",
+    )
+    edge = EdgeStack(
+        app,
+        "Edge",
+        config=config,
+        web_dist=FIXTURE_WEB_DIST,
+        load_balancer=alb,
+        origin_secret=secret,
+        web_acl_arn=edge_global.web_acl_arn,
+    )
+    edge_template = Template.from_stack(edge)
+    edge_template.has_resource_properties(
+        "AWS::CloudFront::Distribution",
+        {"DistributionConfig": Match.object_like({"PriceClass": "PriceClass_All"})},
+    )
+    edge_template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerPreferred"}]},
+            "LifecycleConfiguration": {"Rules": [{"ExpirationInDays": 30, "Status": "Enabled"}]},
+        },
+    )
+    rate = Match.object_like({"RateBasedStatement": Match.object_like({"Limit": 1234})})
+    Template.from_stack(edge_global).has_resource_properties(
+        "AWS::WAFv2::WebACL",
+        {"Rules": Match.array_with([Match.object_like({"Statement": rate})])},
+    )

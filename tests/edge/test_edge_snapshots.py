@@ -29,7 +29,16 @@ def test_edge_template_matches_snapshot(
 
 
 @pytest.mark.parametrize(
-    "stack_name", ["Spito-prod-Edge", "Spito-prod-EdgeGlobal", "Spito-prod-Certificate"]
+    "stack_name",
+    [
+        "Spito-prod-Edge",
+        "Spito-prod-EdgeGlobal",
+        "Spito-prod-Certificate",
+        # A domain changes these too: the ALB's HTTPS listener, the service's host names, the
+        # canary's URL.
+        "Spito-prod-Api",
+        "Spito-prod-Jobs",
+    ],
 )
 def test_edge_template_with_a_domain_matches_snapshot(
     stack_name: str, domain_template_json: TemplateJson, snapshot: SnapshotAssertion

@@ -60,3 +60,18 @@ def test_router_stops_with_the_stack(tmp_path: Path) -> None:
     stack.stop()
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{stack.base_url}/healthz")
+
+
+def test_the_service_works_behind_the_routers_header_allow_list(client: httpx.Client) -> None:
+    # Only CloudFront's forwarded headers reach the service: Content-Type, X-Delete-Token and the
+    # viewer's Host are all it needs to create, serve and delete.
+    created = client.post(
+        "/api/v1/pastes", content=b"hello", headers={"Content-Type": "text/plain"}
+    )
+    assert created.status_code == 201
+    made = client.post("/api/v1/links", json={"url": "https://example.org/gone"}).json()
+    unauthorized = client.delete(f"/api/v1/links/{made['id']}", headers={"X-Delete-Token": "no"})
+    deleted = client.delete(
+        f"/api/v1/links/{made['id']}", headers={"X-Delete-Token": made["delete_token"]}
+    )
+    assert (unauthorized.status_code, deleted.status_code) == (403, 204)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
-from infra.routing import ROUTES, matches, origin_for, spa_object_key
+from infra.routing import ROUTES, Origin, Route, matches, origin_for, spa_object_key
 from tests.edge.cases import ROUTING_CASES, SPA_CASES, RoutingCase
 
 
@@ -41,3 +44,21 @@ def test_every_pattern_is_distinct() -> None:
     # CloudFront rejects a distribution with two behaviours of the same path pattern.
     patterns = [route.pattern for route in ROUTES]
     assert len(patterns) == len(set(patterns))
+
+
+def test_only_web_app_routes_can_fall_back_to_index() -> None:
+    with pytest.raises(ValueError, match="only web app routes"):
+        Route(pattern="/x/*", origin=Origin.API, why="test", spa_fallback=True)
+
+
+@pytest.mark.parametrize("module", ["infra.routing", "infra.edge_headers", "scripts.dev_router"])
+def test_what_the_dev_router_loads_imports_nothing_from_the_cdk(module: str) -> None:
+    # The dev router shares these tables with the distribution without paying for jsii and Node.
+    probe = (
+        f"import sys, {module}; "
+        "print(any(name.split('.')[0] in ('aws_cdk', 'jsii') for name in sys.modules))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert completed.stdout.strip() == "False"

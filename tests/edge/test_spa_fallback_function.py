@@ -1,22 +1,23 @@
-"""The CloudFront Function as shipped in the template, run under Node on the table of paths."""
+"""The CloudFront Function as shipped in the template, run under Node on the table of paths, and
+the object CloudFront serves for each web app path: the behaviour's function (if it has one) and
+the default root object, as the template says."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk.assertions import Template
 
-from infra.routing import spa_object_key
 from tests.edge.cases import ROUTING_CASES, SPA_CASES, RoutingCase
-from tests.edge.templates import only
+from tests.edge.templates import Templates, behaviour_for, distribution_config, only
 
 HARNESS = Path(__file__).with_name("run_cloudfront_function.mjs")
-TemplateJson = Callable[[str], dict[str, Any]]
+FILE_WITHOUT_EXTENSION = "/assets/no-extension"
 
 
 def viewer_request(path: str) -> dict[str, Any]:
@@ -36,9 +37,13 @@ def viewer_request(path: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def shipped_code(cdk_template_json: TemplateJson) -> str:
-    function = only(cdk_template_json("Spito-dev-Edge"), "AWS::CloudFront::Function")
-    code: str = function["FunctionCode"]
+def edge(cdk_template: Templates) -> Template:
+    return cdk_template("Spito-dev-Edge")
+
+
+@pytest.fixture(scope="module")
+def shipped_code(edge: Template) -> str:
+    code: str = only(edge, "AWS::CloudFront::Function")[1]["Properties"]["FunctionCode"]
     return code
 
 
@@ -59,18 +64,27 @@ def handled(shipped_code: str) -> dict[str, dict[str, Any]]:
     return dict(zip(paths, json.loads(completed.stdout), strict=True))
 
 
+def served_object(edge: Template, handled: dict[str, dict[str, Any]], path: str) -> str:
+    """The object CloudFront asks the bucket for: the URI after the behaviour's function, if it
+    has one, and "/" replaced by the default root object."""
+    has_function = "FunctionAssociations" in behaviour_for(edge, path)
+    uri = str(handled[path]["uri"]) if has_function else path
+    root_object = distribution_config(edge).get("DefaultRootObject")
+    return f"/{root_object}" if uri == "/" and root_object else uri
+
+
 @pytest.mark.parametrize("case", SPA_CASES, ids=lambda case: case.path)
-def test_shipped_function_serves_index_for_app_routes_and_files_as_named(
-    handled: dict[str, dict[str, Any]], case: RoutingCase
+def test_cloudfront_serves_index_for_app_routes_and_files_as_named(
+    edge: Template, handled: dict[str, dict[str, Any]], case: RoutingCase
 ) -> None:
-    assert handled[case.path]["uri"] == case.spa_key
+    assert served_object(edge, handled, case.path) == case.spa_key
 
 
-@pytest.mark.parametrize("case", ROUTING_CASES, ids=lambda case: case.path)
-def test_shipped_function_and_dev_router_agree(
-    handled: dict[str, dict[str, Any]], case: RoutingCase
+def test_assets_skip_the_function_which_would_turn_a_missing_file_into_the_app(
+    edge: Template, handled: dict[str, dict[str, Any]]
 ) -> None:
-    assert handled[case.path]["uri"] == spa_object_key(case.path)
+    assert handled[FILE_WITHOUT_EXTENSION]["uri"] == "/index.html"  # what the function would do
+    assert served_object(edge, handled, FILE_WITHOUT_EXTENSION) == FILE_WITHOUT_EXTENSION
 
 
 def test_shipped_function_keeps_method_query_and_headers(

@@ -43,17 +43,23 @@ def _logical_id(template: dict[str, Any], resource_type: str, id_prefix: str) ->
 
 
 def _published(templates: Templates, reference: dict[str, Any]) -> Any:
-    """What a cross-stack reference (`Fn::GetStackOutput`) points at in the producing stack."""
-    output = reference["Fn::GetStackOutput"]
-    return templates(output["StackName"])["Outputs"][output["OutputName"]]["Value"]
+    """What a cross-stack reference (`Fn::ImportValue` of `<stack>:<export>`) reads."""
+    name = reference["Fn::ImportValue"]
+    producer = templates(name.split(":", 1)[0])
+    (value,) = [
+        output["Value"]
+        for output in producer["Outputs"].values()
+        if output.get("Export", {}).get("Name") == name
+    ]
+    return value
 
 
 def _is_the_alarm_topic(templates: Templates, reference: dict[str, Any]) -> bool:
     """Whether `reference` is the SNS topic of the API stack, where every Spito alarm goes."""
     api = templates("Spito-dev-Api")
     topic = _published(templates, reference)
-    return (
-        reference["Fn::GetStackOutput"]["StackName"] == "Spito-dev-Api"
+    return bool(
+        reference["Fn::ImportValue"].startswith("Spito-dev-Api:")
         and api["Resources"][topic["Ref"]]["Type"] == "AWS::SNS::Topic"
     )
 
@@ -136,7 +142,7 @@ def test_canary_targets_the_public_url_of_the_edge(cdk_template_json: Templates)
     (scheme, domain) = url["Fn::Join"][1]
     assert scheme == "https://"
     assert _published(cdk_template_json, domain)["Fn::GetAtt"][1] == "DomainName"
-    assert domain["Fn::GetStackOutput"]["StackName"] == "Spito-dev-Edge"
+    assert domain["Fn::ImportValue"].startswith("Spito-dev-Edge:")
 
 
 def test_canary_alarm_fires_on_two_failed_or_missing_runs_of_three_to_the_topic(
