@@ -21,7 +21,8 @@ MEANINGS = {
     "account": "AWS account id (12 digits); the shipped ones are placeholders",
     "region": "region of every stack except the us-east-1 edge pieces",
     "availability_zones": "zones the VPC spans, pinned so synth is offline and deterministic",
-    "network.cidr": "VPC address range (/16 to /22)",
+    "network.cidr": "IPv4 VPC range, a /16 at most; each zone takes a /24 and a /20 "
+    "(a /18 holds 3 zones)",
     "network.nat_gateways": "1 is cheapest; one per zone survives a zone outage",
     "network.interface_endpoints": "private endpoints (logs, ssm, ssmmessages, ec2messages); "
     "without them the same traffic leaves through NAT",

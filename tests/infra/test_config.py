@@ -99,6 +99,71 @@ def test_invalid_value_is_reported_with_its_key_and_a_fix(
     assert "Fix: " in str(error)
 
 
+@pytest.mark.parametrize(
+    ("cidr", "problem", "fix"),
+    [
+        ("999.1.1.1/16", "'999.1.1.1/16' is not an IP range", "use e.g. 10.40.0.0/16"),
+        ("10.40.1.0/16", "10.40.1.0/16 has host bits set", "use 10.40.0.0/16"),
+        ("fd00::/56", "fd00::/56 is not an IPv4 range of /16 or smaller", "use e.g. 10.40.0.0/16"),
+        ("10.0.0.0/15", "10.0.0.0/15 is not an IPv4 range of /16 or smaller", "10.40.0.0/16"),
+        # dev has 2 zones: a /24 and a /20 each need 8704 addresses, more than a /19's 8192.
+        (
+            "10.40.32.0/19",
+            "holds 8192 addresses, but 2 zones",
+            "use a /18 or larger, e.g. 10.40.0.0/18",
+        ),
+        ("10.40.0.0/22", "holds 1024 addresses", "use a /18 or larger, e.g. 10.40.0.0/18"),
+    ],
+)
+def test_a_cidr_that_is_not_a_network_or_too_small_names_the_key_and_the_fix(
+    cidr: str, problem: str, fix: str
+) -> None:
+    error = error_for(network={"cidr": cidr})
+    assert error.key == "spito.network.cidr"
+    message = str(error)
+    assert problem in message.split(". Fix: ")[0]
+    assert fix in message.split(". Fix: ")[1]
+
+
+def test_a_cidr_just_large_enough_for_the_zones_is_accepted() -> None:
+    # Three zones need 3 * (4096 + 256) = 13056 addresses: a /18 (16384) holds them.
+    config = load_config(
+        context(
+            availability_zones=["eu-west-1a", "eu-west-1b", "eu-west-1c"],
+            network={"cidr": "10.40.64.0/18", "nat_gateways": 1},
+        ),
+        "dev",
+    )
+    assert config.network.cidr == "10.40.64.0/18"
+
+
+def test_more_zones_than_a_slash_16_can_hold_asks_for_fewer_zones() -> None:
+    zones = [f"eu-west-1{letter}" for letter in "abcdefghijklmnop"]  # 16 * 4352 > 65536
+    error = error_for(availability_zones=zones)
+    assert error.key == "spito.network.cidr"
+    assert "Fix: list at most 15 availability_zones" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("spito", "key"),
+    [
+        ({"base": {}, "stages": {"dev": None}}, "spito.stages.dev"),
+        ({"base": {}, "stages": {"dev": ["account"]}}, "spito.stages.dev"),
+        ({"base": None, "stages": {"dev": {}}}, "spito.base"),
+        ({"base": "eu-west-1", "stages": {"dev": {}}}, "spito.base"),
+        ({"base": {}, "stages": ["dev"]}, "spito.stages"),
+    ],
+)
+def test_a_base_or_stage_that_is_not_an_object_names_its_key(
+    spito: dict[str, Any], key: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config({"spito": spito}, "dev")
+    assert caught.value.key == key
+    assert "expected an object" in str(caught.value)
+    assert "Fix: write it as a JSON object" in str(caught.value)
+
+
 def test_missing_spito_context_says_where_to_add_it() -> None:
     with pytest.raises(ConfigError, match=r"add .* under context in cdk.json"):
         load_config({}, "dev")
