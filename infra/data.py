@@ -51,9 +51,10 @@ class DataStore(Construct):
     S3 body of a paste TTL removed. The blob bucket is private, TLS-only, encrypted and versioned
     (a deleted body can be recovered for `noncurrent_days`); its access logs go to a log bucket.
 
-    `service_access_policy` is what the API service may do with the data: item actions on the one
-    table and object actions on the one bucket. It lives here, next to the resources it names, so
-    the fleet's stack attaches it without reaching into this stack's resources.
+    `service_access_policy` is what the API service may do with the data: the item actions it calls
+    (get, put, update, delete) on the one table and the object actions (get, put, delete) on the
+    one bucket. It lives here, next to the resources it names, so the fleet's stack attaches it
+    without reaching into this stack's resources.
 
     Attributes: `table`, `blob_bucket`, `access_log_bucket`, `service_access_policy`.
     """
@@ -91,11 +92,12 @@ class DataStore(Construct):
             "Encrypted with the AWS-managed DynamoDB key: a customer key would add a key policy "
             "every stream consumer must be granted, for no change in who can read the items.",
         )
+        # S3 server access logging writes only to a bucket with SSE-S3 (not a customer KMS key),
+        # which is what private_bucket gives.
         self.access_log_bucket = private_bucket(
             self,
             "AccessLogs",
             removal_policy=removal_policy,
-            # S3 server access logging delivers only to buckets owned by the writer with SSE-S3.
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(access_log_days))],
         )
         skip_check(
@@ -136,8 +138,6 @@ class DataStore(Construct):
                         "dynamodb:PutItem",
                         "dynamodb:UpdateItem",
                         "dynamodb:DeleteItem",
-                        "dynamodb:ConditionCheckItem",
-                        "dynamodb:DescribeTable",
                     ],
                     resources=[self.table.table_arn],
                 ),
