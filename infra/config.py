@@ -59,9 +59,10 @@ class FleetConfig:
 
     instance_type: str = "t4g.small"
     architecture: Architecture = "arm64"
+    # No desired capacity: target tracking owns it between min and max, and a value in the template
+    # would reset a scaled-out fleet on every deploy (aws-cdk #5215).
     min_capacity: int = 1
     max_capacity: int = 3
-    desired_capacity: int = 1
     cpu_target_percent: int = 60
     requests_per_target_per_minute: int = 3000
     health_check_grace_seconds: int = 300
@@ -90,6 +91,8 @@ class MonitoringConfig:
     alarm_email: str | None = None
     p99_latency_seconds: float = 1.0
     alb_5xx_percent: float = 5.0
+    # A count, not a rate like alb_5xx_percent: the service's own errors matter at any traffic.
+    target_5xx_per_5_minutes: int = 10
     # The end-to-end canary runs this often; its alarm needs 2 failed runs of the last 3.
     canary_interval_minutes: int = 5
 
@@ -390,18 +393,17 @@ def _validate_fleet(fleet: FleetConfig) -> None:
             f"{fleet.instance_type} does not run {fleet.architecture}",
             "pair arm64 with a Graviton type (t4g, m7g) and x86_64 with an Intel/AMD one (t3, m7i)",
         )
-    if not 1 <= fleet.min_capacity <= fleet.desired_capacity <= fleet.max_capacity:
+    if fleet.min_capacity < 1:
         raise ConfigError(
-            "spito.fleet.desired_capacity",
-            "capacities must satisfy 1 <= min_capacity <= desired_capacity <= max_capacity",
-            "adjust min_capacity, desired_capacity or max_capacity",
+            "spito.fleet.min_capacity", "the ALB needs at least one instance", "use 1 or more"
         )
-    if fleet.max_capacity <= fleet.desired_capacity:
-        # A rolling update keeps desired_capacity in service, so it needs headroom for one more.
+    if fleet.max_capacity <= fleet.min_capacity:
+        # A rolling update launches each replacement before it retires an instance.
         raise ConfigError(
             "spito.fleet.max_capacity",
-            "must be above desired_capacity so a rolling update can add an instance first",
-            f"set max_capacity to at least {fleet.desired_capacity + 1}",
+            f"{fleet.max_capacity} leaves no room above min_capacity {fleet.min_capacity} for a "
+            "rolling update to add an instance first",
+            f"set max_capacity to at least {fleet.min_capacity + 1}",
         )
     _check_range("spito.fleet.cpu_target_percent", fleet.cpu_target_percent, 10, 90)
     _check_range(
@@ -446,6 +448,9 @@ def _validate_monitoring(monitoring: MonitoringConfig) -> None:
         )
     if not 0 < monitoring.alb_5xx_percent <= 100:
         raise ConfigError("spito.monitoring.alb_5xx_percent", "must be in (0, 100]", "use e.g. 5")
+    _check_range(
+        "spito.monitoring.target_5xx_per_5_minutes", monitoring.target_5xx_per_5_minutes, 0, 10**6
+    )
 
 
 def _validate_data(config: SpitoConfig) -> None:

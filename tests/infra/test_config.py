@@ -46,6 +46,13 @@ def test_prod_overrides_the_base_for_resilience_and_retention() -> None:
     assert config.data.deletion_protection is True
 
 
+def test_prod_can_drop_deletion_protection_before_a_deliberate_destroy_and_keep_its_data() -> None:
+    ctx = context("prod", data={"removal_policy": "retain", "deletion_protection": False})
+    config = load_config(ctx, "prod")
+    assert config.data.deletion_protection is False
+    assert config.retain_data
+
+
 def test_stage_comes_from_the_stage_context_key() -> None:
     ctx = context()
     ctx["stage"] = "prod"
@@ -79,13 +86,21 @@ def test_domain_without_hosted_zone_names_the_key_and_the_fix() -> None:
         ({"network": {"nat_gateways": 3}}, "spito.network.nat_gateways"),
         ({"network": {"interface_endpoints": ["sqs"]}}, "spito.network.interface_endpoints[0]"),
         ({"fleet": {"instance_type": "t3.small"}}, "spito.fleet.instance_type"),
-        ({"fleet": {"desired_capacity": 3}}, "spito.fleet.max_capacity"),
+        ({"fleet": {"min_capacity": 0}}, "spito.fleet.min_capacity"),
+        ({"fleet": {"min_capacity": 3}}, "spito.fleet.max_capacity"),
         ({"fleet": {"min_capacity": "2"}}, "spito.fleet.min_capacity"),
+        # Target tracking owns the desired capacity; a configured one would reset it every deploy.
+        ({"fleet": {"desired_capacity": 2}}, "spito.fleet.desired_capacity"),
         ({"fleet": {"cpu_target_percent": 95}}, "spito.fleet.cpu_target_percent"),
         ({"fleet": {"instance_size": "large"}}, "spito.fleet.instance_size"),
         ({"service": {"paste_inline_max_bytes": 400_000}}, "spito.service.paste_inline_max_bytes"),
         ({"monitoring": {"log_retention_days": 10}}, "spito.monitoring.log_retention_days"),
         ({"monitoring": {"alarm_email": "ops"}}, "spito.monitoring.alarm_email"),
+        (
+            {"monitoring": {"target_5xx_per_5_minutes": -1}},
+            "spito.monitoring.target_5xx_per_5_minutes",
+        ),
+        ({"fleet": None}, "spito.fleet"),
         ({"data": {"deletion_protection": True}}, "spito.data.deletion_protection"),
         ({"domain": {"hosted_zone_id": "Z123"}}, "spito.domain.domain_name"),
     ],
