@@ -15,6 +15,8 @@ from infra.nag import acknowledge
 
 PARTITION_KEY = "id"
 TTL_ATTRIBUTE = "expires_at"
+# Without it the CDK grants S3 log delivery by ACL, which an owner-enforced bucket refuses.
+S3_ACCESS_LOGS_BY_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
 
 
 def private_bucket(
@@ -70,6 +72,8 @@ class DataStore(Construct):
         access_log_days: int = 90,
     ) -> None:
         super().__init__(scope, construct_id)
+        # Set here, not left to the app's cdk.json: the construct works in an app without it.
+        self.node.set_context(S3_ACCESS_LOGS_BY_BUCKET_POLICY, True)
         self.table = dynamodb.Table(
             self,
             "Table",
