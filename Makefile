@@ -3,7 +3,10 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 
-# jsii warns on every run that Node 20 is past end of life; Node 22+ is recommended (README).
+# jsii prints a banner on every run once Node is past end of life; Node 22+ is recommended
+# (README). The end-of-life banner is silenced per major version (a comma-separated list), the
+# deprecation notice that precedes it by any value.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
 VENV := .venv

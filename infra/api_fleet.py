@@ -25,8 +25,8 @@ from infra.checkov import skip_check
 from infra.data import private_bucket
 from infra.nag import acknowledge
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SERVICE_DIR = REPO_ROOT / "service"
+# The service package sits beside infra/, in the repository and in an installed wheel alike.
+SERVICE_DIR = Path(__file__).resolve().parent.parent / "service"
 BOOTSTRAP_SCRIPT = Path(__file__).resolve().parent / "bootstrap" / "fleet_bootstrap.sh"
 # The edge sends this header with the secret's value; the ALB forwards nothing without it.
 ORIGIN_VERIFY_HEADER = "X-Spito-Origin-Verify"
@@ -40,11 +40,14 @@ class ApiFleet(Construct):
 
     The ALB's security group admits CloudFront's origin-facing prefix list (resolved at deploy time)
     on one port, and its listener forwards only requests carrying `ORIGIN_VERIFY_HEADER` with the
-    value of an accepted origin secret; anything else gets a fixed 403. The fleet runs Amazon Linux
-    2023 in private subnets with IMDSv2, an encrypted root volume and no key pair (Session Manager
-    only); user data installs the service asset and signals CloudFormation after `/healthz`
-    answers, and a rolling update replaces instances one at a time without dropping below desired
-    capacity.
+    value of an accepted origin secret; anything else gets a fixed 403. The fleet runs Amazon
+    Linux 2023 in private subnets with IMDSv2, an encrypted root volume and no key pair (Session
+    Manager only); user data installs the service asset and signals CloudFormation after
+    `/healthz` answers (the creation waits for `min_capacity` signals). A change of launch
+    template rolls the fleet one instance at a time, each replacement launched first and gated on
+    its own signal, with every instance the group has at the time kept in service. The desired
+    capacity is left to target tracking: a template value would reset a scaled-out fleet on every
+    deploy (aws-cdk #5215).
 
     The secret is rotated by bumping `origin_secret_generation`: the listener accepts the current
     and the previous generation, so the edge can switch to the new one after this stack deploys.
@@ -66,7 +69,6 @@ class ApiFleet(Construct):
         cpu_type: ec2.AmazonLinuxCpuType,
         min_capacity: int,
         max_capacity: int,
-        desired_capacity: int,
         cpu_target_percent: int,
         requests_per_target_per_minute: int,
         health_check_grace: Duration,
@@ -83,6 +85,11 @@ class ApiFleet(Construct):
         service_dir: Path = SERVICE_DIR,
     ) -> None:
         super().__init__(scope, construct_id)
+        if not (service_dir / "__main__.py").is_file():
+            raise ValueError(
+                f"ApiFleet: service_dir {service_dir} has no __main__.py; pass the directory of "
+                "Spito's service package (the default is the one installed beside infra)"
+            )
         # The current generation's secret, which CloudFront sends, and the one before it, which
         # the listener still accepts: between this stack's deploy and the edge's, CloudFront
         # still sends the old value.
@@ -107,7 +114,15 @@ class ApiFleet(Construct):
         )
         self.access_log_bucket = self._alb_log_bucket(removal_policy, access_log_days)
         self.load_balancer, self.listener = self._load_balancer(
-            vpc=vpc, certificate=certificate, deletion_protection=deletion_protection
+            vpc=vpc,
+            certificate=certificate,
+            deletion_protection=deletion_protection,
+            lookup_log_group=logs.LogGroup(
+                self,
+                "PrefixListLookupLogs",
+                retention=log_retention,
+                removal_policy=removal_policy,
+            ),
         )
         self.service_asset = s3_assets.Asset(
             self, "ServiceCode", path=str(service_dir), exclude=SERVICE_ASSET_EXCLUDES
@@ -154,15 +169,15 @@ class ApiFleet(Construct):
             launch_template=launch_template,
             min_capacity=min_capacity,
             max_capacity=max_capacity,
-            desired_capacity=desired_capacity,
             health_checks=autoscaling.HealthChecks.with_additional_checks(
                 additional_types=[autoscaling.AdditionalHealthCheckType.ELB],
                 grace_period=health_check_grace,
             ),
             signals=autoscaling.Signals.wait_for_min_capacity(timeout=signal_timeout),
+            # Each replacement is launched first and counts only once it signals after /healthz;
+            # CloudFormation rolls the update back if one doesn't within the timeout.
             update_policy=autoscaling.UpdatePolicy.rolling_update(
                 max_batch_size=1,
-                min_instances_in_service=desired_capacity,
                 wait_on_resource_signals=True,
                 pause_time=signal_timeout,
             ),
@@ -173,12 +188,7 @@ class ApiFleet(Construct):
             ],
             group_metrics=[autoscaling.GroupMetrics.all()],
         )
-        acknowledge(
-            self.auto_scaling_group,
-            "Annotation::@aws-cdk/aws-autoscaling:desiredCapacitySet",
-            "A deploy returning the fleet to the configured desired capacity is intended: it is "
-            "the baseline the rolling update keeps in service; target tracking rescales after.",
-        )
+        self._keep_every_instance_in_service_while_rolling()
         self._add_user_data(service_port=service_port, environment=service_environment)
         instance_security_group.add_ingress_rule(
             self.load_balancer.connections.security_groups[0],
@@ -259,6 +269,14 @@ class ApiFleet(Construct):
         )
         return secret
 
+    def _keep_every_instance_in_service_while_rolling(self) -> None:
+        """No capacity drop at any fleet size: all of the group's instances at the time stay in
+        service (a share, unlike MinInstancesInService's fixed count, which a scaled-out fleet
+        would drop to). The L2's rolling_update() has no option for it, hence the override."""
+        group = self.auto_scaling_group.node.default_child
+        assert isinstance(group, autoscaling.CfnAutoScalingGroup)
+        group.add_override("UpdatePolicy.AutoScalingRollingUpdate.MinActiveInstancesPercent", 100)
+
     def _alb_log_bucket(self, removal_policy: RemovalPolicy, access_log_days: int) -> s3.Bucket:
         bucket = private_bucket(
             self,
@@ -286,7 +304,12 @@ class ApiFleet(Construct):
         return bucket
 
     def _load_balancer(
-        self, *, vpc: ec2.IVpc, certificate: acm.ICertificate | None, deletion_protection: bool
+        self,
+        *,
+        vpc: ec2.IVpc,
+        certificate: acm.ICertificate | None,
+        deletion_protection: bool,
+        lookup_log_group: logs.ILogGroup,
     ) -> tuple[elbv2.ApplicationLoadBalancer, elbv2.ApplicationListener]:
         port = 443 if certificate else 80
         security_group = ec2.SecurityGroup(
@@ -298,7 +321,7 @@ class ApiFleet(Construct):
         )
         # The prefix list counts as ~55 rules of the 60 a security group may hold: one port only.
         security_group.add_ingress_rule(
-            ec2.Peer.prefix_list(self._cloudfront_prefix_list_id()),
+            ec2.Peer.prefix_list(self._cloudfront_prefix_list_id(lookup_log_group)),
             ec2.Port.tcp(port),
             "CloudFront origin-facing",
         )
@@ -345,7 +368,7 @@ class ApiFleet(Construct):
                 )
         return load_balancer, listener
 
-    def _cloudfront_prefix_list_id(self) -> str:
+    def _cloudfront_prefix_list_id(self, log_group: logs.ILogGroup) -> str:
         """Ask EC2 for the prefix list's id when the stack deploys: ids differ per region."""
         lookup = cr.AwsCustomResource(
             self,
@@ -363,21 +386,23 @@ class ApiFleet(Construct):
                 resources=cr.AwsCustomResourcePolicy.ANY_RESOURCE
             ),
             install_latest_aws_sdk=False,
+            # The stage's retention and removal policy, not the provider's 2 years and RETAIN.
+            log_group=log_group,
         )
         acknowledge(
-            lookup,
+            lookup.node.find_child("CustomResourcePolicy"),
             "AwsSolutions-IAM5[Resource::*]",
             "ec2:DescribeManagedPrefixLists supports no resource-level permissions.",
+        )
+        skip_check(
+            log_group,
+            "CKV_AWS_158",
+            "The CDK provider logs one SDK call per deploy; CloudWatch Logs encrypts it at rest.",
         )
         provider = Stack.of(self).node.find_child(
             "AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", "")
         )
         skip_provider_function_checks(provider)
-        skip_check(
-            provider.node.find_child("LogGroup"),
-            "CKV_AWS_158",
-            "The CDK provider logs one SDK call per deploy; CloudWatch Logs encrypts it at rest.",
-        )
         acknowledge(
             provider.node.find_child("ServiceRole"),
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",

@@ -13,6 +13,7 @@ Each concern has its own dataclass, so adding a field means adding it to one dat
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 import types
 import typing
@@ -26,6 +27,11 @@ DEFAULT_STAGE = "dev"
 Architecture = Literal["arm64", "x86_64"]
 RemovalPolicyName = Literal["destroy", "retain"]
 InterfaceEndpointName = Literal["logs", "ssm", "ssmmessages", "ec2messages"]
+
+
+# The subnets every zone gets (infra/network.py): a public /24 (ALB, NAT) and a private /20 (fleet).
+PUBLIC_SUBNET_PREFIX = 24
+PRIVATE_SUBNET_PREFIX = 20
 
 
 class ConfigError(ValueError):
@@ -53,9 +59,10 @@ class FleetConfig:
 
     instance_type: str = "t4g.small"
     architecture: Architecture = "arm64"
+    # No desired capacity: target tracking owns it between min and max, and a value in the template
+    # would reset a scaled-out fleet on every deploy (aws-cdk #5215).
     min_capacity: int = 1
     max_capacity: int = 3
-    desired_capacity: int = 1
     cpu_target_percent: int = 60
     requests_per_target_per_minute: int = 3000
     health_check_grace_seconds: int = 300
@@ -84,6 +91,8 @@ class MonitoringConfig:
     alarm_email: str | None = None
     p99_latency_seconds: float = 1.0
     alb_5xx_percent: float = 5.0
+    # A count, not a rate like alb_5xx_percent: the service's own errors matter at any traffic.
+    target_5xx_per_5_minutes: int = 10
     # The end-to-end canary runs this often; its alarm needs 2 failed runs of the last 3.
     canary_interval_minutes: int = 5
 
@@ -154,7 +163,8 @@ def load_config(context: Mapping[str, Any], stage: str | None = None) -> SpitoCo
             'add {"base": {...}} under context in cdk.json',
         )
     stage_name = stage or str(context.get(STAGE_CONTEXT_KEY) or DEFAULT_STAGE)
-    stages = raw.get("stages") or {}
+    base = _mapping(raw.get("base", {}), f"{CONTEXT_KEY}.base")
+    stages = _mapping(raw.get("stages", {}), f"{CONTEXT_KEY}.stages")
     if stage_name not in stages:
         known = ", ".join(sorted(stages)) or "none"
         raise ConfigError(
@@ -162,10 +172,19 @@ def load_config(context: Mapping[str, Any], stage: str | None = None) -> SpitoCo
             f"unknown stage {stage_name!r}",
             f"pass -c stage=NAME with one of: {known}",
         )
-    merged = _deep_merge(raw.get("base") or {}, stages[stage_name])
+    overrides = _mapping(stages[stage_name], f"{CONTEXT_KEY}.stages.{stage_name}")
+    merged = _deep_merge(base, overrides)
     config = _build(SpitoConfig, {**merged, "stage": stage_name}, CONTEXT_KEY)
     _validate(config)
     return config
+
+
+def _mapping(value: Any, key: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            key, f"expected an object, got {value!r}", "write it as a JSON object ({} for none)"
+        )
+    return value
 
 
 def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -253,13 +272,34 @@ _HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Instance families with a "g" after the generation number are Graviton (arm64): t4g, m7g, c7gn.
 _GRAVITON_FAMILY = re.compile(r"^[a-z]+\d+[a-z]*g[a-z]*\.")
-# CloudWatch Logs accepts only these retention periods.
-# fmt: off
-LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
-    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+# The retention periods CloudWatch Logs accepts, with the name of each in the CDK's
+# `aws_logs.RetentionDays` (stacks/conversions.py), so this module needs no CDK import.
+LOG_RETENTION_DAYS: Mapping[int, str] = types.MappingProxyType(
+    {
+        1: "ONE_DAY",
+        3: "THREE_DAYS",
+        5: "FIVE_DAYS",
+        7: "ONE_WEEK",
+        14: "TWO_WEEKS",
+        30: "ONE_MONTH",
+        60: "TWO_MONTHS",
+        90: "THREE_MONTHS",
+        120: "FOUR_MONTHS",
+        150: "FIVE_MONTHS",
+        180: "SIX_MONTHS",
+        365: "ONE_YEAR",
+        400: "THIRTEEN_MONTHS",
+        545: "EIGHTEEN_MONTHS",
+        731: "TWO_YEARS",
+        1096: "THREE_YEARS",
+        1827: "FIVE_YEARS",
+        2192: "SIX_YEARS",
+        2557: "SEVEN_YEARS",
+        2922: "EIGHT_YEARS",
+        3288: "NINE_YEARS",
+        3653: "TEN_YEARS",
+    }
 )
-# fmt: on
 
 
 def _validate(config: SpitoConfig) -> None:
@@ -306,17 +346,45 @@ def _validate_network(config: SpitoConfig) -> None:
             f"{network.nat_gateways} is outside 1..{len(config.availability_zones)}",
             "use 1 (cheapest) up to one per availability zone (survives a zone outage)",
         )
-    if not re.match(r"^\d+\.\d+\.\d+\.\d+/(1[6-9]|2[0-2])$", network.cidr):
-        raise ConfigError(
-            "spito.network.cidr",
-            f"{network.cidr!r} is not a /16../22 range",
-            "use e.g. 10.40.0.0/16",
-        )
+    _validate_cidr(network.cidr, len(config.availability_zones))
     if len(set(network.interface_endpoints)) != len(network.interface_endpoints):
         raise ConfigError(
             "spito.network.interface_endpoints", "an endpoint is listed twice", "list each once"
         )
     _check_retention("spito.network.flow_log_retention_days", network.flow_log_retention_days)
+
+
+def _validate_cidr(cidr: str, zones: int) -> None:
+    key = "spito.network.cidr"
+    try:
+        network = ipaddress.ip_network(cidr)
+    except ValueError:
+        try:
+            meant = ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ConfigError(
+                key, f"{cidr!r} is not an IP range", "use e.g. 10.40.0.0/16"
+            ) from None
+        raise ConfigError(key, f"{cidr} has host bits set", f"use {meant}") from None
+    if not isinstance(network, ipaddress.IPv4Network) or network.prefixlen < 16:
+        raise ConfigError(
+            key, f"{cidr} is not an IPv4 range of /16 or smaller", "use e.g. 10.40.0.0/16"
+        )
+    per_zone = 2 ** (32 - PUBLIC_SUBNET_PREFIX) + 2 ** (32 - PRIVATE_SUBNET_PREFIX)
+    needed = zones * per_zone
+    if network.num_addresses < needed:
+        prefix_needed = 32 - (needed - 1).bit_length()
+        fix = (
+            f"use a /{prefix_needed} or larger, e.g. {network.supernet(new_prefix=prefix_needed)}"
+            if prefix_needed >= 16
+            else f"list at most {2**16 // per_zone} availability_zones"
+        )
+        raise ConfigError(
+            key,
+            f"{cidr} holds {network.num_addresses} addresses, but {zones} zones of a public "
+            f"/{PUBLIC_SUBNET_PREFIX} and a private /{PRIVATE_SUBNET_PREFIX} subnet need {needed}",
+            fix,
+        )
 
 
 def _validate_fleet(fleet: FleetConfig) -> None:
@@ -327,18 +395,17 @@ def _validate_fleet(fleet: FleetConfig) -> None:
             f"{fleet.instance_type} does not run {fleet.architecture}",
             "pair arm64 with a Graviton type (t4g, m7g) and x86_64 with an Intel/AMD one (t3, m7i)",
         )
-    if not 1 <= fleet.min_capacity <= fleet.desired_capacity <= fleet.max_capacity:
+    if fleet.min_capacity < 1:
         raise ConfigError(
-            "spito.fleet.desired_capacity",
-            "capacities must satisfy 1 <= min_capacity <= desired_capacity <= max_capacity",
-            "adjust min_capacity, desired_capacity or max_capacity",
+            "spito.fleet.min_capacity", "the ALB needs at least one instance", "use 1 or more"
         )
-    if fleet.max_capacity <= fleet.desired_capacity:
-        # A rolling update keeps desired_capacity in service, so it needs headroom for one more.
+    if fleet.max_capacity <= fleet.min_capacity:
+        # A rolling update launches each replacement before it retires an instance.
         raise ConfigError(
             "spito.fleet.max_capacity",
-            "must be above desired_capacity so a rolling update can add an instance first",
-            f"set max_capacity to at least {fleet.desired_capacity + 1}",
+            f"{fleet.max_capacity} leaves no room above min_capacity {fleet.min_capacity} for a "
+            "rolling update to add an instance first",
+            f"set max_capacity to at least {fleet.min_capacity + 1}",
         )
     _check_range("spito.fleet.cpu_target_percent", fleet.cpu_target_percent, 10, 90)
     _check_range(
@@ -383,6 +450,9 @@ def _validate_monitoring(monitoring: MonitoringConfig) -> None:
         )
     if not 0 < monitoring.alb_5xx_percent <= 100:
         raise ConfigError("spito.monitoring.alb_5xx_percent", "must be in (0, 100]", "use e.g. 5")
+    _check_range(
+        "spito.monitoring.target_5xx_per_5_minutes", monitoring.target_5xx_per_5_minutes, 0, 10**6
+    )
 
 
 def _validate_data(config: SpitoConfig) -> None:

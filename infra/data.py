@@ -15,6 +15,8 @@ from infra.nag import acknowledge
 
 PARTITION_KEY = "id"
 TTL_ATTRIBUTE = "expires_at"
+# Without it the CDK grants S3 log delivery by ACL, which an owner-enforced bucket refuses.
+S3_ACCESS_LOGS_BY_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
 
 
 def private_bucket(
@@ -51,9 +53,10 @@ class DataStore(Construct):
     S3 body of a paste TTL removed. The blob bucket is private, TLS-only, encrypted and versioned
     (a deleted body can be recovered for `noncurrent_days`); its access logs go to a log bucket.
 
-    `service_access_policy` is what the API service may do with the data: item actions on the one
-    table and object actions on the one bucket. It lives here, next to the resources it names, so
-    the fleet's stack attaches it without reaching into this stack's resources.
+    `service_access_policy` is what the API service may do with the data: the item actions it calls
+    (get, put, update, delete) on the one table and the object actions (get, put, delete) on the
+    one bucket. It lives here, next to the resources it names, so the fleet's stack attaches it
+    without reaching into this stack's resources.
 
     Attributes: `table`, `blob_bucket`, `access_log_bucket`, `service_access_policy`.
     """
@@ -69,6 +72,8 @@ class DataStore(Construct):
         access_log_days: int = 90,
     ) -> None:
         super().__init__(scope, construct_id)
+        # Set here, not left to the app's cdk.json: the construct works in an app without it.
+        self.node.set_context(S3_ACCESS_LOGS_BY_BUCKET_POLICY, True)
         self.table = dynamodb.Table(
             self,
             "Table",
@@ -91,11 +96,12 @@ class DataStore(Construct):
             "Encrypted with the AWS-managed DynamoDB key: a customer key would add a key policy "
             "every stream consumer must be granted, for no change in who can read the items.",
         )
+        # S3 server access logging writes only to a bucket with SSE-S3 (not a customer KMS key),
+        # which is what private_bucket gives.
         self.access_log_bucket = private_bucket(
             self,
             "AccessLogs",
             removal_policy=removal_policy,
-            # S3 server access logging delivers only to buckets owned by the writer with SSE-S3.
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(access_log_days))],
         )
         skip_check(
@@ -136,8 +142,6 @@ class DataStore(Construct):
                         "dynamodb:PutItem",
                         "dynamodb:UpdateItem",
                         "dynamodb:DeleteItem",
-                        "dynamodb:ConditionCheckItem",
-                        "dynamodb:DescribeTable",
                     ],
                     resources=[self.table.table_arn],
                 ),

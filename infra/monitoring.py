@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
@@ -21,20 +21,49 @@ class AlarmTopic(Construct):
     """The SNS topic every Spito alarm and fleet notification publishes to.
 
     Encrypted with its own KMS key (rotated), because AWS's managed SNS key cannot be granted to
-    CloudWatch alarms or Auto Scaling; the key policy admits exactly those two publishers.
-    Publishing requires TLS. With `email`, that address is subscribed.
+    CloudWatch alarms or Auto Scaling; the key policy admits exactly those two publishers, and
+    CloudWatch only for alarms of this account and region. Publishing requires TLS. With `email`,
+    that address is subscribed. The key follows `removal_policy` like the stage's other resources.
 
     Attributes: `topic`, `key`.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, email: str | None) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        email: str | None,
+        removal_policy: RemovalPolicy,
+    ) -> None:
         super().__init__(scope, construct_id)
         self.key = kms.Key(
-            self, "Key", enable_key_rotation=True, description="Encrypts Spito's alarm topic"
+            self,
+            "Key",
+            enable_key_rotation=True,
+            description="Encrypts Spito's alarm topic",
+            removal_policy=removal_policy,
         )
         stack = Stack.of(self)
-        self.key.grant(
-            iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*"
+        publish = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        # A service principal alone would let any account's alarms use the key (confused deputy).
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=publish,
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(
+                            service="cloudwatch",
+                            resource="alarm",
+                            resource_name="*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    },
+                },
+            )
         )
         self.key.grant(
             iam.ArnPrincipal(
@@ -45,8 +74,7 @@ class AlarmTopic(Construct):
                     resource_name="aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
                 )
             ),
-            "kms:Decrypt",
-            "kms:GenerateDataKey*",
+            *publish,
         )
         self.topic = sns.Topic(self, "Topic", master_key=self.key, enforce_ssl=True)
         if email is not None:
@@ -73,6 +101,7 @@ class FleetAlarms(Construct):
         table: dynamodb.ITable,
         p99_latency_seconds: float,
         alb_5xx_percent: float,
+        target_5xx_per_5_minutes: int,
     ) -> None:
         super().__init__(scope, construct_id)
         alb = load_balancer.metrics
@@ -102,7 +131,9 @@ class FleetAlarms(Construct):
         )
         self.alarms = [
             self._alarm("Alb5xxRate", alb_5xx_rate, alb_5xx_percent, "ALB answers 5xx"),
-            self._alarm("Target5xx", target_5xx, 10, "the service answers 5xx"),
+            self._alarm(
+                "Target5xx", target_5xx, target_5xx_per_5_minutes, "the service answers 5xx"
+            ),
             self._alarm("UnhealthyHosts", unhealthy, 0, "an instance fails /healthz", periods=3),
             self._alarm("P99Latency", p99, p99_latency_seconds, "p99 response time is high"),
             self._alarm("DynamoDbThrottles", throttles, 0, "DynamoDB throttles requests"),

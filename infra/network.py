@@ -11,7 +11,7 @@ from constructs import Construct
 
 from infra.cdk_providers import skip_provider_function_checks
 from infra.checkov import skip_check
-from infra.config import InterfaceEndpointName
+from infra.config import PRIVATE_SUBNET_PREFIX, PUBLIC_SUBNET_PREFIX, InterfaceEndpointName
 from infra.nag import acknowledge
 
 INTERFACE_ENDPOINT_SERVICES: dict[InterfaceEndpointName, ec2.InterfaceVpcEndpointAwsService] = {
@@ -23,7 +23,8 @@ INTERFACE_ENDPOINT_SERVICES: dict[InterfaceEndpointName, ec2.InterfaceVpcEndpoin
 
 
 class Network(Construct):
-    """A VPC over the given zones: public subnets (ALB, NAT), private subnets with egress (fleet).
+    """A VPC over the given zones: a public /24 (ALB, NAT) and a private /20 with egress (fleet)
+    in each.
 
     S3 and DynamoDB are reached through free gateway endpoints, so the data path never crosses NAT;
     the chosen interface endpoints keep CloudWatch Logs and Session Manager traffic private too.
@@ -38,6 +39,7 @@ class Network(Construct):
         construct_id: str,
         *,
         cidr: str,
+        availability_zones: Sequence[str],
         nat_gateways: int,
         interface_endpoints: Sequence[InterfaceEndpointName],
         flow_log_retention: logs.RetentionDays,
@@ -48,15 +50,20 @@ class Network(Construct):
             self,
             "Vpc",
             ip_addresses=ec2.IpAddresses.cidr(cidr),
-            max_azs=99,  # every zone the stack pins (Stack.availability_zones)
+            # Named zones, not a count: synth needs no lookup and subnets never move between zones.
+            availability_zones=list(availability_zones),
             nat_gateways=nat_gateways,
             restrict_default_security_group=True,
             subnet_configuration=[
                 ec2.SubnetConfiguration(
-                    name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24
+                    name="public",
+                    subnet_type=ec2.SubnetType.PUBLIC,
+                    cidr_mask=PUBLIC_SUBNET_PREFIX,
                 ),
                 ec2.SubnetConfiguration(
-                    name="private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=20
+                    name="private",
+                    subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS,
+                    cidr_mask=PRIVATE_SUBNET_PREFIX,
                 ),
             ],
             gateway_endpoints={
@@ -94,6 +101,9 @@ class Network(Construct):
                 "The endpoint admits HTTPS from the VPC's own CIDR, a Fn::GetAtt the rule "
                 "cannot evaluate; nothing outside the VPC can reach an interface endpoint.",
             )
+        # Zones are pinned on purpose: synth stays offline and deterministic, and the subnets
+        # never move between zones. W3010 (hard-coded zone) is the same finding in the CDK's
+        # validation plugin and in cfn-lint, which reads its exceptions from the template.
         for subnet in [*self.vpc.public_subnets, *self.vpc.private_subnets]:
             acknowledge(
                 subnet,
@@ -101,6 +111,9 @@ class Network(Construct):
                 "Zones are pinned in the config on purpose: synth stays offline and "
                 "deterministic, and the subnets never move between zones.",
             )
+            cfn_subnet = subnet.node.default_child
+            assert isinstance(cfn_subnet, ec2.CfnSubnet)
+            cfn_subnet.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3010"]}})
 
     def _skip_restrict_default_sg_provider_checks(self) -> None:
         """The CDK's own provider behind `restrict_default_security_group`, one per stack."""

@@ -21,7 +21,8 @@ MEANINGS = {
     "account": "AWS account id (12 digits); the shipped ones are placeholders",
     "region": "region of every stack except the us-east-1 edge pieces",
     "availability_zones": "zones the VPC spans, pinned so synth is offline and deterministic",
-    "network.cidr": "VPC address range (/16 to /22)",
+    "network.cidr": "IPv4 VPC range, a /16 at most; each zone takes a /24 and a /20 "
+    "(a /18 holds 3 zones)",
     "network.nat_gateways": "1 is cheapest; one per zone survives a zone outage",
     "network.interface_endpoints": "private endpoints (logs, ssm, ssmmessages, ec2messages); "
     "without them the same traffic leaves through NAT",
@@ -29,8 +30,8 @@ MEANINGS = {
     "fleet.instance_type": "EC2 type; must match the architecture (Graviton types for arm64)",
     "fleet.architecture": "arm64 or x86_64 (Amazon Linux 2023 image of that architecture)",
     "fleet.min_capacity": "fewest instances; the creation waits for this many signals",
-    "fleet.max_capacity": "most instances; above desired so a rolling update can add one first",
-    "fleet.desired_capacity": "instances kept in service, also during a rolling update",
+    "fleet.max_capacity": "most instances target tracking may run; above the running count so "
+    "a rolling update can add one first",
     "fleet.cpu_target_percent": "target tracking on average CPU",
     "fleet.requests_per_target_per_minute": "target tracking on ALB requests per instance",
     "fleet.health_check_grace_seconds": "time a new instance gets before ELB health checks count",
@@ -48,6 +49,8 @@ MEANINGS = {
     "monitoring.alarm_email": "subscribed to the alarm topic when set",
     "monitoring.p99_latency_seconds": "alarm threshold on p99 target response time",
     "monitoring.alb_5xx_percent": "alarm threshold on the ALB's 5xx share of requests",
+    "monitoring.target_5xx_per_5_minutes": "alarm when the service answers more 5xx than this "
+    "in each of two 5-minute periods",
     "monitoring.canary_interval_minutes": "how often the end-to-end canary runs",
     "data.removal_policy": "destroy or retain the table and buckets with their stack",
     "data.deletion_protection": "DynamoDB and ALB deletion protection (needs retain)",

@@ -67,12 +67,13 @@ def _resources(templates: Templates, resource_type: str) -> list[dict[str, Any]]
 
 
 def _fleet(templates: Templates) -> tuple[int, str, int]:
-    """(desired instances, instance type, root volume GiB) of the one fleet."""
+    """(minimum instances, instance type, root volume GiB) of the one fleet: what runs before
+    traffic, since target tracking owns the desired count above it."""
     (group,) = _resources(templates, "AWS::AutoScaling::AutoScalingGroup")
     (launch_template,) = _resources(templates, "AWS::EC2::LaunchTemplate")
     data = launch_template["Properties"]["LaunchTemplateData"]
     volume = data["BlockDeviceMappings"][0]["Ebs"]["VolumeSize"]
-    return int(group["Properties"]["DesiredCapacity"]), data["InstanceType"], int(volume)
+    return int(group["Properties"]["MinSize"]), data["InstanceType"], int(volume)
 
 
 def _public_ipv4(templates: Templates) -> int:
@@ -113,7 +114,7 @@ def _monthly(price: float) -> Callable[[Templates], float]:
 
 LINES = (
     Line(
-        "EC2 instances (desired capacity)",
+        "EC2 instances (min capacity)",
         lambda t: _fleet(t)[0],
         lambda t: EC2_HOUR_USD[_fleet(t)[1]] * HOURS_PER_MONTH,
     ),

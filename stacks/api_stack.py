@@ -84,7 +84,12 @@ class ApiStack(SpitoStack):
             scope, construct_id, config=config, description=f"Spito {config.stage}: API fleet"
         )
         fleet_config = config.fleet
-        alarm_topic = AlarmTopic(self, "AlarmTopic", email=config.monitoring.alarm_email)
+        alarm_topic = AlarmTopic(
+            self,
+            "AlarmTopic",
+            email=config.monitoring.alarm_email,
+            removal_policy=removal_policy(config),
+        )
         self.alarm_topic = alarm_topic.topic
         self.fleet = ApiFleet(
             self,
@@ -96,7 +101,6 @@ class ApiStack(SpitoStack):
             cpu_type=CPU_TYPES[fleet_config.architecture],
             min_capacity=fleet_config.min_capacity,
             max_capacity=fleet_config.max_capacity,
-            desired_capacity=fleet_config.desired_capacity,
             cpu_target_percent=fleet_config.cpu_target_percent,
             requests_per_target_per_minute=fleet_config.requests_per_target_per_minute,
             health_check_grace=Duration.seconds(fleet_config.health_check_grace_seconds),
@@ -125,6 +129,7 @@ class ApiStack(SpitoStack):
             table=table,
             p99_latency_seconds=config.monitoring.p99_latency_seconds,
             alb_5xx_percent=config.monitoring.alb_5xx_percent,
+            target_5xx_per_5_minutes=config.monitoring.target_5xx_per_5_minutes,
         )
         CfnOutput(self, "AlbDnsName", value=self.load_balancer.load_balancer_dns_name)
         CfnOutput(self, "ServiceLogGroup", value=self.fleet.log_group.log_group_name)

@@ -21,6 +21,7 @@ class NetworkStack(SpitoStack):
             self,
             "Network",
             cidr=config.network.cidr,
+            availability_zones=config.availability_zones,
             nat_gateways=config.network.nat_gateways,
             interface_endpoints=config.network.interface_endpoints,
             flow_log_retention=retention(config.network.flow_log_retention_days),

@@ -12,30 +12,73 @@ import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.fixtures.cdk_app import REPO_ROOT, cdk_context, synthesized_once
-from tests.infra.helpers import only_resource, resources_of_type
+from tests.fixtures.cdk_app import REPO_ROOT, cdk_context, synthesized_once, template_loader
+
+if TYPE_CHECKING:
+    from aws_cdk import Stack
+    from aws_cdk.assertions import Template
 
 CERTIFICATE_ARN = (
     "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000"
 )
 ALARM_EMAIL = "ops@example.com"
 ASSET_KEY = re.compile(r"([0-9a-f]{64})\.zip")
-Templates = Callable[[str], dict[str, Any]]
+Templates = Callable[[str], "Template"]
+ENV = {"account": "111111111111", "region": "eu-west-1"}
 
 
-def _synthesize(outdir: Path) -> None:
-    from aws_cdk import App, Duration, Environment, RemovalPolicy, Stack
-    from aws_cdk import aws_certificatemanager as acm
+def _add_fleet(stack: Stack, **variant: Any) -> None:
+    """The fleet on an imported VPC, with small fixed props and `variant` on top."""
+    from aws_cdk import Duration, RemovalPolicy
     from aws_cdk import aws_ec2 as ec2
     from aws_cdk import aws_iam as iam
     from aws_cdk import aws_logs as logs
     from aws_cdk import aws_sns as sns
 
     from infra.api_fleet import ApiFleet
+
+    ApiFleet(
+        stack,
+        "Api",
+        vpc=ec2.Vpc.from_vpc_attributes(
+            stack,
+            "Vpc",
+            vpc_id="vpc-0123456789abcdef0",
+            availability_zones=["eu-west-1a", "eu-west-1b"],
+            public_subnet_ids=["subnet-0000000000000000a", "subnet-0000000000000000b"],
+            private_subnet_ids=["subnet-0000000000000000c", "subnet-0000000000000000d"],
+        ),
+        data_access_policy=iam.ManagedPolicy.from_managed_policy_name(stack, "Data", "data"),
+        notification_topic=sns.Topic.from_topic_arn(
+            stack, "Topic", "arn:aws:sns:eu-west-1:111111111111:alarms"
+        ),
+        instance_type=ec2.InstanceType("t4g.small"),
+        cpu_type=ec2.AmazonLinuxCpuType.ARM_64,
+        min_capacity=1,
+        max_capacity=2,
+        cpu_target_percent=60,
+        requests_per_target_per_minute=1000,
+        health_check_grace=Duration.minutes(5),
+        signal_timeout=Duration.minutes(15),
+        root_volume_gib=8,
+        service_port=8080,
+        service_environment={"SPITO_TABLE": "t", "SPITO_BUCKET": "b"},
+        log_retention=logs.RetentionDays.ONE_MONTH,
+        removal_policy=RemovalPolicy.DESTROY,
+        deletion_protection=False,
+        **variant,
+    )
+
+
+def _synthesize(outdir: Path) -> None:
+    from aws_cdk import App, RemovalPolicy
+    from aws_cdk import Stack as CdkStack
+    from aws_cdk import aws_certificatemanager as acm
+
     from infra.monitoring import AlarmTopic
 
     changed_service = outdir.parent / f"{outdir.name}.service"
@@ -47,50 +90,14 @@ def _synthesize(outdir: Path) -> None:
         settings.write("\n# a change of service code\n")
 
     app = App(context=cdk_context(), outdir=str(outdir))
-    env = Environment(account="111111111111", region="eu-west-1")
-
-    def add_fleet(stack: Stack, **variant: Any) -> None:
-        ApiFleet(
-            stack,
-            "Api",
-            vpc=ec2.Vpc.from_vpc_attributes(
-                stack,
-                "Vpc",
-                vpc_id="vpc-0123456789abcdef0",
-                availability_zones=["eu-west-1a", "eu-west-1b"],
-                public_subnet_ids=["subnet-0000000000000000a", "subnet-0000000000000000b"],
-                private_subnet_ids=["subnet-0000000000000000c", "subnet-0000000000000000d"],
-            ),
-            data_access_policy=iam.ManagedPolicy.from_managed_policy_name(stack, "Data", "data"),
-            notification_topic=sns.Topic.from_topic_arn(
-                stack, "Topic", "arn:aws:sns:eu-west-1:111111111111:alarms"
-            ),
-            instance_type=ec2.InstanceType("t4g.small"),
-            cpu_type=ec2.AmazonLinuxCpuType.ARM_64,
-            min_capacity=1,
-            max_capacity=2,
-            desired_capacity=1,
-            cpu_target_percent=60,
-            requests_per_target_per_minute=1000,
-            health_check_grace=Duration.minutes(5),
-            signal_timeout=Duration.minutes(15),
-            root_volume_gib=8,
-            service_port=8080,
-            service_environment={"SPITO_TABLE": "t", "SPITO_BUCKET": "b"},
-            log_retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-            deletion_protection=False,
-            **variant,
-        )
-
-    add_fleet(Stack(app, "Original", env=env))
-    add_fleet(Stack(app, "Changed", env=env), service_dir=changed_service)
-    https = Stack(app, "HttpsFleet", env=env)
-    add_fleet(
+    _add_fleet(CdkStack(app, "Original", env=ENV))
+    _add_fleet(CdkStack(app, "Changed", env=ENV), service_dir=changed_service)
+    https = CdkStack(app, "HttpsFleet", env=ENV)
+    _add_fleet(
         https, certificate=acm.Certificate.from_certificate_arn(https, "Alb", CERTIFICATE_ARN)
     )
-    topic = Stack(app, "Topic", env=env)
-    AlarmTopic(topic, "AlarmTopic", email=ALARM_EMAIL)
+    topic = CdkStack(app, "Topic", env=ENV)
+    AlarmTopic(topic, "AlarmTopic", email=ALARM_EMAIL, removal_policy=RemovalPolicy.DESTROY)
     app.synth()
 
 
@@ -102,18 +109,19 @@ def variant(tmp_path_factory: pytest.TempPathFactory) -> Templates:
         template: dict[str, Any] = json.loads((outdir / f"{stack_name}.template.json").read_text())
         return template
 
-    return load
+    return template_loader(load)
 
 
-def _asset_hashes(template: dict[str, Any]) -> set[str]:
-    data = only_resource(template, "AWS::EC2::LaunchTemplate")["Properties"]["LaunchTemplateData"]
-    return set(ASSET_KEY.findall(json.dumps(data["UserData"])))
+def _asset_hashes(template: Template) -> set[str]:
+    (launch_template,) = template.find_resources("AWS::EC2::LaunchTemplate").values()
+    user_data = launch_template["Properties"]["LaunchTemplateData"]["UserData"]
+    return set(ASSET_KEY.findall(json.dumps(user_data)))
 
 
 def test_changing_a_service_file_changes_the_launch_template(
-    variant: Templates, cdk_template_json: Templates
+    variant: Templates, cdk_template: Templates
 ) -> None:
-    shipped = _asset_hashes(cdk_template_json("Spito-dev-Api"))
+    shipped = _asset_hashes(cdk_template("Spito-dev-Api"))
     assert len(shipped) == 1
     assert _asset_hashes(variant("Original")) == shipped  # same code, same asset, same template
     changed = _asset_hashes(variant("Changed"))
@@ -122,31 +130,46 @@ def test_changing_a_service_file_changes_the_launch_template(
 
 
 def test_with_a_certificate_the_listener_is_https_with_a_tls13_policy(variant: Templates) -> None:
-    listener = only_resource(variant("HttpsFleet"), "AWS::ElasticLoadBalancingV2::Listener")[
-        "Properties"
-    ]
-    assert listener["Protocol"] == "HTTPS"
-    assert listener["Port"] == 443
-    assert listener["Certificates"] == [{"CertificateArn": CERTIFICATE_ARN}]
-    assert listener["SslPolicy"].startswith("ELBSecurityPolicy-TLS13-")
+    from aws_cdk.assertions import Match
+
+    variant("HttpsFleet").has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {
+            "Protocol": "HTTPS",
+            "Port": 443,
+            "Certificates": [{"CertificateArn": CERTIFICATE_ARN}],
+            "SslPolicy": Match.string_like_regexp("^ELBSecurityPolicy-TLS13-"),
+        },
+    )
 
 
 def test_with_a_certificate_cloudfront_is_admitted_on_443_only(variant: Templates) -> None:
-    rules = [
-        rule["Properties"]
-        for rule in resources_of_type(
-            variant("HttpsFleet"), "AWS::EC2::SecurityGroupIngress"
-        ).values()
-        if "SourcePrefixListId" in rule["Properties"]
+    from aws_cdk.assertions import Match
+
+    rules = variant("HttpsFleet").find_resources(
+        "AWS::EC2::SecurityGroupIngress", {"Properties": {"SourcePrefixListId": Match.any_value()}}
+    )
+    assert [(r["Properties"]["FromPort"], r["Properties"]["ToPort"]) for r in rules.values()] == [
+        (443, 443)
     ]
-    assert [(rule["FromPort"], rule["ToPort"]) for rule in rules] == [(443, 443)]
 
 
 def test_a_configured_alarm_email_is_subscribed_to_the_alarm_topic(variant: Templates) -> None:
-    subscription = only_resource(variant("Topic"), "AWS::SNS::Subscription")["Properties"]
-    assert subscription["Protocol"] == "email"
-    assert subscription["Endpoint"] == ALARM_EMAIL
+    template = variant("Topic")
+    template.resource_count_is("AWS::SNS::Subscription", 1)
+    template.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": ALARM_EMAIL}
+    )
 
 
-def test_without_an_alarm_email_nothing_is_subscribed(cdk_template_json: Templates) -> None:
-    assert resources_of_type(cdk_template_json("Spito-dev-Api"), "AWS::SNS::Subscription") == {}
+def test_without_an_alarm_email_nothing_is_subscribed(cdk_template: Templates) -> None:
+    cdk_template("Spito-dev-Api").resource_count_is("AWS::SNS::Subscription", 0)
+
+
+def test_a_service_dir_without_the_service_is_refused_with_the_path(tmp_path: Path) -> None:
+    from aws_cdk import App
+    from aws_cdk import Stack as CdkStack
+
+    (tmp_path / "settings.py").write_text("")  # no __main__.py: not the service package
+    with pytest.raises(ValueError, match=rf"service_dir {tmp_path} has no __main__.py"):
+        _add_fleet(CdkStack(App(), "Misplaced", env=ENV), service_dir=tmp_path)

@@ -46,6 +46,13 @@ def test_prod_overrides_the_base_for_resilience_and_retention() -> None:
     assert config.data.deletion_protection is True
 
 
+def test_prod_can_drop_deletion_protection_before_a_deliberate_destroy_and_keep_its_data() -> None:
+    ctx = context("prod", data={"removal_policy": "retain", "deletion_protection": False})
+    config = load_config(ctx, "prod")
+    assert config.data.deletion_protection is False
+    assert config.retain_data
+
+
 def test_stage_comes_from_the_stage_context_key() -> None:
     ctx = context()
     ctx["stage"] = "prod"
@@ -79,13 +86,21 @@ def test_domain_without_hosted_zone_names_the_key_and_the_fix() -> None:
         ({"network": {"nat_gateways": 3}}, "spito.network.nat_gateways"),
         ({"network": {"interface_endpoints": ["sqs"]}}, "spito.network.interface_endpoints[0]"),
         ({"fleet": {"instance_type": "t3.small"}}, "spito.fleet.instance_type"),
-        ({"fleet": {"desired_capacity": 3}}, "spito.fleet.max_capacity"),
+        ({"fleet": {"min_capacity": 0}}, "spito.fleet.min_capacity"),
+        ({"fleet": {"min_capacity": 3}}, "spito.fleet.max_capacity"),
         ({"fleet": {"min_capacity": "2"}}, "spito.fleet.min_capacity"),
+        # Target tracking owns the desired capacity; a configured one would reset it every deploy.
+        ({"fleet": {"desired_capacity": 2}}, "spito.fleet.desired_capacity"),
         ({"fleet": {"cpu_target_percent": 95}}, "spito.fleet.cpu_target_percent"),
         ({"fleet": {"instance_size": "large"}}, "spito.fleet.instance_size"),
         ({"service": {"paste_inline_max_bytes": 400_000}}, "spito.service.paste_inline_max_bytes"),
         ({"monitoring": {"log_retention_days": 10}}, "spito.monitoring.log_retention_days"),
         ({"monitoring": {"alarm_email": "ops"}}, "spito.monitoring.alarm_email"),
+        (
+            {"monitoring": {"target_5xx_per_5_minutes": -1}},
+            "spito.monitoring.target_5xx_per_5_minutes",
+        ),
+        ({"fleet": None}, "spito.fleet"),
         ({"data": {"deletion_protection": True}}, "spito.data.deletion_protection"),
         ({"domain": {"hosted_zone_id": "Z123"}}, "spito.domain.domain_name"),
     ],
@@ -97,6 +112,71 @@ def test_invalid_value_is_reported_with_its_key_and_a_fix(
     assert error.key == key
     assert f"spito config: {key}: " in str(error)
     assert "Fix: " in str(error)
+
+
+@pytest.mark.parametrize(
+    ("cidr", "problem", "fix"),
+    [
+        ("999.1.1.1/16", "'999.1.1.1/16' is not an IP range", "use e.g. 10.40.0.0/16"),
+        ("10.40.1.0/16", "10.40.1.0/16 has host bits set", "use 10.40.0.0/16"),
+        ("fd00::/56", "fd00::/56 is not an IPv4 range of /16 or smaller", "use e.g. 10.40.0.0/16"),
+        ("10.0.0.0/15", "10.0.0.0/15 is not an IPv4 range of /16 or smaller", "10.40.0.0/16"),
+        # dev has 2 zones: a /24 and a /20 each need 8704 addresses, more than a /19's 8192.
+        (
+            "10.40.32.0/19",
+            "holds 8192 addresses, but 2 zones",
+            "use a /18 or larger, e.g. 10.40.0.0/18",
+        ),
+        ("10.40.0.0/22", "holds 1024 addresses", "use a /18 or larger, e.g. 10.40.0.0/18"),
+    ],
+)
+def test_a_cidr_that_is_not_a_network_or_too_small_names_the_key_and_the_fix(
+    cidr: str, problem: str, fix: str
+) -> None:
+    error = error_for(network={"cidr": cidr})
+    assert error.key == "spito.network.cidr"
+    message = str(error)
+    assert problem in message.split(". Fix: ")[0]
+    assert fix in message.split(". Fix: ")[1]
+
+
+def test_a_cidr_just_large_enough_for_the_zones_is_accepted() -> None:
+    # Three zones need 3 * (4096 + 256) = 13056 addresses: a /18 (16384) holds them.
+    config = load_config(
+        context(
+            availability_zones=["eu-west-1a", "eu-west-1b", "eu-west-1c"],
+            network={"cidr": "10.40.64.0/18", "nat_gateways": 1},
+        ),
+        "dev",
+    )
+    assert config.network.cidr == "10.40.64.0/18"
+
+
+def test_more_zones_than_a_slash_16_can_hold_asks_for_fewer_zones() -> None:
+    zones = [f"eu-west-1{letter}" for letter in "abcdefghijklmnop"]  # 16 * 4352 > 65536
+    error = error_for(availability_zones=zones)
+    assert error.key == "spito.network.cidr"
+    assert "Fix: list at most 15 availability_zones" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("spito", "key"),
+    [
+        ({"base": {}, "stages": {"dev": None}}, "spito.stages.dev"),
+        ({"base": {}, "stages": {"dev": ["account"]}}, "spito.stages.dev"),
+        ({"base": None, "stages": {"dev": {}}}, "spito.base"),
+        ({"base": "eu-west-1", "stages": {"dev": {}}}, "spito.base"),
+        ({"base": {}, "stages": ["dev"]}, "spito.stages"),
+    ],
+)
+def test_a_base_or_stage_that_is_not_an_object_names_its_key(
+    spito: dict[str, Any], key: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config({"spito": spito}, "dev")
+    assert caught.value.key == key
+    assert "expected an object" in str(caught.value)
+    assert "Fix: write it as a JSON object" in str(caught.value)
 
 
 def test_missing_spito_context_says_where_to_add_it() -> None:

@@ -1,9 +1,12 @@
-"""The instances' bootstrap script, run on this machine against the service asset CDK ships.
+"""The instances' user data and bootstrap script, run on this machine against the shipped asset.
 
-The script runs under a temporary root with the flags for what this host cannot do (no dnf, no
-systemd, a recording stand-in for cfn-signal); everything else (unpacking the asset, the
-hash-locked virtualenv, from the wheels `make deps` downloaded, the unit and log-agent files, the
-/healthz gate) runs for real, offline.
+The user data of the synthesized Spito-dev-Api launch template runs as written (its env heredoc,
+the embedded script, the exec line with the template's arguments), with deploy-time values
+filled in and only what this host cannot do swapped: paths under a temporary root, a free
+loopback port, the bundle as a local zip (no S3), and flags for no dnf, no systemd and a
+recording stand-in for cfn-signal. Everything else (unpacking the asset, the hash-locked
+virtualenv from the wheels `make deps` downloaded, the unit and log-agent files, the /healthz
+gate) runs for real, offline.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import stat
@@ -19,6 +24,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -31,6 +37,13 @@ STACK = "Spito-test-Api"
 RESOURCE = "ApiFleetASG97E7D065"
 REGION = "eu-west-1"
 INSTALL_TIMEOUT_SECONDS = 240
+# What CloudFormation fills into the user data at deploy time, by a fragment of each token.
+DEPLOY_TIME_VALUES = {
+    "DataTable": "spito-test",
+    "DataBlobs": "spito-test-blobs",
+    "ServiceLogs": LOG_GROUP,
+}
+USER_DATA_DIR = "/run/spito-bootstrap"
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,8 @@ class Bootstrapped:
     port: int
     signals: Path
     result: subprocess.CompletedProcess[str]
+    user_data_dir: Path
+    fleet_logical_id: str
 
 
 def _wheelhouse() -> Path:
@@ -132,25 +147,77 @@ def _stop(root: Path) -> None:
             os.killpg(int(pid_file.read_text()), signal.SIGTERM)
 
 
+def _user_data(template: dict[str, Any]) -> tuple[str, str]:
+    """The launch template's user data with deploy-time values filled in, and the fleet's id."""
+    (launch_template,) = [
+        resource
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::EC2::LaunchTemplate"
+    ]
+    separator, parts = launch_template["Properties"]["LaunchTemplateData"]["UserData"][
+        "Fn::Base64"
+    ]["Fn::Join"]
+    rendered = []
+    for part in parts:
+        if isinstance(part, str):
+            rendered.append(part)
+            continue
+        (value,) = [v for fragment, v in DEPLOY_TIME_VALUES.items() if fragment in json.dumps(part)]
+        rendered.append(value)
+    (fleet,) = [
+        logical_id
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::AutoScaling::AutoScalingGroup"
+    ]
+    return separator.join(rendered), fleet
+
+
+def _on_this_host(user_data: str, *, work: Path, port: int, flags: list[str]) -> str:
+    """`user_data` with the host's paths, port and flags; the embedded script left untouched."""
+    head, rest = user_data.split("<<'SPITO_BOOTSTRAP'\n", 1)
+    script, tail = rest.split("\nSPITO_BOOTSTRAP\n", 1)
+    head = head.replace(USER_DATA_DIR, str(work / "user-data"))
+    head = re.sub(r"^PORT=\d+$", f"PORT={port}", head, flags=re.MULTILINE)
+    head = re.sub(r"^SPITO_BIND_HOST=.*$", "SPITO_BIND_HOST=127.0.0.1", head, flags=re.MULTILINE)
+    # The bootstrap takes the last of a repeated flag, so these override the template's own.
+    tail = tail.replace(USER_DATA_DIR, str(work / "user-data")).rstrip("\n")
+    tail = " ".join([tail, *flags]) + "\n"
+    return f"{head}<<'SPITO_BOOTSTRAP'\n{script}\nSPITO_BOOTSTRAP\n{tail}"
+
+
 @pytest.fixture(scope="module")
 def bootstrapped(cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bootstrapped]:
-    """The shipped service asset installed and started by the bootstrap script; stopped after."""
+    """The shipped user data, run on this host; the service it started is stopped after."""
     work = tmp_path_factory.mktemp("bootstrap")
     bundle = _zip(_service_asset(cdk_out), work / "service.zip")
+    template = json.loads((cdk_out / "Spito-dev-Api.template.json").read_text())
+    user_data, fleet = _user_data(template)
+    signal_command, record = _recording_signal_command(work)
     port = _free_port()
-    result, root, record = _run_bootstrap(
-        work,
-        bundle,
-        [
-            f"PORT={port}",
-            "SPITO_BIND_HOST=127.0.0.1",
-            "SPITO_TABLE=spito-test",
-            "SPITO_BUCKET=spito-test-blobs",
-            f"AWS_REGION={REGION}",
-        ],
+    root = work / "root"
+    host_flags = [
+        *("--bundle", str(bundle), "--root", str(root), "--wheelhouse", str(_wheelhouse())),
+        *("--no-packages", "--no-systemd", "--signal-command", str(signal_command)),
+        *("--health-timeout", "60"),
+    ]
+    script = work / "user-data.sh"
+    script.write_text(_on_this_host(user_data, work=work, port=port, flags=host_flags))
+    result = subprocess.run(
+        ["bash", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT_SECONDS,
+        check=False,
     )
     try:
-        yield Bootstrapped(root=root, port=port, signals=record, result=result)
+        yield Bootstrapped(
+            root=root,
+            port=port,
+            signals=record,
+            result=result,
+            user_data_dir=work / "user-data",
+            fleet_logical_id=fleet,
+        )
     finally:
         _stop(root)
 
@@ -164,21 +231,60 @@ def test_installed_service_answers_healthz(bootstrapped: Bootstrapped) -> None:
     assert response.status_code == 200
 
 
-def test_success_is_signalled_once_after_healthz_answered(bootstrapped: Bootstrapped) -> None:
+def test_user_data_writes_the_bootstrap_script_byte_for_byte(bootstrapped: Bootstrapped) -> None:
+    written = (bootstrapped.user_data_dir / "fleet_bootstrap.sh").read_text()
+    assert written == BOOTSTRAP_SCRIPT.read_text()
+
+
+def test_the_service_runs_with_the_environment_the_template_gives_it(
+    bootstrapped: Bootstrapped,
+) -> None:
+    installed = (bootstrapped.root / "etc" / "spito" / "spito.env").read_text().splitlines()
+    assert (bootstrapped.user_data_dir / "service.env").read_text().splitlines() == installed
+    assert {
+        "SPITO_TABLE=spito-test",
+        "SPITO_BUCKET=spito-test-blobs",
+        "SPITO_CLIENT_IP_POSITION=2",
+        f"AWS_REGION={REGION}",
+        f"PORT={bootstrapped.port}",
+    } <= set(installed)
+
+
+def test_success_is_signalled_once_for_the_fleet_after_healthz_answered(
+    bootstrapped: Bootstrapped,
+) -> None:
     assert bootstrapped.signals.read_text().splitlines() == [
-        f"--exit-code 0 --stack {STACK} --resource {RESOURCE} --region {REGION}"
+        f"--exit-code 0 --stack Spito-dev-Api --resource {bootstrapped.fleet_logical_id}"
+        f" --region {REGION}"
     ]
     stderr = bootstrapped.result.stderr
     assert stderr.index("waiting up to") < stderr.index("service healthy")
 
 
-def test_dependencies_come_from_the_hash_locked_file_into_a_virtualenv(
-    bootstrapped: Bootstrapped,
-) -> None:
+def test_dependencies_are_installed_into_a_virtualenv(bootstrapped: Bootstrapped) -> None:
     venv = bootstrapped.root / "opt" / "spito" / "venv"
     assert (venv / "pyvenv.cfg").is_file()
-    lock = bootstrapped.root / "opt" / "spito" / "app" / "service" / "requirements.lock"
-    assert "--hash=sha256:" in lock.read_text()
+    site_packages = list((venv / "lib").glob("python3*/site-packages"))
+    assert site_packages
+    assert (site_packages[0] / "uvicorn").is_dir()
+
+
+def test_pip_installs_only_with_hashes_even_from_a_lock_that_has_none(
+    cdk_out: Path, tmp_path: Path
+) -> None:
+    # pip checks hashes whenever a lock carries any; only --require-hashes refuses one with none.
+    service = tmp_path / "service"
+    shutil.copytree(_service_asset(cdk_out), service)
+    lock = service / "requirements.lock"
+    lines = lock.read_text().splitlines()
+    lock.write_text(
+        "\n".join(line.removesuffix(" \\") for line in lines if "--hash=" not in line) + "\n"
+    )
+    assert "==" in lock.read_text()
+    result, _, record = _run_bootstrap(tmp_path, _zip(service, tmp_path / "unhashed.zip"), [])
+    assert result.returncode != 0
+    assert "Hashes are required in --require-hashes mode" in result.stderr
+    assert record.read_text().splitlines()[-1].startswith("--exit-code 1 ")
 
 
 def test_unit_runs_the_service_unprivileged_and_restarts_it_always(

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.infra.helpers import only_resource, resources_of_type, statements
+from infra.config import load_config
+from tests.infra.test_config import context
 
-Templates = Callable[[str], dict[str, Any]]
+if TYPE_CHECKING:
+    from aws_cdk.assertions import Template
+
+Templates = Callable[[str], "Template"]
+STAGES = ["dev", "prod"]
+ACCOUNTS = {"dev": "111111111111", "prod": "222222222222"}
+REMOVAL = {"dev": "Delete", "prod": "Retain"}
+
+
+def _api(cdk_template: Templates, stage: str = "dev") -> Template:
+    return cdk_template(f"Spito-{stage}-Api")
 
 
 def _metric_names(alarm: dict[str, Any]) -> set[str]:
@@ -24,13 +35,17 @@ def _metric_names(alarm: dict[str, Any]) -> set[str]:
     }
 
 
-@pytest.fixture(scope="module")
-def api(cdk_template_json: Templates) -> dict[str, Any]:
-    return cdk_template_json("Spito-dev-Api")
+def _alarm_watching(template: Template, metric_names: set[str]) -> dict[str, Any]:
+    (alarm,) = [
+        alarm
+        for alarm in template.find_resources("AWS::CloudWatch::Alarm").values()
+        if _metric_names(alarm) == metric_names
+    ]
+    return alarm
 
 
-def test_alarms_cover_5xx_unhealthy_hosts_latency_and_throttles(api: dict[str, Any]) -> None:
-    alarms = resources_of_type(api, "AWS::CloudWatch::Alarm")
+def test_alarms_cover_5xx_unhealthy_hosts_latency_and_throttles(cdk_template: Templates) -> None:
+    alarms = _api(cdk_template).find_resources("AWS::CloudWatch::Alarm")
     watched = {frozenset(_metric_names(alarm)) for alarm in alarms.values()}
     assert {
         frozenset({"RequestCount", "HTTPCode_ELB_5XX_Count"}),
@@ -41,47 +56,134 @@ def test_alarms_cover_5xx_unhealthy_hosts_latency_and_throttles(api: dict[str, A
     } <= watched
 
 
-def test_latency_alarm_watches_p99(api: dict[str, Any]) -> None:
-    (alarm,) = [
-        a
-        for a in resources_of_type(api, "AWS::CloudWatch::Alarm").values()
-        if _metric_names(a) == {"TargetResponseTime"}
-    ]
+def test_latency_alarm_watches_p99_against_the_configured_threshold(
+    cdk_template: Templates,
+) -> None:
+    alarm = _alarm_watching(_api(cdk_template), {"TargetResponseTime"})
     assert alarm["Properties"]["ExtendedStatistic"] == "p99"
+    expected = load_config(context(), "dev").monitoring.p99_latency_seconds
+    assert alarm["Properties"]["Threshold"] == expected
 
 
-def test_fleet_alarms_notify_the_alarm_topic(api: dict[str, Any]) -> None:
-    topic_id = next(iter(resources_of_type(api, "AWS::SNS::Topic")))
+def test_target_5xx_alarm_uses_the_configured_count(cdk_template: Templates) -> None:
+    alarm = _alarm_watching(_api(cdk_template), {"HTTPCode_Target_5XX_Count"})
+    expected = load_config(context(), "dev").monitoring.target_5xx_per_5_minutes
+    assert alarm["Properties"]["Threshold"] == expected
+    assert alarm["Properties"]["Period"] == 300
+
+
+def test_fleet_alarms_notify_the_alarm_topic_on_alarm_and_recovery(
+    cdk_template: Templates,
+) -> None:
+    template = _api(cdk_template)
+    (topic_id,) = template.find_resources("AWS::SNS::Topic")
     fleet_alarms = [
         alarm
-        for logical_id, alarm in resources_of_type(api, "AWS::CloudWatch::Alarm").items()
+        for logical_id, alarm in template.find_resources("AWS::CloudWatch::Alarm").items()
         if logical_id.startswith("Alarms")
     ]
     assert len(fleet_alarms) == 5
     for alarm in fleet_alarms:
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+        assert alarm["Properties"]["OKActions"] == [{"Ref": topic_id}]
 
 
-def test_alarm_topic_is_encrypted_with_a_rotated_key_cloudwatch_may_use(
-    api: dict[str, Any],
+@pytest.mark.parametrize("stage", STAGES)
+def test_alarm_topic_is_encrypted_with_a_rotated_key_that_follows_the_stage(
+    stage: str, cdk_template: Templates
 ) -> None:
-    topic = only_resource(api, "AWS::SNS::Topic")["Properties"]
-    key_id = topic["KmsMasterKeyId"]["Fn::GetAtt"][0]
-    key = api["Resources"][key_id]["Properties"]
-    assert key["EnableKeyRotation"] is True
-    services = [s.get("Principal", {}).get("Service") for s in statements(key["KeyPolicy"])]
-    assert "cloudwatch.amazonaws.com" in services
+    template = _api(cdk_template, stage)
+    (key_id,) = template.find_resources(
+        "AWS::KMS::Key",
+        {
+            "DeletionPolicy": REMOVAL[stage],
+            "UpdateReplacePolicy": REMOVAL[stage],
+            "Properties": {"EnableKeyRotation": True},
+        },
+    )
+    template.has_resource_properties(
+        "AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]}}
+    )
 
 
-def test_alarm_topic_refuses_publishing_without_tls(api: dict[str, Any]) -> None:
-    policy = only_resource(api, "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]
-    denies = [s for s in statements(policy) if s["Effect"] == "Deny"]
-    assert [s["Condition"] for s in denies] == [{"Bool": {"aws:SecureTransport": "false"}}]
+@pytest.mark.parametrize("stage", STAGES)
+def test_cloudwatch_may_use_the_topic_key_only_for_this_accounts_alarms(
+    stage: str, cdk_template: Templates
+) -> None:
+    account = ACCOUNTS[stage]
+    (key,) = _api(cdk_template, stage).find_resources("AWS::KMS::Key").values()
+    cloudwatch = [
+        statement
+        for statement in key["Properties"]["KeyPolicy"]["Statement"]
+        if statement["Principal"].get("Service") == "cloudwatch.amazonaws.com"
+    ]
+    assert cloudwatch == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account},
+                "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:eu-west-1:{account}:alarm:*"},
+            },
+        }
+    ]
 
 
-def test_dashboard_shows_the_alarmed_metrics(api: dict[str, Any]) -> None:
-    dashboard = only_resource(api, "AWS::CloudWatch::Dashboard")["Properties"]
-    body = json.dumps(dashboard["DashboardBody"])
+def test_auto_scaling_may_use_the_topic_key_through_its_service_linked_role(
+    cdk_template: Templates,
+) -> None:
+    from aws_cdk.assertions import Match
+
+    role = (
+        "arn:aws:iam::111111111111:role/aws-service-role/autoscaling.amazonaws.com/"
+        "AWSServiceRoleForAutoScaling"
+    )
+    _api(cdk_template).has_resource_properties(
+        "AWS::KMS::Key",
+        {
+            "KeyPolicy": {
+                "Statement": Match.array_with(
+                    [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"AWS": role},
+                            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                            "Resource": "*",
+                        }
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_alarm_topic_refuses_publishing_without_tls(cdk_template: Templates) -> None:
+    from aws_cdk.assertions import Match
+
+    _api(cdk_template).has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Deny",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_dashboard_shows_the_alarmed_metrics(cdk_template: Templates) -> None:
+    (dashboard,) = _api(cdk_template).find_resources("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
     for metric in (
         "HTTPCode_ELB_5XX_Count",
         "HTTPCode_Target_5XX_Count",
