@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from tests.edge.conftest import DOMAIN_NAME, HOSTED_ZONE_ID, _synthesize_with_domain
 from tests.edge.templates import (
     DISTRIBUTION,
     TemplateJson,
@@ -20,7 +20,14 @@ from tests.edge.templates import (
     template_loader,
     written_across_regions,
 )
-from tests.fixtures.cdk_app import synthesized_once
+from tests.fixtures.cdk_app import (
+    DOMAIN_NAME,
+    DOMAIN_STAGE,
+    HOSTED_ZONE_ID,
+    domain_context,
+    synthesize,
+    synthesized_once,
+)
 
 HOST_NAMES = [DOMAIN_NAME, f"api.{DOMAIN_NAME}"]
 CERTIFICATE = "AWS::CertificateManager::Certificate"
@@ -194,7 +201,11 @@ def test_deploy_all_orders_certificates_fleet_edge_then_jobs(manifest: dict[str,
 def test_synthesizing_the_domain_variant_again_gives_byte_identical_templates(
     domain_cdk_out: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    again = synthesized_once(tmp_path_factory, "cdk.domain-again.out", _synthesize_with_domain)
+    again = synthesized_once(
+        tmp_path_factory,
+        "cdk.domain-again.out",
+        partial(synthesize, stages=(DOMAIN_STAGE,), context_of=domain_context),
+    )
     names = sorted(path.name for path in domain_cdk_out.glob("*.template.json"))
     assert names == sorted(path.name for path in again.glob("*.template.json"))
     for name in names:

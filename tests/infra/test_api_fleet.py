@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from infra.api_fleet import CLOUDFRONT_PREFIX_LIST, HEALTH_CHECK_PATH, ORIGIN_VERIFY_HEADER
+from infra.api_fleet import CLOUDFRONT_PREFIX_LIST, ORIGIN_VERIFY_HEADER
 
 if TYPE_CHECKING:
     from aws_cdk.assertions import Template
@@ -309,7 +309,7 @@ def test_prod_fleet_spreads_at_least_two_instances_over_three_zones(
 def test_target_group_checks_healthz(cdk_template: Templates) -> None:
     _api(cdk_template, "dev").has_resource_properties(
         "AWS::ElasticLoadBalancingV2::TargetGroup",
-        {"HealthCheckPath": HEALTH_CHECK_PATH, "Matcher": {"HttpCode": "200"}},
+        {"HealthCheckPath": "/healthz", "Matcher": {"HttpCode": "200"}},
     )
 
 
