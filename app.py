@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import App, CrossStackReferences, ReferenceStrength, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
@@ -83,7 +84,7 @@ def add_stage(app: App, config: SpitoConfig) -> SpitoStacks:
     )
     # The canary calls the public URL; with a custom domain that is no reference to the edge, but
     # it still must not run before the edge exists.
-    jobs.add_dependency(edge)
+    jobs.add_stack_dependency(edge)
     stacks = SpitoStacks(
         network=network,
         data=data,
@@ -123,6 +124,21 @@ def build(app: App, configs: Iterable[SpitoConfig]) -> list[SpitoStacks]:
     return stages
 
 
+def new_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = None) -> App:
+    """An App as Spito synthesizes it, with the CDK's built-in template validation off.
+
+    That validation is cfn-lint's rule set run a second time (a WASM build inside aws-cdk-lib), and
+    its start-up alone was most of an empty app's synth here (docs/BENCHMARKS.md). cfn-lint itself
+    checks every template in `make synth`, `make test`, `make diff` and `make deploy`, with its
+    exceptions in each resource's Metadata: one linter, and one way to silence a finding.
+    """
+    return App(
+        context=dict(context) if context is not None else None,
+        outdir=outdir,
+        builtin_cloud_formation_validation=False,
+    )
+
+
 def read_config(app: App) -> SpitoConfig:
     context = {
         CONTEXT_KEY: app.node.try_get_context(CONTEXT_KEY),
@@ -132,7 +148,7 @@ def read_config(app: App) -> SpitoConfig:
 
 
 def main() -> None:
-    app = App()
+    app = new_app()
     try:
         config = read_config(app)
     except ConfigError as error:

@@ -102,15 +102,8 @@ class Network(Construct):
                 "cannot evaluate; nothing outside the VPC can reach an interface endpoint.",
             )
         # Zones are pinned on purpose: synth stays offline and deterministic, and the subnets
-        # never move between zones. W3010 (hard-coded zone) is the same finding in the CDK's
-        # validation plugin and in cfn-lint, which reads its exceptions from the template.
+        # never move between zones. cfn-lint reads its exceptions from the template.
         for subnet in [*self.vpc.public_subnets, *self.vpc.private_subnets]:
-            acknowledge(
-                subnet,
-                "CloudFormation-Validate::W3010",
-                "Zones are pinned in the config on purpose: synth stays offline and "
-                "deterministic, and the subnets never move between zones.",
-            )
             cfn_subnet = subnet.node.default_child
             assert isinstance(cfn_subnet, ec2.CfnSubnet)
             cfn_subnet.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3010"]}})

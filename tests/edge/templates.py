@@ -18,18 +18,6 @@ Templates = Callable[[str], Template]
 DISTRIBUTION = "AWS::CloudFront::Distribution"
 
 
-def template_loader(load_json: TemplateJson) -> Templates:
-    """`load(stack_name)`: the stack's template as a `Template`, parsed once."""
-    cache: dict[str, Template] = {}
-
-    def load(stack_name: str) -> Template:
-        if stack_name not in cache:
-            cache[stack_name] = Template.from_json(load_json(stack_name))
-        return cache[stack_name]
-
-    return load
-
-
 def only(template: Template, resource_type: str, props: Any = None) -> tuple[str, dict[str, Any]]:
     """The logical id and body of the one resource of `resource_type` (matching `props`)."""
     found = template.find_resources(resource_type, props)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,14 @@ from tests.edge.templates import (
     imported,
     logical_id,
     only,
+)
+from tests.fixtures.cdk_app import (
+    cdk_context,
+    synthesize,
+    synthesized_once,
+    template_json_loader,
     template_loader,
 )
-from tests.fixtures.cdk_app import cdk_context, synthesized_once
 
 SECRET = "AWS::SecretsManager::Secret"
 
@@ -107,29 +113,21 @@ def test_every_cross_region_import_is_written_by_the_us_east_1_stack(
 # --- Rotating the origin secret: spito.edge.origin_secret_generation 1 -> 2, stage dev.
 
 
-def _synthesize_generation_2(outdir: Path) -> None:
-    from aws_cdk import App
-
-    import app as spito_app
-    from infra.config import load_config
-
+def _generation_2_context() -> dict[str, Any]:
     context = cdk_context()
     context["spito"]["stages"]["dev"]["edge"] = {"origin_secret_generation": 2}
-    application = App(context=context, outdir=str(outdir))
-    spito_app.build(application, [load_config(context, "dev")])
-    application.synth()
+    return context
 
 
 @pytest.fixture(scope="module")
 def rotated(tmp_path_factory: pytest.TempPathFactory) -> Templates:
     """Stage dev synthesized with origin secret generation 2."""
-    outdir = synthesized_once(tmp_path_factory, "cdk.rotated.out", _synthesize_generation_2)
-
-    def load(stack_name: str) -> dict[str, Any]:
-        template: dict[str, Any] = json.loads((outdir / f"{stack_name}.template.json").read_text())
-        return template
-
-    return template_loader(load)
+    outdir = synthesized_once(
+        tmp_path_factory,
+        "cdk.rotated.out",
+        partial(synthesize, stages=("dev",), context_of=_generation_2_context),
+    )
+    return template_loader(template_json_loader(outdir))
 
 
 def _sent_secret(edge: Template) -> Any:

@@ -12,12 +12,10 @@ from aws_cdk.assertions import Match, Template
 
 from tests.edge.templates import (
     DISTRIBUTION,
-    TemplateJson,
     Templates,
     distribution_config,
     imported,
     logical_id,
-    template_loader,
     written_across_regions,
 )
 from tests.fixtures.cdk_app import (
@@ -31,11 +29,6 @@ from tests.fixtures.cdk_app import (
 
 HOST_NAMES = [DOMAIN_NAME, f"api.{DOMAIN_NAME}"]
 CERTIFICATE = "AWS::CertificateManager::Certificate"
-
-
-@pytest.fixture(scope="module")
-def domain_template(domain_template_json: TemplateJson) -> Templates:
-    return template_loader(domain_template_json)
 
 
 @pytest.fixture

@@ -65,12 +65,11 @@ def test_origin_secret_generation_starts_at_one_and_must_be_positive() -> None:
 
 def test_edge_stacks_follow_non_default_config_values(tmp_path: Path) -> None:
     """Price class, log retention and the WAF limit reach the templates, not just their defaults."""
-    from aws_cdk import App
     from aws_cdk import aws_elasticloadbalancingv2 as elbv2
     from aws_cdk import aws_secretsmanager as secretsmanager
     from aws_cdk.assertions import Match, Template
 
-    from app import use_strong_references
+    from app import new_app, use_strong_references
     from stacks.edge_global_stack import EdgeGlobalStack
     from stacks.edge_stack import EdgeStack
 
@@ -81,7 +80,7 @@ def test_edge_stacks_follow_non_default_config_values(tmp_path: Path) -> None:
         "access_log_retention_days": 30,
     }
     config = load_config(context(edge=edge_config), "dev")
-    app = App(context=cdk_context(), outdir=str(tmp_path))
+    app = new_app(context=cdk_context(), outdir=str(tmp_path))
     use_strong_references(app)
     edge_global = EdgeGlobalStack(app, "EdgeGlobal", config=config)
     # The fleet's ALB and secret, imported by value (no Api stack needed; any stack can hold them).

@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.fixtures.cdk_app import REPO_ROOT, cdk_context, synthesized_once, template_loader
+from tests.fixtures.cdk_app import (
+    REPO_ROOT,
+    cdk_context,
+    synthesized_once,
+    template_json_loader,
+    template_loader,
+)
 
 if TYPE_CHECKING:
     from aws_cdk import Stack
@@ -75,10 +81,11 @@ def _add_fleet(stack: Stack, **variant: Any) -> None:
 
 
 def _synthesize(outdir: Path) -> None:
-    from aws_cdk import App, RemovalPolicy
+    from aws_cdk import RemovalPolicy
     from aws_cdk import Stack as CdkStack
     from aws_cdk import aws_certificatemanager as acm
 
+    from app import new_app
     from infra.monitoring import AlarmTopic
 
     changed_service = outdir.parent / f"{outdir.name}.service"
@@ -89,7 +96,7 @@ def _synthesize(outdir: Path) -> None:
     with (changed_service / "settings.py").open("a") as settings:
         settings.write("\n# a change of service code\n")
 
-    app = App(context=cdk_context(), outdir=str(outdir))
+    app = new_app(context=cdk_context(), outdir=str(outdir))
     _add_fleet(CdkStack(app, "Original", env=ENV))
     _add_fleet(CdkStack(app, "Changed", env=ENV), service_dir=changed_service)
     https = CdkStack(app, "HttpsFleet", env=ENV)
@@ -104,12 +111,7 @@ def _synthesize(outdir: Path) -> None:
 @pytest.fixture(scope="session")
 def variant(tmp_path_factory: pytest.TempPathFactory) -> Templates:
     outdir = synthesized_once(tmp_path_factory, "cdk.variants.out", _synthesize)
-
-    def load(stack_name: str) -> dict[str, Any]:
-        template: dict[str, Any] = json.loads((outdir / f"{stack_name}.template.json").read_text())
-        return template
-
-    return template_loader(load)
+    return template_loader(template_json_loader(outdir))
 
 
 def _asset_hashes(template: Template) -> set[str]:
