@@ -1,7 +1,8 @@
 """Command line: `python -m scripts.pr_diff --base REF` prints the Markdown report.
 
 Exit status: 0 when the head synthesizes and every check passes, 1 when not (the report
-says why), 2 when the report could not be made (bad ref, not a git repository).
+says why), 2 when the report could not be made (a tool not installed, a bad ref, not a git
+repository).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from scripts.pr_diff.assembly import Synthesis, synthesize
 from scripts.pr_diff.cdk_diff import CdkDiffError, ResourceChange, StackDiff, run_cdk_diff
 from scripts.pr_diff.checks import CheckResult, cdk_nag, cfn_lint, checkov
-from scripts.pr_diff.offline import CDK
+from scripts.pr_diff.offline import CDK, missing_tools
 from scripts.pr_diff.report import Report, render
 from scripts.pr_diff.suppressions import Suppression, suppressions
 
@@ -61,6 +62,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def make_report(*, repo: Path, base: str, stage: str) -> Report:
     """Synthesizes `base` and the working tree of `repo`, diffs every stack, runs the checks."""
+    missing = missing_tools()
+    if missing:
+        raise UsageError(f"not installed: {', '.join(missing)}. Run `make deps` first.")
     base_sha = _resolve(repo, base)
     context = {"stage": stage}
     with tempfile.TemporaryDirectory(prefix="spito-diff-") as tmp:

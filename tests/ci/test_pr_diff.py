@@ -9,10 +9,14 @@ the part of the report about one of them.
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from scripts.pr_diff.offline import CDK, CFN_LINT, CHECKOV, PROJECT_ROOT
 from scripts.pr_diff.report import MARKER
 from tests.ci.scratch_app import DiffRun, edit_app, make_scratch_repo, run_diff, run_once
 
@@ -138,6 +142,52 @@ def test_unknown_base_ref_fails_with_a_message_naming_it(tmp_path: Path) -> None
     assert run.returncode == 2
     assert "BASE='no-such-branch' is not a commit" in run.stderr
     assert run.markdown == ""
+
+
+@pytest.mark.parametrize("missing", ["the CDK CLI", "cfn-lint", "checkov"])
+def test_missing_tool_stops_before_any_synth_and_names_make_deps(
+    tmp_path: Path, missing: str
+) -> None:
+    """A copy of the tool in a project tree where one tool is not installed, run as make runs it.
+
+    The interpreter is a link in a directory of its own, so cfn-lint is "beside" it only when
+    linked there too; the tool needs nothing but the standard library.
+    """
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT / "scripts" / "pr_diff", project / "scripts" / "pr_diff")
+    shutil.copy(PROJECT_ROOT / "scripts" / "__init__.py", project / "scripts")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(Path(sys.executable).resolve())
+    installed = {
+        "the CDK CLI": (project / "node_modules", PROJECT_ROOT / "node_modules"),
+        "cfn-lint": (bin_dir / "cfn-lint", CFN_LINT),
+        "checkov": (project / ".tools", PROJECT_ROOT / ".tools"),
+    }
+    for name, (link, target) in installed.items():
+        if name != missing:
+            link.symlink_to(target)
+    looked_for = {
+        "the CDK CLI": project / CDK.relative_to(PROJECT_ROOT),
+        "cfn-lint": bin_dir / "cfn-lint",
+        "checkov": project / CHECKOV.relative_to(PROJECT_ROOT),
+    }[missing]
+    repo = make_scratch_repo(tmp_path / "repo")
+
+    completed = subprocess.run(
+        [bin_dir / "python", "-m", "scripts.pr_diff", "--base", "HEAD", "--repo", repo],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert completed.returncode == 2
+    assert completed.stderr == (
+        f"make diff: not installed: {missing} ({looked_for}). Run `make deps` first.\n"
+    )
+    assert completed.stdout == ""
 
 
 def test_deleted_log_group_is_flagged_as_data_loss(changed: DiffRun) -> None:
