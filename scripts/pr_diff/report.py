@@ -11,6 +11,7 @@ from scripts.pr_diff.suppressions import Suppression
 # The pull-request workflow finds its own comment by this line and edits it.
 MARKER = "<!-- spito-pr-diff -->"
 NO_CHANGES = "**No infrastructure changes.**"
+NO_REASON = "**no reason given**"
 # GitHub caps a comment at 65,536 characters; keep each stack's raw diff well under that.
 RAW_DIFF_LIMIT = 12_000
 FINDINGS_LIMIT = 40
@@ -172,7 +173,7 @@ def _suppressions_section(added: list[Suppression], removed: list[Suppression]) 
 
 
 def _suppression_cells(item: Suppression) -> list[str]:
-    return [item.tool, f"`{item.rule}`", f"`{item.where}`", item.reason]
+    return [item.tool, f"`{item.rule}`", f"`{item.where}`", item.reason or NO_REASON]
 
 
 def _checks_section(checks: list[CheckResult]) -> str:

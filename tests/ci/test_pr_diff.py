@@ -217,8 +217,22 @@ def test_newly_acknowledged_nag_finding_is_listed_with_its_reason(changed: DiffR
             "A test bucket needs no access logs.",
         ]
     ]
-    assert "1 finding(s) newly silenced" in changed.markdown
+    assert "3 finding(s) newly silenced" in changed.markdown  # and the two cfn-lint ignores
     assert "`AwsSolutions-S1` at" not in changed.markdown
+
+
+def test_newly_ignored_cfn_lint_rules_are_listed_with_their_reasons(changed: DiffRun) -> None:
+    silenced = [row for row in _table_rows(changed.markdown, "added") if row[1] == "cfn-lint"]
+    assert silenced == [
+        ["added", "cfn-lint", "`I3011`", "`Tiny/Bucket`", "**no reason given**"],
+        [
+            "added",
+            "cfn-lint",
+            "`W3045`",
+            "`Tiny/Bucket`",
+            "A test bucket keeps the default access control.",
+        ],
+    ]
 
 
 def test_removed_stack_lists_its_resources_and_spares_retained_data(changed: DiffRun) -> None:
