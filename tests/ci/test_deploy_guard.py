@@ -130,6 +130,26 @@ def test_region_without_bootstrap_is_named_with_the_command_that_fixes_it(
     )
 
 
+def test_unreadable_bootstrap_version_warns_naming_the_permission_and_goes_on(
+    tmp_path: Path, aws: FakeAws
+) -> None:
+    aws.parameters[(APP_REGION, DEFAULT_VERSION_PARAMETER)] = "30"
+    aws.parameters[(CERTIFICATE_REGION, DEFAULT_VERSION_PARAMETER)] = "30"
+    aws.denied.add((CERTIFICATE_REGION, DEFAULT_VERSION_PARAMETER))
+    assembly = _assembly(tmp_path, (ACCOUNT, APP_REGION), (ACCOUNT, CERTIFICATE_REGION))
+    completed = _guard(_env_with_fake_aws(tmp_path, aws), "bootstrap", "--assembly", str(assembly))
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines() == [
+        f"aws://{ACCOUNT}/{APP_REGION}: bootstrapped (version 30)"
+    ]
+    assert completed.stderr.startswith(
+        f"WARNING: aws://{ACCOUNT}/{CERTIFICATE_REGION}: bootstrap not checked: these "
+        "credentials may not call ssm:GetParameter on "
+        f"arn:aws:ssm:{CERTIFICATE_REGION}:{ACCOUNT}:parameter{DEFAULT_VERSION_PARAMETER}."
+    )
+    assert "older than version 6" in completed.stderr
+
+
 def test_outdated_bootstrap_asks_for_an_upgrade(tmp_path: Path, aws: FakeAws) -> None:
     aws.parameters[(APP_REGION, DEFAULT_VERSION_PARAMETER)] = "5"
     assembly = _assembly(tmp_path, (ACCOUNT, APP_REGION))
