@@ -76,14 +76,14 @@ def _guard(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _make(env: dict[str, str], target: str) -> subprocess.CompletedProcess[str]:
-    # The suite already ran `make deps`: a test must not reinstall anything.
+    # The suite already ran `make deps` and `make web`: a test must not reinstall anything.
     return subprocess.run(
         ["make", "--old-file=deps", target, "STAGE=dev"],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=600,
         check=False,
     )
 
@@ -103,6 +103,20 @@ def test_make_target_without_credentials_stops_before_the_cdk_runs(
     assert "No AWS credentials found: stopped before touching AWS." in completed.stderr
     # make echoes each command before running it: no cdk command was reached.
     assert "node_modules/.bin/cdk" not in completed.stdout
+
+
+def test_make_destroy_of_an_unbootstrapped_account_stops_before_cdk_destroy(
+    tmp_path: Path, aws: FakeAws
+) -> None:
+    completed = _make(_env_with_fake_aws(tmp_path, aws), "destroy")
+    assert completed.returncode != 0
+    assert (
+        f"aws://{ACCOUNT}/{APP_REGION} is not bootstrapped for the CDK. "
+        f"Run `npx cdk bootstrap aws://{ACCOUNT}/{APP_REGION}`."
+    ) in completed.stderr
+    # The stage was synthesized and its target looked up, then make stopped: no `cdk destroy`.
+    assert f"ssm:GetParameter {APP_REGION} {DEFAULT_VERSION_PARAMETER}" in aws.calls
+    assert "node_modules/.bin/cdk destroy" not in completed.stdout
 
 
 def test_bootstrapped_app_region_and_us_east_1_pass(tmp_path: Path, aws: FakeAws) -> None:
