@@ -1,9 +1,12 @@
-"""`make diff` on a scratch repository: each kind of change shows up in the Markdown as it should.
+"""`make diff` on scratch apps: each kind of change shows up in the Markdown as it should.
 
-A scenario synthesizes a base and a head of a tiny CDK app (seconds each, on a busy machine
-tens of seconds), so there are two: nothing changed, and one head holding three independent
-changes (a security-group rule, the table's key, a bucket cdk-nag rejects). Each test reads
-the part of the report about one of them.
+Synthesizing the tiny CDK app costs about 15 s of CPU, so the scenarios share one base synth
+(`shared_base`) and each synthesizes only its head, compared in process as the command line
+compares: nothing changed, and one head holding every independent change at once (a
+security-group rule, the table's key, a bucket cdk-nag rejects, a deleted log group, a new IAM
+statement, a removed stack, new acknowledgments). Each test reads the part of the report about
+one of them. The command line itself, through `make diff`, runs on a scratch git repository
+whose head does not synthesize and whose base is a cloud assembly written without aws_cdk.
 """
 
 from __future__ import annotations
@@ -16,31 +19,49 @@ from pathlib import Path
 
 import pytest
 
+from scripts.pr_diff.assembly import synthesize
+from scripts.pr_diff.compare import compare
 from scripts.pr_diff.offline import CDK, CFN_LINT, CHECKOV, PROJECT_ROOT
-from scripts.pr_diff.report import MARKER
-from tests.ci.scratch_app import DiffRun, edit_app, make_scratch_repo, run_diff, run_once
+from scripts.pr_diff.report import MARKER, render
+from tests.ci.scratch_app import (
+    ASSEMBLY_APP,
+    CONTEXT,
+    TINY_APP,
+    DiffRun,
+    edited,
+    git,
+    make_scratch_repo,
+    run_diff,
+    run_make_diff,
+    run_once,
+    shared_base,
+    write_app,
+)
+
+_HEADER = re.compile(r"^## Infrastructure diff: `(?P<base>[^`]+)` → `(?P<head>[^`]+)`", re.M)
 
 
-def _scenario(
+def _compared_with_the_shared_base(
     tmp_path_factory: pytest.TempPathFactory, name: str, *edits: tuple[str, str]
 ) -> DiffRun:
     def make_run(work: Path) -> DiffRun:
-        repo = make_scratch_repo(work / "repo")
-        for old, new in edits:
-            edit_app(repo, old, new)
-        return run_diff(repo)
+        head_source = write_app(work / "head", edited(TINY_APP, *edits))
+        head = synthesize(head_source, work / "head.out", context=CONTEXT)
+        base = shared_base(tmp_path_factory)
+        report = compare(base, head, base_label="base", head_label="head", stage="dev")
+        return DiffRun(render(report), report.passed)
 
     return run_once(tmp_path_factory, f"pr-diff-{name}", make_run)
 
 
 @pytest.fixture(scope="module")
 def unchanged(tmp_path_factory: pytest.TempPathFactory) -> DiffRun:
-    return _scenario(tmp_path_factory, "unchanged")
+    return _compared_with_the_shared_base(tmp_path_factory, "unchanged")
 
 
 @pytest.fixture(scope="module")
 def changed(tmp_path_factory: pytest.TempPathFactory) -> DiffRun:
-    return _scenario(
+    return _compared_with_the_shared_base(
         tmp_path_factory,
         "changed",
         ("INGRESS_PORT = 443", "INGRESS_PORT = 8443"),
@@ -54,7 +75,23 @@ def changed(tmp_path_factory: pytest.TempPathFactory) -> DiffRun:
 
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory: pytest.TempPathFactory) -> DiffRun:
-    return _scenario(tmp_path_factory, "broken", ("app.synth()", "raise SystemExit('no config')"))
+    """`make diff BASE=pr-base STAGE=qa DIFF_OUTPUT=...` where the head fails before any synth.
+
+    `main` is one commit past `pr-base`, so a BASE the Makefile dropped would show as the head's
+    own commit. The base is an assembly with one stack: a head that wrote none must not list it
+    as removed.
+    """
+
+    def make_run(work: Path) -> DiffRun:
+        repo = make_scratch_repo(work / "repo", ASSEMBLY_APP)
+        git(repo, "branch", "pr-base")
+        (repo / "NOTES.md").write_text("Not infrastructure.\n")
+        git(repo, "add", "NOTES.md")
+        git(repo, "commit", "--quiet", "--message=notes")
+        (repo / "app.py").write_text("raise SystemExit('no config')\n")
+        return run_make_diff(repo, work / "pr-diff.md", "BASE=pr-base", "STAGE=qa")
+
+    return run_once(tmp_path_factory, "pr-diff-broken-make", make_run)
 
 
 def _table_rows(markdown: str, first_cell: str) -> list[list[str]]:
@@ -72,8 +109,8 @@ def test_unchanged_app_reports_no_infrastructure_changes(unchanged: DiffRun) -> 
     assert "### `Tiny`" not in unchanged.markdown
 
 
-def test_unchanged_app_with_passing_checks_exits_zero(unchanged: DiffRun) -> None:
-    assert unchanged.returncode == 0, unchanged.stderr
+def test_unchanged_app_with_passing_checks_passes(unchanged: DiffRun) -> None:
+    assert unchanged.passed, unchanged.markdown
 
 
 def test_report_begins_with_the_marker_the_workflow_edits_by(unchanged: DiffRun) -> None:
@@ -126,7 +163,7 @@ def test_table_key_change_row_says_replace_and_stateful(changed: DiffRun) -> Non
 
 
 def test_unencrypted_bucket_fails_cdk_nag_and_the_finding_is_listed(changed: DiffRun) -> None:
-    assert changed.returncode == 1
+    assert not changed.passed
     assert _table_rows(changed.markdown, "cdk-nag")[0][1] == "❌ fail"
     assert "`AwsSolutions-S10` at `Tiny/Bucket/Resource`" in changed.markdown
 
@@ -250,8 +287,26 @@ def test_removed_stack_lists_its_resources_and_spares_retained_data(changed: Dif
 def test_head_that_does_not_synthesize_fails_with_its_error_and_claims_no_diff(
     broken: DiffRun,
 ) -> None:
-    assert broken.returncode == 1
+    # make stops with its own status 2 and names the tool's: 1, the report's failure.
+    assert broken.returncode == 2
+    assert re.search(r"Makefile:\d+: diff\] Error 1$", broken.stderr, re.M), broken.stderr
     assert "> Synth of the head failed:" in broken.markdown
     assert "no config" in broken.markdown
     assert "**No diff: the head did not synthesize** (see above)." in broken.markdown
     assert "No infrastructure changes" not in broken.markdown
+    assert "stack removed" not in broken.markdown  # the base's stack is not said to go
+    assert "### Checks on the head" not in broken.markdown
+
+
+def test_make_diff_writes_to_diff_output_exactly_what_it_prints(broken: DiffRun) -> None:
+    assert broken.markdown.startswith(MARKER)
+    assert broken.written == broken.markdown
+
+
+def test_make_diff_compares_with_the_given_base_for_the_given_stage(broken: DiffRun) -> None:
+    header = _HEADER.search(broken.markdown)
+    assert header, broken.markdown
+    assert header["head"].endswith(" + uncommitted changes")
+    assert header["base"] != header["head"].split()[0]  # pr-base, not main's own commit
+    assert "(stage `qa`)" in broken.markdown.splitlines()[2]
+    assert f"`make diff BASE={header['base']} STAGE=qa`" in broken.markdown
