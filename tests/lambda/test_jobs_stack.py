@@ -138,7 +138,10 @@ def test_deployed_packages_hold_only_the_handlers(cdk_out: Path) -> None:
     assert packaged == [["handler.py"], ["handler.py"]]
 
 
-def test_canary_role_may_only_write_its_own_log_group(cdk_template_json: Templates) -> None:
+def test_canary_role_may_only_write_its_own_log_group_which_carries_its_metrics(
+    cdk_template_json: Templates,
+) -> None:
+    # The metrics are Embedded Metric Format log lines: no cloudwatch:PutMetricData needed.
     template = cdk_template_json(JOBS)
     role = _resource(template, "AWS::IAM::Role", "CanaryJobRole")["Properties"]
     policy = _resource(template, "AWS::IAM::Policy", "CanaryJobRole")["Properties"]
