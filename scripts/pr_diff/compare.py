@@ -12,7 +12,7 @@ from scripts.pr_diff.cdk_diff import CdkDiffError, ResourceChange, StackDiff, ru
 from scripts.pr_diff.checks import CheckResult, cdk_nag, cfn_lint, checkov
 from scripts.pr_diff.offline import CDK
 from scripts.pr_diff.report import Report
-from scripts.pr_diff.suppressions import Suppression, suppressions
+from scripts.pr_diff.suppressions import Suppression, changes, suppressions
 
 LOG_TAIL_LINES = 20
 
@@ -40,8 +40,7 @@ def compare(
         warnings=[*_synth_warnings(base, head), *diff_errors],
         head_ok=head.ok and not diff_errors,
         checks=checks,
-        suppressions_added=sorted(head_suppressions - base_suppressions),
-        suppressions_removed=sorted(base_suppressions - head_suppressions),
+        suppressions=changes(base_suppressions, head_suppressions),
     )
 
 

@@ -25,6 +25,31 @@ class Suppression:
     reason: str
 
 
+@dataclass(frozen=True)
+class SuppressionChanges:
+    """What the head silences that the base did not, and the reverse.
+
+    A rule silenced at the same place on both sides with a different reason is `reworded`
+    (before, after), not one removal and one addition.
+    """
+
+    added: list[Suppression]
+    removed: list[Suppression]
+    reworded: list[tuple[Suppression, Suppression]]
+
+
+def changes(base: set[Suppression], head: set[Suppression]) -> SuppressionChanges:
+    """The suppressions of `head` compared with those of `base`."""
+    only_base = {(item.tool, item.rule, item.where): item for item in base - head}
+    only_head = {(item.tool, item.rule, item.where): item for item in head - base}
+    both = only_base.keys() & only_head.keys()
+    return SuppressionChanges(
+        added=sorted(item for key, item in only_head.items() if key not in both),
+        removed=sorted(item for key, item in only_base.items() if key not in both),
+        reworded=[(only_base[key], only_head[key]) for key in sorted(both)],
+    )
+
+
 def suppressions(synth: Synthesis) -> set[Suppression]:
     """Everything silenced in the assembly `synth` wrote."""
     found: set[Suppression] = set()

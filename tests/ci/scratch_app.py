@@ -1,8 +1,9 @@
 """Tiny CDK apps and scratch git repositories, for testing `make diff` quickly.
 
 `TINY_APP` has what the report must get right: a DynamoDB table and a log group (stateful:
-replacing or deleting them loses data), a security group rule, an IAM role, a second stack
-whose log group is retained, and cdk-nag as the real app runs it. Each synth of it costs about
+replacing or deleting them loses data), a security group rule, an IAM role, a cfn-lint ignore
+with its reason, a second stack whose log group is retained, and cdk-nag as the real app runs
+it. Each synth of it costs about
 15 s of CPU (10 s of that is loading aws-cdk-lib), so it is synthesized as the base once per
 session (`shared_base`) and each scenario synthesizes only its head.
 """
@@ -42,6 +43,7 @@ WITH_BUCKET = False
 WITH_LOGS = True
 WITH_AUDIT_STACK = True
 ROLE_MAY_READ_TABLE = False
+TABLE_LINT_REASON = "The table's first reason."
 
 ENV = cdk.Environment(account="111111111111", region="eu-west-1")
 app = cdk.App()
@@ -53,6 +55,10 @@ table = dynamodb.Table(
     point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
         point_in_time_recovery_enabled=True
     ),
+)
+table.node.default_child.add_metadata(
+    "cfn-lint",
+    {"config": {"ignore_checks": ["W3011"]}, "reasons": {"W3011": TABLE_LINT_REASON}},
 )
 vpc = ec2.Vpc.from_vpc_attributes(
     stack, "Vpc", vpc_id="vpc-0123456789abcdef0", availability_zones=["eu-west-1a"]

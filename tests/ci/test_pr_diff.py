@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -46,8 +47,10 @@ def _compared_with_the_shared_base(
 ) -> DiffRun:
     def make_run(work: Path) -> DiffRun:
         head_source = write_app(work / "head", edited(TINY_APP, *edits))
-        head = synthesize(head_source, work / "head.out", context=CONTEXT)
-        base = shared_base(tmp_path_factory)
+        with ThreadPoolExecutor(max_workers=1) as pool:  # the head while the base synthesizes
+            head_job = pool.submit(synthesize, head_source, work / "head.out", context=CONTEXT)
+            base = shared_base(tmp_path_factory)
+            head = head_job.result()
         report = compare(base, head, base_label="base", head_label="head", stage="dev")
         return DiffRun(render(report), report.passed)
 
@@ -70,6 +73,7 @@ def changed(tmp_path_factory: pytest.TempPathFactory) -> DiffRun:
         ("WITH_LOGS = True", "WITH_LOGS = False"),
         ("ROLE_MAY_READ_TABLE = False", "ROLE_MAY_READ_TABLE = True"),
         ("WITH_AUDIT_STACK = True", "WITH_AUDIT_STACK = False"),
+        ('TABLE_LINT_REASON = "The table\'s first reason."', 'TABLE_LINT_REASON = "A new reason."'),
     )
 
 
@@ -254,8 +258,24 @@ def test_newly_acknowledged_nag_finding_is_listed_with_its_reason(changed: DiffR
             "A test bucket needs no access logs.",
         ]
     ]
-    assert "3 finding(s) newly silenced" in changed.markdown  # and the two cfn-lint ignores
+    # With the two cfn-lint ignores; the table's reworded ignore is not newly silenced.
+    assert "**3 finding(s) newly silenced and 1 with a new reason: check each reason.**" in (
+        changed.markdown
+    )
     assert "`AwsSolutions-S1` at" not in changed.markdown
+
+
+def test_new_reason_for_a_silenced_finding_is_shown_with_the_old_one(changed: DiffRun) -> None:
+    assert _table_rows(changed.markdown, "reason changed") == [
+        [
+            "reason changed",
+            "cfn-lint",
+            "`W3011`",
+            "`Tiny/Table`",
+            "A new reason.<br>(was: The table's first reason.)",
+        ]
+    ]
+    assert "`W3011`" not in [row[2] for row in _table_rows(changed.markdown, "added")]
 
 
 def test_newly_ignored_cfn_lint_rules_are_listed_with_their_reasons(changed: DiffRun) -> None:
