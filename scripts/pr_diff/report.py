@@ -178,7 +178,7 @@ def _suppressions_section(changes: SuppressionChanges) -> str:
     if changes.added:
         to_check.append(f"{len(changes.added)} finding(s) newly silenced")
     if changes.reworded:
-        to_check.append(f"{len(changes.reworded)} with a new reason")
+        to_check.append(f"{len(changes.reworded)} silenced finding(s) with a new reason")
     if to_check:
         heading += f"\n\n**{' and '.join(to_check)}: check each reason.**"
     return heading + "\n\n" + _table(["Change", "Tool", "Rule", "Where", "Reason"], rows)

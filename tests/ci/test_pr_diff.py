@@ -259,9 +259,10 @@ def test_newly_acknowledged_nag_finding_is_listed_with_its_reason(changed: DiffR
         ]
     ]
     # With the two cfn-lint ignores; the table's reworded ignore is not newly silenced.
-    assert "**3 finding(s) newly silenced and 1 with a new reason: check each reason.**" in (
-        changed.markdown
-    )
+    assert (
+        "**3 finding(s) newly silenced and 1 silenced finding(s) with a new reason: "
+        "check each reason.**"
+    ) in changed.markdown
     assert "`AwsSolutions-S1` at" not in changed.markdown
 
 
