@@ -105,19 +105,24 @@ BASE ?= main
 diff: deps web ## the infrastructure change of the working tree against BASE (a git ref), as the PR comment's Markdown
 	$(PY) -m scripts.pr_diff --base $(BASE) --stage $(STAGE) $(if $(DIFF_OUTPUT),--output $(DIFF_OUTPUT))
 
-# Both check credentials before anything else (even the web build the edge stack deploys), so
-# without them they stop at once (README "Deploy").
-deploy: deps ## deploy every stack of STAGE to AWS, after checking credentials and the CDK bootstrap of each target
+# What deploy and destroy run first: the credentials check before anything else (even the web
+# build the edge stack deploys), so without them they stop at once; then STAGE synthesized into
+# cdk.out and the bootstrap of every environment it targets checked (README "Deploy"). The
+# synth skips notices: the cdk command that follows prints them.
+define checked_synth
 	$(PY) -m scripts.deploy_guard credentials
 	$(MAKE) --no-print-directory web
-	$(CDK) synth --context stage=$(STAGE) --output cdk.out --quiet
+	$(CDK) synth --context stage=$(STAGE) --output cdk.out --quiet --no-notices
 	$(PY) -m scripts.deploy_guard bootstrap --assembly cdk.out
+endef
+
+deploy: deps ## deploy every stack of STAGE to AWS, after checking credentials and the CDK bootstrap of each target
+	$(checked_synth)
 	$(CDK) deploy --app cdk.out --all --require-approval broadening
 
-destroy: deps ## delete every stack of STAGE from AWS (asks first; prod's table and buckets are retained)
-	$(PY) -m scripts.deploy_guard credentials
-	$(MAKE) --no-print-directory web
-	$(CDK) destroy --all --context stage=$(STAGE)
+destroy: deps ## delete every stack of STAGE from AWS after the same checks (asks first; prod's table and buckets are retained)
+	$(checked_synth)
+	$(CDK) destroy --app cdk.out --all
 
 bench: deps web ## benchmarks as ratios against baselines measured in the same run (docs/BENCHMARKS.md)
 	scripts/ensure-apt.sh wrk nginx

@@ -82,8 +82,22 @@ def environments(assembly: Path) -> list[Environment]:
     return sorted(found)
 
 
-def check_bootstrapped(session: boto3.Session, account: str, environment: Environment) -> str:
-    """One line saying `environment` is ready, or GuardError with the command that fixes it."""
+@dataclass(frozen=True)
+class Verdict:
+    """One environment's check passed (`warning` False) or could not be made (`warning` True)."""
+
+    message: str
+    warning: bool = False
+
+
+def check_bootstrapped(session: boto3.Session, account: str, environment: Environment) -> Verdict:
+    """Whether `environment` is ready, or GuardError with the command that fixes it.
+
+    Credentials that may not read the bootstrap version get a warning, not a failure: the CDK's
+    least-privilege deployer may only assume the bootstrap roles, and the deploy is still
+    guarded, since every synthesized template carries a `CheckBootstrapVersion` rule that makes
+    CloudFormation refuse an outdated bootstrap before changing anything.
+    """
     target = f"aws://{environment.account}/{environment.region}"
     if environment.account not in (account, "unknown-account"):
         raise GuardError(
@@ -99,7 +113,17 @@ def check_bootstrapped(session: boto3.Session, account: str, environment: Enviro
         raise GuardError(f"{target} is not bootstrapped for the CDK. Run {bootstrap}.") from None
     except botocore.exceptions.ClientError as error:
         if error.response.get("Error", {}).get("Code") == "AccessDeniedException":
-            return f"{target}: cannot read {environment.version_parameter}; cdk deploy checks it"
+            parameter_arn = (
+                f"arn:aws:ssm:{environment.region}:{account}:parameter"
+                f"{environment.version_parameter}"
+            )
+            return Verdict(
+                f"WARNING: {target}: bootstrap not checked: these credentials may not call "
+                f"ssm:GetParameter on {parameter_arn}. Going on: CloudFormation still refuses "
+                f"these stacks on a bootstrap older than version {environment.required_version}. "
+                "Allow that action to have it checked here.",
+                warning=True,
+            )
         raise GuardError(f"Could not check the bootstrap of {target}: {error}") from None
     version = int(parameter["Value"])
     if version < environment.required_version:
@@ -107,7 +131,7 @@ def check_bootstrapped(session: boto3.Session, account: str, environment: Enviro
             f"{target} has CDK bootstrap version {version}; these stacks need "
             f"{environment.required_version} or newer. Run {bootstrap} again to upgrade it."
         )
-    return f"{target}: bootstrapped (version {version})"
+    return Verdict(f"{target}: bootstrapped (version {version})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"AWS credentials: account {account}")
         else:
             for environment in environments(args.assembly):
-                print(check_bootstrapped(session, account, environment))
+                verdict = check_bootstrapped(session, account, environment)
+                print(verdict.message, file=sys.stderr if verdict.warning else sys.stdout)
     except GuardError as error:
         print(error, file=sys.stderr)
         return 1

@@ -1,13 +1,13 @@
 """Command line: `python -m scripts.pr_diff --base REF` prints the Markdown report.
 
 Exit status: 0 when the head synthesizes and every check passes, 1 when not (the report
-says why), 2 when the report could not be made (bad ref, not a git repository).
+says why), 2 when the report could not be made (a tool not installed, a bad ref, not a git
+repository).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -16,14 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-from scripts.pr_diff.assembly import Synthesis, synthesize
-from scripts.pr_diff.cdk_diff import CdkDiffError, ResourceChange, StackDiff, run_cdk_diff
-from scripts.pr_diff.checks import CheckResult, cdk_nag, cfn_lint, checkov
-from scripts.pr_diff.offline import CDK
+from scripts.pr_diff.assembly import synthesize
+from scripts.pr_diff.compare import compare
+from scripts.pr_diff.offline import missing_tools
 from scripts.pr_diff.report import Report, render
-from scripts.pr_diff.suppressions import Suppression, suppressions
 
-LOG_TAIL_LINES = 20
 # Build outputs the app reads but git does not hold: the base borrows the head's, so a web
 # change shows up as infrastructure only where it changes infrastructure.
 SHARED_BUILD_OUTPUTS = ("web/dist",)
@@ -61,6 +58,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def make_report(*, repo: Path, base: str, stage: str) -> Report:
     """Synthesizes `base` and the working tree of `repo`, diffs every stack, runs the checks."""
+    missing = missing_tools()
+    if missing:
+        raise UsageError(f"not installed: {', '.join(missing)}. Run `make deps` first.")
     base_sha = _resolve(repo, base)
     context = {"stage": stage}
     with tempfile.TemporaryDirectory(prefix="spito-diff-") as tmp:
@@ -72,105 +72,13 @@ def make_report(*, repo: Path, base: str, stage: str) -> Report:
             base_job = pool.submit(synthesize, base_source, work / "base.out", context=context)
             head_job = pool.submit(synthesize, repo, work / "head.out", context=context)
             base_synth, head_synth = base_job.result(), head_job.result()
-        empty_template = work / "empty.template.json"
-        empty_template.write_text("{}")
-        head_suppressions = suppressions(head_synth)
-        base_suppressions = suppressions(base_synth)
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            checks_job = pool.submit(_checks, head_synth, head_suppressions)
-            diffs, diff_errors = _diffs(base_synth, head_synth, empty_template)
-            checks = checks_job.result()
-    return Report(
-        base_label=base_sha[:12],
-        head_label=_head_label(repo),
-        stage=stage,
-        diffs=diffs,
-        warnings=[*_synth_warnings(base_synth, head_synth), *diff_errors],
-        head_ok=head_synth.ok and not diff_errors,
-        checks=checks,
-        suppressions_added=sorted(head_suppressions - base_suppressions),
-        suppressions_removed=sorted(base_suppressions - head_suppressions),
-    )
-
-
-def _diffs(
-    base: Synthesis, head: Synthesis, empty_template: Path
-) -> tuple[list[StackDiff], list[str]]:
-    diffs: list[StackDiff] = []
-    errors: list[str] = []
-    for name in head.stacks:
-        base_stack = base.stacks.get(name)
-        template = base_stack.template if base_stack else empty_template
-        try:
-            diff = run_cdk_diff(cdk=CDK, stack=name, assembly=head.out_dir, base_template=template)
-        except CdkDiffError as error:
-            errors.append(f"`cdk diff {name}` failed:\n```text\n{_tail(str(error))}\n```")
-            continue
-        diff.note = "" if base_stack else "new stack"
-        diffs.append(diff)
-    if head.ok or head.stacks:  # a head that wrote no assembly says nothing about removals
-        diffs += [_removed_stack(name, base) for name in base.stacks if name not in head.stacks]
-    return diffs, errors
-
-
-def _removed_stack(name: str, base: Synthesis) -> StackDiff:
-    """A stack the head no longer has: every resource goes, unless its policy retains it."""
-    template = json.loads(base.stacks[name].template.read_text())
-    retained = ("Retain", "RetainExceptOnCreate")
-    resources = [
-        ResourceChange(
-            action="remove",
-            resource_type=resource["Type"],
-            path=_construct_path(name, resource, logical_id),
-            logical_id=logical_id,
-            impact="orphan" if resource.get("DeletionPolicy") in retained else "destroy",
+        return compare(
+            base_synth,
+            head_synth,
+            base_label=base_sha[:12],
+            head_label=_head_label(repo),
+            stage=stage,
         )
-        for logical_id, resource in template.get("Resources", {}).items()
-        if resource["Type"] != "AWS::CDK::Metadata"  # bookkeeping; cdk diff hides it too
-    ]
-    return StackDiff(
-        stack=name, raw="(stack removed)", changed=True, resources=resources, note="stack removed"
-    )
-
-
-def _construct_path(stack: str, resource: dict[str, object], logical_id: str) -> str:
-    metadata = resource.get("Metadata")
-    path = metadata.get("aws:cdk:path") if isinstance(metadata, dict) else None
-    if not isinstance(path, str):
-        return logical_id
-    return path.removeprefix(f"{stack}/").removesuffix("/Resource")
-
-
-def _checks(head: Synthesis, silenced: set[Suppression]) -> list[CheckResult]:
-    if not head.has_app or not (head.ok or head.stacks):
-        return []  # nothing synthesized to check; the warning says why
-    templates = [stack.template for stack in head.stacks.values()]
-    acknowledged = sum(suppression.tool == "cdk-nag" for suppression in silenced)
-    return [
-        cdk_nag(head.out_dir, acknowledged=acknowledged),
-        cfn_lint(templates, cwd=head.source),
-        checkov(templates, cwd=head.source),
-    ]
-
-
-def _synth_warnings(base: Synthesis, head: Synthesis) -> list[str]:
-    warnings = []
-    if not head.has_app:
-        warnings.append("The head has no `app.py`: nothing to synthesize.")
-    elif not head.ok:
-        warnings.append(f"Synth of the head failed:\n```text\n{_tail(head.log)}\n```")
-    if not base.has_app:
-        warnings.append("The base has no `app.py`: every stack is compared with an empty one.")
-    elif not base.stacks:
-        warnings.append(
-            "Synth of the base failed, so every stack is compared with an empty one:\n"
-            f"```text\n{_tail(base.log)}\n```"
-        )
-    return warnings
-
-
-def _tail(text: str) -> str:
-    return "\n".join(text.strip().splitlines()[-LOG_TAIL_LINES:])
 
 
 @contextmanager

@@ -8,9 +8,20 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CDK = PROJECT_ROOT / "node_modules" / ".bin" / "cdk"
-VENV_BIN = Path(sys.executable).parent
+# cfn-lint is installed beside the interpreter running this (the project's .venv).
+CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 # checkov has its own virtualenv: its pins conflict with the service's (requirements-checkov.txt).
 CHECKOV = PROJECT_ROOT / ".tools" / "checkov" / "bin" / "checkov"
+TOOLS = {"the CDK CLI": CDK, "cfn-lint": CFN_LINT, "checkov": CHECKOV}
+
+
+def missing_tools() -> list[str]:
+    """Each tool of `TOOLS` that is not installed, named with the path it was looked for at."""
+    return [
+        f"{name} ({path})"
+        for name, path in TOOLS.items()
+        if not (path.is_file() and os.access(path, os.X_OK))
+    ]
 
 
 def offline_env() -> dict[str, str]:

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 from scripts.pr_diff.cdk_diff import ResourceChange, StackDiff, Table
 from scripts.pr_diff.checks import CheckResult
-from scripts.pr_diff.suppressions import Suppression
+from scripts.pr_diff.suppressions import Suppression, SuppressionChanges
 
 # The pull-request workflow finds its own comment by this line and edits it.
 MARKER = "<!-- spito-pr-diff -->"
 NO_CHANGES = "**No infrastructure changes.**"
+NO_REASON = "**no reason given**"
 # GitHub caps a comment at 65,536 characters; keep each stack's raw diff well under that.
 RAW_DIFF_LIMIT = 12_000
 FINDINGS_LIMIT = 40
@@ -28,8 +29,7 @@ class Report:
     warnings: list[str]
     head_ok: bool
     checks: list[CheckResult]
-    suppressions_added: list[Suppression]
-    suppressions_removed: list[Suppression]
+    suppressions: SuppressionChanges
 
     @property
     def changed(self) -> list[StackDiff]:
@@ -50,7 +50,7 @@ def render(report: Report) -> str:
         *_data_loss_alert(report.changed),
         _overview(report),
         *(_stack_section(diff) for diff in report.changed),
-        _suppressions_section(report.suppressions_added, report.suppressions_removed),
+        _suppressions_section(report.suppressions),
         _checks_section(report.checks),
         f"<sub>Reproduce locally: `make diff BASE={report.base_label} STAGE={report.stage}`</sub>",
     ]
@@ -160,19 +160,36 @@ def _raw_details(diff: StackDiff) -> str:
     )
 
 
-def _suppressions_section(added: list[Suppression], removed: list[Suppression]) -> str:
-    if not added and not removed:
+def _suppressions_section(changes: SuppressionChanges) -> str:
+    if not (changes.added or changes.removed or changes.reworded):
         return ""
-    rows = [["added", *_suppression_cells(item)] for item in added]
-    rows += [["removed", *_suppression_cells(item)] for item in removed]
+    rows = [["added", *_suppression_cells(item)] for item in changes.added]
+    rows += [["removed", *_suppression_cells(item)] for item in changes.removed]
+    rows += [
+        [
+            "reason changed",
+            *_suppression_cells(after)[:3],
+            f"{_reason(after)}\n(was: {_reason(before)})",
+        ]
+        for before, after in changes.reworded
+    ]
     heading = "### Silenced findings changed"
-    if added:
-        heading += f"\n\n**{len(added)} finding(s) newly silenced: check each reason.**"
+    to_check = []
+    if changes.added:
+        to_check.append(f"{len(changes.added)} finding(s) newly silenced")
+    if changes.reworded:
+        to_check.append(f"{len(changes.reworded)} silenced finding(s) with a new reason")
+    if to_check:
+        heading += f"\n\n**{' and '.join(to_check)}: check each reason.**"
     return heading + "\n\n" + _table(["Change", "Tool", "Rule", "Where", "Reason"], rows)
 
 
 def _suppression_cells(item: Suppression) -> list[str]:
-    return [item.tool, f"`{item.rule}`", f"`{item.where}`", item.reason]
+    return [item.tool, f"`{item.rule}`", f"`{item.where}`", _reason(item)]
+
+
+def _reason(item: Suppression) -> str:
+    return item.reason or NO_REASON
 
 
 def _checks_section(checks: list[CheckResult]) -> str:

@@ -30,11 +30,16 @@ _IDENTITY = """<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2
 
 @dataclass
 class FakeAws:
-    """The account the credentials belong to, SSM parameters by (region, name), calls seen."""
+    """The account the credentials belong to, SSM parameters by (region, name), calls seen.
+
+    A (region, name) in `denied` answers AccessDeniedException, as for credentials whose policy
+    does not allow ssm:GetParameter there.
+    """
 
     account: str
     url: str = ""
     parameters: dict[tuple[str, str], str] = field(default_factory=dict)
+    denied: set[tuple[str, str]] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
 
 
@@ -58,6 +63,15 @@ def _handler(state: FakeAws) -> type[BaseHTTPRequestHandler]:
 
         def _get_parameter(self, region: str, name: str) -> None:
             state.calls.append(f"ssm:GetParameter {region} {name}")
+            if (region, name) in state.denied:
+                error = {
+                    "__type": "AccessDeniedException",
+                    "message": f"User: arn:aws:iam::{state.account}:user/deployer is not "
+                    f"authorized to perform: ssm:GetParameter on resource: "
+                    f"arn:aws:ssm:{region}:{state.account}:parameter{name}",
+                }
+                self._reply(400, "application/x-amz-json-1.1", json.dumps(error))
+                return
             value = state.parameters.get((region, name))
             if value is None:
                 error = {"__type": "ParameterNotFound", "message": f"{name} not found"}

@@ -76,14 +76,14 @@ def _guard(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _make(env: dict[str, str], target: str) -> subprocess.CompletedProcess[str]:
-    # The suite already ran `make deps`: a test must not reinstall anything.
+    # The suite already ran `make deps` and `make web`: a test must not reinstall anything.
     return subprocess.run(
         ["make", "--old-file=deps", target, "STAGE=dev"],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=600,
         check=False,
     )
 
@@ -103,6 +103,20 @@ def test_make_target_without_credentials_stops_before_the_cdk_runs(
     assert "No AWS credentials found: stopped before touching AWS." in completed.stderr
     # make echoes each command before running it: no cdk command was reached.
     assert "node_modules/.bin/cdk" not in completed.stdout
+
+
+def test_make_destroy_of_an_unbootstrapped_account_stops_before_cdk_destroy(
+    tmp_path: Path, aws: FakeAws
+) -> None:
+    completed = _make(_env_with_fake_aws(tmp_path, aws), "destroy")
+    assert completed.returncode != 0
+    assert (
+        f"aws://{ACCOUNT}/{APP_REGION} is not bootstrapped for the CDK. "
+        f"Run `npx cdk bootstrap aws://{ACCOUNT}/{APP_REGION}`."
+    ) in completed.stderr
+    # The stage was synthesized and its target looked up, then make stopped: no `cdk destroy`.
+    assert f"ssm:GetParameter {APP_REGION} {DEFAULT_VERSION_PARAMETER}" in aws.calls
+    assert "node_modules/.bin/cdk destroy" not in completed.stdout
 
 
 def test_bootstrapped_app_region_and_us_east_1_pass(tmp_path: Path, aws: FakeAws) -> None:
@@ -128,6 +142,26 @@ def test_region_without_bootstrap_is_named_with_the_command_that_fixes_it(
         f"aws://{ACCOUNT}/{CERTIFICATE_REGION} is not bootstrapped for the CDK. "
         f"Run `npx cdk bootstrap aws://{ACCOUNT}/{CERTIFICATE_REGION}`."
     )
+
+
+def test_unreadable_bootstrap_version_warns_naming_the_permission_and_goes_on(
+    tmp_path: Path, aws: FakeAws
+) -> None:
+    aws.parameters[(APP_REGION, DEFAULT_VERSION_PARAMETER)] = "30"
+    aws.parameters[(CERTIFICATE_REGION, DEFAULT_VERSION_PARAMETER)] = "30"
+    aws.denied.add((CERTIFICATE_REGION, DEFAULT_VERSION_PARAMETER))
+    assembly = _assembly(tmp_path, (ACCOUNT, APP_REGION), (ACCOUNT, CERTIFICATE_REGION))
+    completed = _guard(_env_with_fake_aws(tmp_path, aws), "bootstrap", "--assembly", str(assembly))
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines() == [
+        f"aws://{ACCOUNT}/{APP_REGION}: bootstrapped (version 30)"
+    ]
+    assert completed.stderr.startswith(
+        f"WARNING: aws://{ACCOUNT}/{CERTIFICATE_REGION}: bootstrap not checked: these "
+        "credentials may not call ssm:GetParameter on "
+        f"arn:aws:ssm:{CERTIFICATE_REGION}:{ACCOUNT}:parameter{DEFAULT_VERSION_PARAMETER}."
+    )
+    assert "older than version 6" in completed.stderr
 
 
 def test_outdated_bootstrap_asks_for_an_upgrade(tmp_path: Path, aws: FakeAws) -> None:

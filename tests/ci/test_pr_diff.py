@@ -1,42 +1,70 @@
-"""`make diff` on a scratch repository: each kind of change shows up in the Markdown as it should.
+"""`make diff` on scratch apps: each kind of change shows up in the Markdown as it should.
 
-A scenario synthesizes a base and a head of a tiny CDK app (seconds each, on a busy machine
-tens of seconds), so there are two: nothing changed, and one head holding three independent
-changes (a security-group rule, the table's key, a bucket cdk-nag rejects). Each test reads
-the part of the report about one of them.
+Synthesizing the tiny CDK app costs about 15 s of CPU, so the scenarios share one base synth
+(`shared_base`) and each synthesizes only its head, compared in process as the command line
+compares: nothing changed, and one head holding every independent change at once (a
+security-group rule, the table's key, a bucket cdk-nag rejects, a deleted log group, a new IAM
+statement, a removed stack, new acknowledgments). Each test reads the part of the report about
+one of them. The command line itself, through `make diff`, runs on a scratch git repository
+whose head does not synthesize and whose base is a cloud assembly written without aws_cdk.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from scripts.pr_diff.report import MARKER
-from tests.ci.scratch_app import DiffRun, edit_app, make_scratch_repo, run_diff, run_once
+from scripts.pr_diff.assembly import synthesize
+from scripts.pr_diff.compare import compare
+from scripts.pr_diff.offline import CDK, CFN_LINT, CHECKOV, PROJECT_ROOT
+from scripts.pr_diff.report import MARKER, render
+from tests.ci.scratch_app import (
+    ASSEMBLY_APP,
+    CONTEXT,
+    TINY_APP,
+    DiffRun,
+    edited,
+    git,
+    make_scratch_repo,
+    run_diff,
+    run_make_diff,
+    run_once,
+    shared_base,
+    write_app,
+)
+
+_HEADER = re.compile(r"^## Infrastructure diff: `(?P<base>[^`]+)` → `(?P<head>[^`]+)`", re.M)
 
 
-def _scenario(
+def _compared_with_the_shared_base(
     tmp_path_factory: pytest.TempPathFactory, name: str, *edits: tuple[str, str]
 ) -> DiffRun:
     def make_run(work: Path) -> DiffRun:
-        repo = make_scratch_repo(work / "repo")
-        for old, new in edits:
-            edit_app(repo, old, new)
-        return run_diff(repo)
+        head_source = write_app(work / "head", edited(TINY_APP, *edits))
+        with ThreadPoolExecutor(max_workers=1) as pool:  # the head while the base synthesizes
+            head_job = pool.submit(synthesize, head_source, work / "head.out", context=CONTEXT)
+            base = shared_base(tmp_path_factory)
+            head = head_job.result()
+        report = compare(base, head, base_label="base", head_label="head", stage="dev")
+        return DiffRun(render(report), report.passed)
 
     return run_once(tmp_path_factory, f"pr-diff-{name}", make_run)
 
 
 @pytest.fixture(scope="module")
 def unchanged(tmp_path_factory: pytest.TempPathFactory) -> DiffRun:
-    return _scenario(tmp_path_factory, "unchanged")
+    return _compared_with_the_shared_base(tmp_path_factory, "unchanged")
 
 
 @pytest.fixture(scope="module")
 def changed(tmp_path_factory: pytest.TempPathFactory) -> DiffRun:
-    return _scenario(
+    return _compared_with_the_shared_base(
         tmp_path_factory,
         "changed",
         ("INGRESS_PORT = 443", "INGRESS_PORT = 8443"),
@@ -45,12 +73,29 @@ def changed(tmp_path_factory: pytest.TempPathFactory) -> DiffRun:
         ("WITH_LOGS = True", "WITH_LOGS = False"),
         ("ROLE_MAY_READ_TABLE = False", "ROLE_MAY_READ_TABLE = True"),
         ("WITH_AUDIT_STACK = True", "WITH_AUDIT_STACK = False"),
+        ('TABLE_LINT_REASON = "The table\'s first reason."', 'TABLE_LINT_REASON = "A new reason."'),
     )
 
 
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory: pytest.TempPathFactory) -> DiffRun:
-    return _scenario(tmp_path_factory, "broken", ("app.synth()", "raise SystemExit('no config')"))
+    """`make diff BASE=pr-base STAGE=qa DIFF_OUTPUT=...` where the head fails before any synth.
+
+    `main` is one commit past `pr-base`, so a BASE the Makefile dropped would show as the head's
+    own commit. The base is an assembly with one stack: a head that wrote none must not list it
+    as removed.
+    """
+
+    def make_run(work: Path) -> DiffRun:
+        repo = make_scratch_repo(work / "repo", ASSEMBLY_APP)
+        git(repo, "branch", "pr-base")
+        (repo / "NOTES.md").write_text("Not infrastructure.\n")
+        git(repo, "add", "NOTES.md")
+        git(repo, "commit", "--quiet", "--message=notes")
+        (repo / "app.py").write_text("raise SystemExit('no config')\n")
+        return run_make_diff(repo, work / "pr-diff.md", "BASE=pr-base", "STAGE=qa")
+
+    return run_once(tmp_path_factory, "pr-diff-broken-make", make_run)
 
 
 def _table_rows(markdown: str, first_cell: str) -> list[list[str]]:
@@ -68,8 +113,8 @@ def test_unchanged_app_reports_no_infrastructure_changes(unchanged: DiffRun) -> 
     assert "### `Tiny`" not in unchanged.markdown
 
 
-def test_unchanged_app_with_passing_checks_exits_zero(unchanged: DiffRun) -> None:
-    assert unchanged.returncode == 0, unchanged.stderr
+def test_unchanged_app_with_passing_checks_passes(unchanged: DiffRun) -> None:
+    assert unchanged.passed, unchanged.markdown
 
 
 def test_report_begins_with_the_marker_the_workflow_edits_by(unchanged: DiffRun) -> None:
@@ -122,7 +167,7 @@ def test_table_key_change_row_says_replace_and_stateful(changed: DiffRun) -> Non
 
 
 def test_unencrypted_bucket_fails_cdk_nag_and_the_finding_is_listed(changed: DiffRun) -> None:
-    assert changed.returncode == 1
+    assert not changed.passed
     assert _table_rows(changed.markdown, "cdk-nag")[0][1] == "❌ fail"
     assert "`AwsSolutions-S10` at `Tiny/Bucket/Resource`" in changed.markdown
 
@@ -138,6 +183,52 @@ def test_unknown_base_ref_fails_with_a_message_naming_it(tmp_path: Path) -> None
     assert run.returncode == 2
     assert "BASE='no-such-branch' is not a commit" in run.stderr
     assert run.markdown == ""
+
+
+@pytest.mark.parametrize("missing", ["the CDK CLI", "cfn-lint", "checkov"])
+def test_missing_tool_stops_before_any_synth_and_names_make_deps(
+    tmp_path: Path, missing: str
+) -> None:
+    """A copy of the tool in a project tree where one tool is not installed, run as make runs it.
+
+    The interpreter is a link in a directory of its own, so cfn-lint is "beside" it only when
+    linked there too; the tool needs nothing but the standard library.
+    """
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT / "scripts" / "pr_diff", project / "scripts" / "pr_diff")
+    shutil.copy(PROJECT_ROOT / "scripts" / "__init__.py", project / "scripts")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(Path(sys.executable).resolve())
+    installed = {
+        "the CDK CLI": (project / "node_modules", PROJECT_ROOT / "node_modules"),
+        "cfn-lint": (bin_dir / "cfn-lint", CFN_LINT),
+        "checkov": (project / ".tools", PROJECT_ROOT / ".tools"),
+    }
+    for name, (link, target) in installed.items():
+        if name != missing:
+            link.symlink_to(target)
+    looked_for = {
+        "the CDK CLI": project / CDK.relative_to(PROJECT_ROOT),
+        "cfn-lint": bin_dir / "cfn-lint",
+        "checkov": project / CHECKOV.relative_to(PROJECT_ROOT),
+    }[missing]
+    repo = make_scratch_repo(tmp_path / "repo")
+
+    completed = subprocess.run(
+        [bin_dir / "python", "-m", "scripts.pr_diff", "--base", "HEAD", "--repo", repo],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert completed.returncode == 2
+    assert completed.stderr == (
+        f"make diff: not installed: {missing} ({looked_for}). Run `make deps` first.\n"
+    )
+    assert completed.stdout == ""
 
 
 def test_deleted_log_group_is_flagged_as_data_loss(changed: DiffRun) -> None:
@@ -167,8 +258,39 @@ def test_newly_acknowledged_nag_finding_is_listed_with_its_reason(changed: DiffR
             "A test bucket needs no access logs.",
         ]
     ]
-    assert "1 finding(s) newly silenced" in changed.markdown
+    # With the two cfn-lint ignores; the table's reworded ignore is not newly silenced.
+    assert (
+        "**3 finding(s) newly silenced and 1 silenced finding(s) with a new reason: "
+        "check each reason.**"
+    ) in changed.markdown
     assert "`AwsSolutions-S1` at" not in changed.markdown
+
+
+def test_new_reason_for_a_silenced_finding_is_shown_with_the_old_one(changed: DiffRun) -> None:
+    assert _table_rows(changed.markdown, "reason changed") == [
+        [
+            "reason changed",
+            "cfn-lint",
+            "`W3011`",
+            "`Tiny/Table`",
+            "A new reason.<br>(was: The table's first reason.)",
+        ]
+    ]
+    assert "`W3011`" not in [row[2] for row in _table_rows(changed.markdown, "added")]
+
+
+def test_newly_ignored_cfn_lint_rules_are_listed_with_their_reasons(changed: DiffRun) -> None:
+    silenced = [row for row in _table_rows(changed.markdown, "added") if row[1] == "cfn-lint"]
+    assert silenced == [
+        ["added", "cfn-lint", "`I3011`", "`Tiny/Bucket`", "**no reason given**"],
+        [
+            "added",
+            "cfn-lint",
+            "`W3045`",
+            "`Tiny/Bucket`",
+            "A test bucket keeps the default access control.",
+        ],
+    ]
 
 
 def test_removed_stack_lists_its_resources_and_spares_retained_data(changed: DiffRun) -> None:
@@ -186,8 +308,26 @@ def test_removed_stack_lists_its_resources_and_spares_retained_data(changed: Dif
 def test_head_that_does_not_synthesize_fails_with_its_error_and_claims_no_diff(
     broken: DiffRun,
 ) -> None:
-    assert broken.returncode == 1
+    # make stops with its own status 2 and names the tool's: 1, the report's failure.
+    assert broken.returncode == 2
+    assert re.search(r"Makefile:\d+: diff\] Error 1$", broken.stderr, re.M), broken.stderr
     assert "> Synth of the head failed:" in broken.markdown
     assert "no config" in broken.markdown
     assert "**No diff: the head did not synthesize** (see above)." in broken.markdown
     assert "No infrastructure changes" not in broken.markdown
+    assert "stack removed" not in broken.markdown  # the base's stack is not said to go
+    assert "### Checks on the head" not in broken.markdown
+
+
+def test_make_diff_writes_to_diff_output_exactly_what_it_prints(broken: DiffRun) -> None:
+    assert broken.markdown.startswith(MARKER)
+    assert broken.written == broken.markdown
+
+
+def test_make_diff_compares_with_the_given_base_for_the_given_stage(broken: DiffRun) -> None:
+    header = _HEADER.search(broken.markdown)
+    assert header, broken.markdown
+    assert header["head"].endswith(" + uncommitted changes")
+    assert header["base"] != header["head"].split()[0]  # pr-base, not main's own commit
+    assert "(stage `qa`)" in broken.markdown.splitlines()[2]
+    assert f"`make diff BASE={header['base']} STAGE=qa`" in broken.markdown

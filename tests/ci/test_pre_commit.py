@@ -58,3 +58,10 @@ def test_invalid_workflow_stops_the_commit(repo: Path) -> None:
     completed = _run_hooks(repo, ".github/workflows/broken.yml")
     assert completed.returncode == 1
     assert '"runs-on" section is missing in job "build"' in completed.stdout
+
+
+def test_unquoted_variable_in_a_shell_script_stops_the_commit(repo: Path) -> None:
+    (repo / "clean-build.sh").write_text("#!/usr/bin/env bash\nset -eu\nrm -rf $1/build\n")
+    completed = _run_hooks(repo, "clean-build.sh")
+    assert completed.returncode == 1
+    assert "SC2086" in completed.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -66,3 +67,64 @@ def test_account_diff_runs_only_where_an_oidc_role_is_configured(
     assert job["permissions"]["id-token"] == "write"
     credentials = next(step for step in job["steps"] if "aws-actions" in step.get("uses", ""))
     assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_DIFF_ROLE_ARN }}"
+
+
+# GitHub runs a step with `shell: bash` as `bash --noprofile --norc -eo pipefail {0}`.
+GITHUB_BASH = ["bash", "--noprofile", "--norc", "-eo", "pipefail"]
+
+
+def _run_account_diff_step(
+    pr_jobs: dict[str, Any], tmp_path: Path, cdk_output: str, cdk_status: int
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    """The account-diff step's script as GitHub runs it, with a stand-in for the CDK CLI.
+
+    Returns the step's outcome and the job summary it wrote.
+    """
+    step = next(
+        step
+        for step in pr_jobs["account-diff"]["steps"]
+        if step.get("name") == "cdk diff against the deployed stacks"
+    )
+    assert step["shell"] == "bash"
+    cdk = tmp_path / "node_modules" / ".bin" / "cdk"
+    cdk.parent.mkdir(parents=True)
+    cdk.write_text(f"#!/bin/sh\nprintf '%s\\n' '{cdk_output}'\nexit {cdk_status}\n")
+    cdk.chmod(0o755)
+    script = tmp_path / "step.sh"
+    script.write_text(step["run"])
+    summary = tmp_path / "summary.md"
+    completed = subprocess.run(
+        [*GITHUB_BASH, str(script)],
+        cwd=tmp_path,
+        env={**os.environ, "STAGE": "prod", "GITHUB_STEP_SUMMARY": str(summary)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return completed, summary.read_text() if summary.exists() else ""
+
+
+def test_account_diff_summary_holds_the_diff(pr_jobs: dict[str, Any], tmp_path: Path) -> None:
+    completed, summary = _run_account_diff_step(
+        pr_jobs, tmp_path, "Stack Spito-prod-Api: There were no differences", 0
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert summary == (
+        "### cdk diff against the deployed prod stacks\n"
+        "```text\nStack Spito-prod-Api: There were no differences\n```\n"
+    )
+
+
+def test_failed_account_diff_still_writes_the_summary_and_fails_the_job(
+    pr_jobs: dict[str, Any], tmp_path: Path
+) -> None:
+    completed, summary = _run_account_diff_step(
+        pr_jobs, tmp_path, "Need to perform AWS calls for account 222222222222", 1
+    )
+    assert completed.returncode == 1
+    assert summary == (
+        "### cdk diff against the deployed prod stacks\n"
+        "**cdk diff failed (exit 1):** its output is below.\n"
+        "```text\nNeed to perform AWS calls for account 222222222222\n```\n"
+    )

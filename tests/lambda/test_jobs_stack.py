@@ -8,13 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk import Stack
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from infra.canary import METRIC_DIMENSION, METRIC_NAMESPACE
+from infra.cfn_lint import ignore_check
 from infra.job_function import RUNTIME
 from infra.reaper import TTL_BLOB_REMOVAL_PATTERN
+from scripts.pr_diff.suppressions import template_suppressions
 from tests.infra.helpers import as_list, only_resource, resources_of_type, statements
 from tests.infra.normalize import normalized
 
@@ -98,6 +102,38 @@ def test_functions_are_outside_any_vpc_and_log_to_their_own_group_with_retention
         assert template["Resources"][log_group_id]["Properties"]["RetentionInDays"] == 30
 
 
+def test_each_cfn_lint_ignore_of_the_jobs_carries_its_reason_for_the_pr_diff(
+    cdk_template_json: Templates,
+) -> None:
+    template = cdk_template_json(JOBS)
+    # Read as `make diff` reads them, so the reason reaches the pull-request comment. (This
+    # synth has no construct paths, so each is named by its logical id.)
+    ignores = {
+        (item.where, item.rule): item.reason
+        for item in template_suppressions(template)
+        if item.tool == "cfn-lint"
+    }
+    assert set(ignores) == {
+        (_logical_id(template, "AWS::Lambda::Function", f"{job}JobFunction"), "W3005")
+        for job in ("Canary", "Reaper")
+    }
+    assert all("DependsOn" in reason for reason in ignores.values()), ignores
+
+
+def test_cfn_lint_ignores_accumulate_per_resource_and_each_needs_a_reason() -> None:
+    queue = sqs.Queue(Stack(), "Queue")
+    ignore_check(queue, "W3005", "first reason")
+    ignore_check(queue, "I3011", "second reason")
+    resource = queue.node.default_child
+    assert isinstance(resource, sqs.CfnQueue)
+    assert resource.get_metadata("cfn-lint") == {
+        "config": {"ignore_checks": ["W3005", "I3011"]},
+        "reasons": {"W3005": "first reason", "I3011": "second reason"},
+    }
+    with pytest.raises(ValueError, match=r"W3045 on .*/Queue needs a reason"):
+        ignore_check(queue, "W3045", " ")
+
+
 def test_deployed_packages_hold_only_the_handlers(cdk_out: Path) -> None:
     manifest = json.loads((cdk_out / f"{JOBS}.assets.json").read_text())
     packaged = [
@@ -108,7 +144,10 @@ def test_deployed_packages_hold_only_the_handlers(cdk_out: Path) -> None:
     assert packaged == [["handler.py"], ["handler.py"]]
 
 
-def test_canary_role_may_only_write_its_own_log_group(cdk_template_json: Templates) -> None:
+def test_canary_role_may_only_write_its_own_log_group_which_carries_its_metrics(
+    cdk_template_json: Templates,
+) -> None:
+    # The metrics are Embedded Metric Format log lines: no cloudwatch:PutMetricData needed.
     template = cdk_template_json(JOBS)
     role = _resource(template, "AWS::IAM::Role", "CanaryJobRole")["Properties"]
     policy = _resource(template, "AWS::IAM::Policy", "CanaryJobRole")["Properties"]
