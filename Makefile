@@ -18,7 +18,7 @@ STAGE ?= dev
 PORT ?= 8080
 export PORT STAGE
 
-.PHONY: help deps dev test synth diff bench lint deploy destroy faults clean web browser haproxy
+.PHONY: help deps dev test synth diff bench lint deploy destroy faults clean web browser haproxy shellcheck
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ screenshots: deps web browser ## regenerate docs/web-app.png (the README's pictu
 	$(PY) -m pytest -q tests/browser/test_web_app.py -k test_short_link_from_the_form_leads_to_its_target
 	cp test-results/browser/shorten-result.png docs/web-app.png
 
+shellcheck: ## install ShellCheck (make lint, and the pre-commit hook's test) when missing
+	scripts/ensure-apt.sh shellcheck
+
 haproxy: ## install HAProxy, the ALB's stand-in in the fault harness, when missing
 	scripts/ensure-apt.sh haproxy
 
@@ -79,14 +82,13 @@ faults: deps haproxy ## break a local fleet behind HAProxy on purpose: one resul
 dev: deps web ## run Spito locally on http://127.0.0.1:$(PORT) (dynalite, local S3, the service) until Ctrl-C
 	$(PY) -m scripts.dev
 
-test: deps web browser haproxy ## the whole suite; non-zero exit on any failure
+test: deps web browser haproxy shellcheck ## the whole suite; non-zero exit on any failure
 	$(PY) -m pytest -n 2
 
-lint: deps web/node_modules/.installed ## ruff (lint + format check), mypy strict, shellcheck, actionlint, the web app's tsc + prettier; changes no file
+lint: deps web/node_modules/.installed shellcheck ## ruff (lint + format check), mypy strict, shellcheck, actionlint, the web app's tsc + prettier; changes no file
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	scripts/ensure-apt.sh shellcheck
 	git grep -lzE '^#!(/usr)?/bin/(env )?(ba|da)?sh$$' | xargs -0 -r shellcheck
 	$(VENV)/bin/actionlint
 	cd web && npm run lint
@@ -116,8 +118,10 @@ define checked_synth
 	$(PY) -m scripts.deploy_guard bootstrap --assembly cdk.out
 endef
 
-deploy: deps ## deploy every stack of STAGE to AWS, after checking credentials and the CDK bootstrap of each target
+# cfn-lint is the templates' only linter (app.py turns the CDK's built-in copy of its rules off).
+deploy: deps ## deploy every stack of STAGE to AWS, after checking credentials, the CDK bootstrap of each target and cfn-lint
 	$(checked_synth)
+	$(VENV)/bin/cfn-lint cdk.out/*.template.json
 	$(CDK) deploy --app cdk.out --all --require-approval broadening
 
 destroy: deps ## delete every stack of STAGE from AWS after the same checks (asks first; prod's table and buckets are retained)

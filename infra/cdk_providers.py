@@ -7,9 +7,10 @@ so the checks written for application functions don't apply to them.
 from __future__ import annotations
 
 import jsii
-from aws_cdk import CfnResource, Stack
+from aws_cdk import Stack
 from constructs import IConstruct, IValidation
 
+from infra.cfn_lint import ignore_redundant_role_dependency
 from infra.checkov import skip_check
 
 PROVIDER_FUNCTION_SKIPS = {
@@ -26,11 +27,7 @@ def skip_provider_function_checks(function: IConstruct) -> None:
     """Skip the application-Lambda checks on one CDK-generated provider function."""
     for check, reason in PROVIDER_FUNCTION_SKIPS.items():
         skip_check(function, check, reason)
-    resource = function if isinstance(function, CfnResource) else function.node.default_child
-    assert isinstance(resource, CfnResource)
-    # The CDK makes the function DependsOn its role as well as GetAtt it, on purpose (the role's
-    # policy must exist before CloudFormation invokes it); cfn-lint calls the pair redundant.
-    resource.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
+    ignore_redundant_role_dependency(function)
 
 
 # The providers behind cross-region references (ExportWriter in the producing stack, ExportReader

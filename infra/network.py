@@ -10,6 +10,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.cdk_providers import skip_provider_function_checks
+from infra.cfn_lint import ignore_check
 from infra.checkov import skip_check
 from infra.config import PRIVATE_SUBNET_PREFIX, PUBLIC_SUBNET_PREFIX, InterfaceEndpointName
 from infra.nag import acknowledge
@@ -101,12 +102,13 @@ class Network(Construct):
                 "The endpoint admits HTTPS from the VPC's own CIDR, a Fn::GetAtt the rule "
                 "cannot evaluate; nothing outside the VPC can reach an interface endpoint.",
             )
-        # Zones are pinned on purpose: synth stays offline and deterministic, and the subnets
-        # never move between zones. cfn-lint reads its exceptions from the template.
         for subnet in [*self.vpc.public_subnets, *self.vpc.private_subnets]:
-            cfn_subnet = subnet.node.default_child
-            assert isinstance(cfn_subnet, ec2.CfnSubnet)
-            cfn_subnet.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3010"]}})
+            ignore_check(
+                subnet,
+                "W3010",
+                "Zones are pinned in the config on purpose: synth stays offline and "
+                "deterministic, and the subnets never move between zones.",
+            )
 
     def _skip_restrict_default_sg_provider_checks(self) -> None:
         """The CDK's own provider behind `restrict_default_security_group`, one per stack."""

@@ -18,6 +18,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct, IConstruct
 
+from infra.cfn_lint import ignore_redundant_role_dependency
 from infra.checkov import skip_check
 from infra.data import private_bucket
 from infra.edge_headers import (
@@ -137,8 +138,10 @@ class SpaDeployment(Construct):
         self.deployments = (assets, root_files)
         # Both deployments share one handler, which aws-cdk-lib creates and grants.
         handler = root_files.handler_role.node.scope
+        if handler is None:
+            raise TypeError("BucketDeployment's handler must be a construct")
         _acknowledge_handler_findings(handler, bucket=bucket)
-        _allow_redundant_role_dependency(handler)
+        ignore_redundant_role_dependency(handler)
         _skip_handler_checks(handler, root_files.handler_role)
 
 
@@ -152,15 +155,6 @@ _HANDLER_WILDCARDS = (
     "Action::s3:DeleteObject*",
     "Resource::*",
 )
-
-
-def _allow_redundant_role_dependency(handler: IConstruct | None) -> None:
-    """aws-cdk-lib gives the handler both a GetAtt of its role and a DependsOn on it; cfn-lint
-    reports the DependsOn as redundant (W3005). Harmless, and not ours to change: ignored there."""
-    function = handler.node.default_child if handler else None
-    if not isinstance(function, CfnResource):
-        raise TypeError("BucketDeployment's handler must be a CloudFormation resource")
-    function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
 
 
 def _skip_handler_checks(handler: IConstruct | None, role: IConstruct) -> None:

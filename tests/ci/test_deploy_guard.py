@@ -105,6 +105,23 @@ def test_make_target_without_credentials_stops_before_the_cdk_runs(
     assert "node_modules/.bin/cdk" not in completed.stdout
 
 
+def test_make_deploy_runs_cfn_lint_on_the_synthesized_stage_before_cdk_deploy() -> None:
+    # cfn-lint is the templates' only linter (app.py turns the CDK's built-in copy off), so the
+    # deploy path must run it; a dry run lists the recipe without touching AWS.
+    dry_run = subprocess.run(
+        ["make", "--dry-run", "--old-file=deps", "deploy", "STAGE=dev"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.splitlines()
+    steps = [line.split()[0].rsplit("/", 1)[-1] + " " + line.split()[1] for line in dry_run if line]
+    synth = steps.index("cdk synth")
+    lint = steps.index("cfn-lint cdk.out/*.template.json")
+    assert synth < lint < steps.index("cdk deploy")
+
+
 def test_make_destroy_of_an_unbootstrapped_account_stops_before_cdk_destroy(
     tmp_path: Path, aws: FakeAws
 ) -> None:
