@@ -105,3 +105,29 @@ def test_every_checkov_skip_gives_its_reason(checked: Checked) -> None:
     for check in skipped:
         reason = check["check_result"]["suppress_comment"]
         assert len(reason) > SHORTEST_REASON, (check["check_id"], check["resource"])
+
+
+def test_every_cfn_lint_ignore_gives_its_reason(
+    checked: Checked, request: pytest.FixtureRequest
+) -> None:
+    assembly: Path = request.getfixturevalue(request.node.callspec.params["checked"])
+    ignores = 0
+    for name in checked.templates:
+        template = json.loads((assembly / name).read_text())
+        for logical_id, resource in template["Resources"].items():
+            cfn_lint = resource.get("Metadata", {}).get("cfn-lint")
+            if cfn_lint is None:
+                continue
+            reasons = cfn_lint.get("reasons", {})
+            for rule in cfn_lint["config"]["ignore_checks"]:
+                ignores += 1
+                assert len(reasons.get(rule, "")) > SHORTEST_REASON, (name, logical_id, rule)
+    assert ignores, "the documented cfn-lint ignores should be in the templates"
+
+
+def test_cfn_lint_is_the_only_template_linter(cdk_out: Path) -> None:
+    # app.new_app() turns the CDK's built-in copy of cfn-lint's rules off (README: Architecture).
+    report = json.loads((cdk_out / "validation-report.json").read_text())
+    assert "CloudFormation Validate" not in [
+        plugin["pluginName"] for plugin in report["pluginReports"]
+    ]
