@@ -1,7 +1,9 @@
 """`make bench` for the service: two ratios, each against a baseline measured in the same run.
 
 1. Hot path: `GET /{id}` of an existing link (answered from the redirect cache) with wrk,
-   against nginx answering a static 302, one worker each, same connections and duration.
+   against nginx answering a static 302, one worker each, same connections and duration. A
+   do-nothing ASGI app on the same uvicorn (scripts/bench_bare_app.py) is measured alongside,
+   so the report shows how much of the gap is the Python server and how much is Spito.
 2. Creates/s: `POST /api/v1/links` through the service against dynalite, against a raw boto3
    `put_item` loop on the same dynalite; both driven by the same number of client threads.
 
@@ -21,6 +23,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -129,6 +132,31 @@ def running_nginx(work_dir: Path) -> Iterator[str]:
     finally:
         nginx.terminate()
         nginx.wait()
+
+
+@contextlib.contextmanager
+def running_bare_asgi(work_dir: Path) -> Iterator[str]:
+    """scripts/bench_bare_app.py under uvicorn with Spito's server options; yields its URL."""
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603 - our interpreter and our module
+        [
+            *(sys.executable, "-m", "uvicorn", "scripts.bench_bare_app:app"),
+            *("--host", LOOPBACK, "--port", str(port), "--loop", "uvloop"),
+            *("--http", "httptools", "--no-access-log", "--no-server-header"),
+            *("--log-level", "warning"),
+        ],
+        cwd=ROOT,
+        stdout=(work_dir / "bare.log").open("w"),
+        stderr=subprocess.STDOUT,
+        preexec_fn=_pin(SERVER_CPU),
+    )
+    try:
+        url = f"http://{LOOPBACK}:{port}/x"
+        _wait_http(url)
+        yield url
+    finally:
+        server.terminate()
+        server.wait()
 
 
 def _median_run(runs: list[tuple[WrkResult, WrkResult]]) -> tuple[WrkResult, WrkResult]:
@@ -307,6 +335,7 @@ def main() -> int:
     args = parser.parse_args()
 
     hot_runs: list[tuple[WrkResult, WrkResult]] = []
+    bare_runs: list[WrkResult] = []
     create_runs: list[tuple[float, float]] = []
     wrk_options = {"connections": args.connections, "seconds": args.seconds}
     with tempfile.TemporaryDirectory(prefix="spito-bench-") as tmp:
@@ -316,7 +345,7 @@ def main() -> int:
             service_settings=BENCH_SETTINGS,
             service_log=work_dir / "service.log",
         )
-        with running_nginx(work_dir) as nginx_url, stack:
+        with running_nginx(work_dir) as nginx_url, running_bare_asgi(work_dir) as bare_url, stack:
             if stack.service.pid is not None:
                 # One worker: the event loop thread, and the storage threads it starts later.
                 os.sched_setaffinity(stack.service.pid, {SERVER_CPU})
@@ -325,7 +354,7 @@ def main() -> int:
             if status != 201:
                 raise RuntimeError(f"could not create the benchmark link: {status} {link}")
             hot_url = f"{stack.base_url}/{link['id']}"
-            for url in (nginx_url, hot_url):  # warm-up: the cache, connections, threads
+            for url in (nginx_url, bare_url, hot_url):  # warm-up: cache, connections, threads
                 run_wrk(url, connections=args.connections, seconds=1)
             load = CreateLoad(
                 via_service=True,
@@ -343,6 +372,7 @@ def main() -> int:
                 hot_runs.append(
                     (run_wrk(hot_url, **wrk_options), run_wrk(nginx_url, **wrk_options))
                 )
+                bare_runs.append(run_wrk(bare_url, **wrk_options))
                 create_runs.append(
                     (create_rate(service_load, PROCESSES), create_rate(boto3_load, PROCESSES))
                 )
@@ -352,6 +382,9 @@ def main() -> int:
         len(create_runs) // 2
     ]
     hot_ratio = spito.requests_per_second / nginx.requests_per_second
+    bare = sorted(bare_runs, key=lambda run: run.requests_per_second)[len(bare_runs) // 2]
+    bare_ratio = bare.requests_per_second / nginx.requests_per_second
+    spito_of_bare = spito.requests_per_second / bare.requests_per_second
     create_ratio = service_rate / boto3_rate
     hot_spread = ", ".join(
         f"{run.requests_per_second / base.requests_per_second:.2f}" for run, base in hot_runs
@@ -362,6 +395,8 @@ def main() -> int:
         f"(p99 {spito.p99_ms:.2f} ms) vs nginx 302 {nginx.requests_per_second:,.0f} req/s "
         f"(p99 {nginx.p99_ms:.2f} ms): ratio {hot_ratio:.2f} "
         f"(target >= {HOT_PATH_TARGET}; rounds: {hot_spread})",
+        f"ceiling: a do-nothing ASGI app on the same uvicorn {bare.requests_per_second:,.0f} "
+        f"req/s, {bare_ratio:.2f} of nginx; Spito reaches {spito_of_bare:.2f} of it",
         f"creates: spito {service_rate:,.0f}/s vs raw boto3 put_item {boto3_rate:,.0f}/s "
         f"on dynalite: ratio {create_ratio:.2f} "
         f"(target >= {CREATE_TARGET}; rounds: {create_spread})",
@@ -372,6 +407,11 @@ def main() -> int:
         f"| `GET /{{id}}` (cached link) | {spito.requests_per_second:,.0f} req/s, "
         f"p99 {spito.p99_ms:.2f} ms | nginx `return 302`: {nginx.requests_per_second:,.0f} "
         f"req/s, p99 {nginx.p99_ms:.2f} ms | {hot_ratio:.2f} | >= {HOT_PATH_TARGET} |"
+    )
+    bare_row = (
+        f"| the same 302 from a do-nothing ASGI app on the same uvicorn (the ceiling) "
+        f"| {bare.requests_per_second:,.0f} req/s, p99 {bare.p99_ms:.2f} ms | nginx, as above "
+        f"| {bare_ratio:.2f} | (reference) |"
     )
     create_row = (
         f"| `POST /api/v1/links` | {service_rate:,.0f} creates/s | boto3 `put_item` loop: "
@@ -397,6 +437,7 @@ with the machine's load; the ratios are what is tracked.
 | benchmark | Spito | baseline | ratio | target |
 | --- | --- | --- | --- | --- |
 {hot_row}
+{bare_row}
 {create_row}
 
 Ratios of every round: hot path {hot_spread}; creates {create_spread}.
@@ -404,10 +445,12 @@ Ratios of every round: hot path {hot_spread}; creates {create_spread}.
 Reading the numbers:
 
 - The hot path is one `dict` lookup in front of any routing (`service/app.py`), a 302 with
-  no-store headers, an in-memory click increment and one log line. In one-off runs while
-  choosing the stack (not part of this script), a bare ASGI app answering a fixed 302 under
-  the same uvicorn reached 1.15-1.3 times Spito's rate, so most of the gap to nginx is the
-  Python server itself; granian 2.8 serving that bare app was no faster than uvicorn here.
+  no-store headers, an in-memory click increment and one log line. The do-nothing ASGI app on
+  the same uvicorn (`scripts/bench_bare_app.py`, the same header block) is the ceiling for any
+  Python app on this server: it reached {bare_ratio:.2f} of nginx, and Spito {spito_of_bare:.2f}
+  of it. So {"most" if bare_ratio < 2 * hot_ratio else "part"} of the gap to nginx is the
+  Python server (uvicorn's protocol and the event loop), and the rest Spito's own work per
+  redirect.
   Starlette serves every other route.
 - Creates: both sides are bound by dynalite (single-threaded Node) and by the Python clients
   that share the same two cores, so the ratio says whether the HTTP layer in front of
