@@ -83,7 +83,7 @@ dev: deps web ## run Spito locally on http://127.0.0.1:$(PORT) (dynalite, local 
 	$(PY) -m scripts.dev
 
 test: deps web browser haproxy shellcheck ## the whole suite; non-zero exit on any failure
-	$(PY) -m pytest -n 2
+	$(PY) -m pytest -n 2 --dist loadfile
 
 lint: deps web/node_modules/.installed shellcheck ## ruff (lint + format check), mypy strict, shellcheck, actionlint, the web app's tsc + prettier; changes no file
 	$(VENV)/bin/ruff check .

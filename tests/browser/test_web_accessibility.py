@@ -3,11 +3,12 @@ control, the keyboard alone, a visible focus ring, WCAG AA contrast, a 360 px ph
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import Page, ViewportSize, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
+from tests.browser.conftest import context_for
 from tests.browser.helpers import (
     MAX_TAB_STOPS,
     create_paste,
@@ -187,16 +188,26 @@ STATES: dict[str, Callable[[Page, str], None]] = {
 every_state = pytest.mark.parametrize("state", STATES)
 
 
-@every_state
-def test_everything_a_person_can_reach_has_a_name(page: Page, spito_url: str, state: str) -> None:
-    STATES[state](page, spito_url)
-    assert page.evaluate(UNNAMED) == []
+@pytest.fixture(scope="module", params=list(STATES))
+def state_page(request: pytest.FixtureRequest, browser: Browser, spito_url: str) -> Iterator[Page]:
+    """A page brought into one state once, at desktop width, for every check of that state.
+
+    The checks only read the page, but the focus-ring walk, which moves the focus: it comes last
+    in this module, so it runs last on each state. `make test` keeps a file's tests on one xdist
+    worker (`--dist loadfile`), so each state is built once.
+    """
+    with context_for(browser, spito_url) as context:
+        page = context.new_page()
+        STATES[request.param](page, spito_url)
+        yield page
 
 
-@every_state
-def test_text_meets_wcag_aa_contrast(page: Page, spito_url: str, state: str) -> None:
-    STATES[state](page, spito_url)
-    assert page.evaluate(LOW_CONTRAST_TEXT) == []
+def test_everything_a_person_can_reach_has_a_name(state_page: Page) -> None:
+    assert state_page.evaluate(UNNAMED) == []
+
+
+def test_text_meets_wcag_aa_contrast(state_page: Page) -> None:
+    assert state_page.evaluate(LOW_CONTRAST_TEXT) == []
 
 
 @every_state
@@ -209,13 +220,11 @@ def test_page_fits_a_phone_screen_without_sideways_scrolling(
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
-@every_state
-def test_every_tab_stop_shows_a_focus_ring(page: Page, spito_url: str, state: str) -> None:
-    STATES[state](page, spito_url)
+def test_every_tab_stop_shows_a_focus_ring(state_page: Page) -> None:
     stops: dict[int, dict[str, object]] = {}
     for _ in range(MAX_TAB_STOPS):
-        page.keyboard.press("Tab")
-        stop = page.evaluate(FOCUS_RING)
+        state_page.keyboard.press("Tab")
+        stop = state_page.evaluate(FOCUS_RING)
         if stop["element"] is None:
             continue  # past the last stop: the next Tab starts again at the top
         if stop["index"] in stops:

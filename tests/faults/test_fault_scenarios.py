@@ -7,6 +7,7 @@ assertion message is the scenario's result line, which names every broken promis
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,12 @@ pytestmark = pytest.mark.faults
 
 def run_short(scenario: Scenario, workdir: Path) -> None:
     # Two instances, not make faults' three: the fewest that still fail over, on shared cores.
-    result = run_in_fresh_fleet(scenario, workdir=workdir, timing=Timing.short(), instances=2)
+    # In a thread of its own: a worker that ran the browser tests keeps Playwright's event loop
+    # running on its main thread, where asyncio.run() refuses to start another.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        result = thread.submit(
+            run_in_fresh_fleet, scenario, workdir=workdir, timing=Timing.short(), instances=2
+        ).result()
     assert result.kept, result.line()
 
 

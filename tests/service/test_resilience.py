@@ -151,8 +151,14 @@ def test_sigterm_finishes_an_in_flight_request_then_exits_0(
     start_service: Callable[..., Any],
 ) -> None:
     service = start_service()
+    answer = _create_in_flight_at_sigterm(service, b'{"url": "https://example.com/drained"}')
+    assert answer.startswith(b"HTTP/1.1 201")
+    assert service._process.wait(35) == 0
+
+
+def _create_in_flight_at_sigterm(service: Any, body: bytes) -> bytes:
+    """POST a link whose body is half sent when the service gets SIGTERM; its answer."""
     parts = urlsplit(service.url)
-    body = b'{"url": "https://example.com/drained"}'
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as connection:
         connection.sendall(
             b"POST /api/v1/links HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -162,9 +168,7 @@ def test_sigterm_finishes_an_in_flight_request_then_exits_0(
         service._process.send_signal(signal.SIGTERM)
         time.sleep(0.5)
         connection.sendall(body[10:])
-        answer = connection.recv(4096)
-    assert answer.startswith(b"HTTP/1.1 201")
-    assert service._process.wait(35) == 0
+        return connection.recv(4096)
 
 
 def test_sigterm_stops_accepting_new_connections(start_service: Callable[..., Any]) -> None:
@@ -200,18 +204,9 @@ def test_two_workers_serve_then_drain_on_sigterm_exit_0_and_flush_clicks(
         assert response.status_code == 302
         workers.add(response.headers["x-request-id"].split("-")[0])  # per-process prefix
         clicks += 1
-    parts = urlsplit(service.url)
-    body = b'{"url": "https://example.com/drained-by-a-worker"}'
-    with socket.create_connection((parts.hostname, parts.port), timeout=10) as connection:
-        connection.sendall(
-            b"POST /api/v1/links HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\n\r\n%s" % (len(body), body[:10])
-        )
-        time.sleep(1)  # the request is in flight in one worker
-        service._process.send_signal(signal.SIGTERM)
-        time.sleep(0.5)
-        connection.sendall(body[10:])
-        answer = connection.recv(4096)
+    answer = _create_in_flight_at_sigterm(
+        service, b'{"url": "https://example.com/drained-by-a-worker"}'
+    )
     assert answer.startswith(b"HTTP/1.1 201")
     assert service._process.wait(35) == 0
     assert http.get(f"/api/v1/links/{link['id']}").json()["clicks"] == clicks
