@@ -62,19 +62,31 @@ def unchanged(tmp_path_factory: pytest.TempPathFactory) -> DiffRun:
     return _compared_with_the_shared_base(tmp_path_factory, "unchanged")
 
 
+CHANGES = (
+    ("INGRESS_PORT = 443", "INGRESS_PORT = 8443"),
+    ('PARTITION_KEY = "id"', 'PARTITION_KEY = "slug"'),
+    ("WITH_BUCKET = False", "WITH_BUCKET = True"),
+    ("WITH_LOGS = True", "WITH_LOGS = False"),
+    ("ROLE_MAY_READ_TABLE = False", "ROLE_MAY_READ_TABLE = True"),
+    ("WITH_AUDIT_STACK = True", "WITH_AUDIT_STACK = False"),
+    ('TABLE_LINT_REASON = "The table\'s first reason."', 'TABLE_LINT_REASON = "A new reason."'),
+)
+
+
 @pytest.fixture(scope="module")
 def changed(tmp_path_factory: pytest.TempPathFactory) -> DiffRun:
-    return _compared_with_the_shared_base(
-        tmp_path_factory,
-        "changed",
-        ("INGRESS_PORT = 443", "INGRESS_PORT = 8443"),
-        ('PARTITION_KEY = "id"', 'PARTITION_KEY = "slug"'),
-        ("WITH_BUCKET = False", "WITH_BUCKET = True"),
-        ("WITH_LOGS = True", "WITH_LOGS = False"),
-        ("ROLE_MAY_READ_TABLE = False", "ROLE_MAY_READ_TABLE = True"),
-        ("WITH_AUDIT_STACK = True", "WITH_AUDIT_STACK = False"),
-        ('TABLE_LINT_REASON = "The table\'s first reason."', 'TABLE_LINT_REASON = "A new reason."'),
-    )
+    """`make diff BASE=main` on a scratch git repository whose working tree makes `CHANGES`.
+
+    The whole path a developer takes: the Makefile, the base checked out into a worktree and
+    synthesized beside the head, `cdk diff` per stack, the checks, the Markdown.
+    """
+
+    def make_run(work: Path) -> DiffRun:
+        repo = make_scratch_repo(work / "repo")
+        (repo / "app.py").write_text(edited(TINY_APP, *CHANGES))
+        return run_make_diff(repo, work / "pr-diff.md", "BASE=main")
+
+    return run_once(tmp_path_factory, "pr-diff-changed-make", make_run)
 
 
 @pytest.fixture(scope="module")
