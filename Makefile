@@ -62,7 +62,7 @@ web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
 web: web/dist/index.html ## build the web app into web/dist (hashed files) when it is stale
 
 browser: ## install Debian's Chromium for the browser tests when missing (downloaded builds don't work here)
-	scripts/ensure-apt.sh chromium
+	deps/ensure-apt.sh chromium
 
 # The README's picture of the app is the screenshot the browser test of a short link saves.
 .PHONY: screenshots
@@ -71,16 +71,16 @@ screenshots: deps web browser ## regenerate docs/web-app.png (the README's pictu
 	cp test-results/browser/shorten-result.png docs/web-app.png
 
 shellcheck: ## install ShellCheck (make lint, and the pre-commit hook's test) when missing
-	scripts/ensure-apt.sh shellcheck
+	deps/ensure-apt.sh shellcheck
 
 haproxy: ## install HAProxy, the ALB's stand-in in the fault harness, when missing
-	scripts/ensure-apt.sh haproxy
+	deps/ensure-apt.sh haproxy
 
 faults: deps haproxy ## break a local fleet behind HAProxy on purpose: one result line per scenario (docs/RELIABILITY.md)
-	$(PY) -m scripts.faults
+	$(PY) -m faults
 
 dev: deps web ## run Spito locally on http://127.0.0.1:$(PORT) (dynalite, local S3, the service) until Ctrl-C
-	$(PY) -m scripts.dev
+	$(PY) -m devstack.supervisor
 
 test: deps web browser haproxy shellcheck ## the whole suite; non-zero exit on any failure
 	$(PY) -m pytest -n 2 --dist loadfile
@@ -98,24 +98,24 @@ lint: deps web/node_modules/.installed shellcheck ## ruff (lint + format check),
 synth: deps web ## synthesize every stack of STAGE into cdk.out offline; stacks and resource counts; cfn-lint; checkov
 	rm -rf cdk.out
 	$(CDK) synth --context stage=$(STAGE) --output cdk.out --quiet --no-notices > /dev/null
-	$(PY) -m scripts.synth_summary cdk.out
+	$(PY) -m ci.synth_summary cdk.out
 	$(VENV)/bin/cfn-lint cdk.out/*.template.json
 	$(CHECKOV) --directory cdk.out --framework cloudformation --quiet --compact --skip-download
 
 BASE ?= main
 # DIFF_OUTPUT=FILE also writes the report there (the PR workflow posts that file).
 diff: deps web ## the infrastructure change of the working tree against BASE (a git ref), as the PR comment's Markdown
-	$(PY) -m scripts.pr_diff --base $(BASE) --stage $(STAGE) $(if $(DIFF_OUTPUT),--output $(DIFF_OUTPUT))
+	$(PY) -m ci.pr_diff --base $(BASE) --stage $(STAGE) $(if $(DIFF_OUTPUT),--output $(DIFF_OUTPUT))
 
 # What deploy and destroy run first: the credentials check before anything else (even the web
 # build the edge stack deploys), so without them they stop at once; then STAGE synthesized into
 # cdk.out and the bootstrap of every environment it targets checked (README "Deploy"). The
 # synth skips notices: the cdk command that follows prints them.
 define checked_synth
-	$(PY) -m scripts.deploy_guard credentials
+	$(PY) -m ci.deploy_guard credentials
 	$(MAKE) --no-print-directory web
 	$(CDK) synth --context stage=$(STAGE) --output cdk.out --quiet --no-notices
-	$(PY) -m scripts.deploy_guard bootstrap --assembly cdk.out
+	$(PY) -m ci.deploy_guard bootstrap --assembly cdk.out
 endef
 
 # cfn-lint is the templates' only linter (app.py turns the CDK's built-in copy of its rules off).
@@ -129,9 +129,9 @@ destroy: deps ## delete every stack of STAGE from AWS after the same checks (ask
 	$(CDK) destroy --app cdk.out --all
 
 bench: deps web ## benchmarks as ratios against baselines measured in the same run (docs/BENCHMARKS.md)
-	scripts/ensure-apt.sh wrk nginx
-	$(PY) -m scripts.bench_service
-	$(PY) -m scripts.bench_synth --stage $(STAGE)
+	deps/ensure-apt.sh wrk nginx
+	$(PY) -m bench.service
+	$(PY) -m bench.synth --stage $(STAGE)
 
 clean: ## remove build output and local data (keeps .venv and node_modules)
 	rm -rf cdk.out .local web/dist .pytest_cache .mypy_cache .ruff_cache

@@ -2,7 +2,7 @@
 
 cfn-lint reads `Metadata.cfn-lint.config.ignore_checks` of each resource; the reason for each
 rule sits beside it in `Metadata.cfn-lint.reasons` (cfn-lint ignores that key), so the review
-of a pull request shows why (`scripts/pr_diff/suppressions.py` reads both).
+of a pull request shows why (`ci/pr_diff/suppressions.py` reads both).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 and what a request to the API carries.
 
 CloudFront's cache behaviours are generated from `ROUTES` (in order, first match wins, the
-default behaviour last), and the local dev router (`scripts/dev_router.py`) matches the same
+default behaviour last), and the local dev router (`devstack/edge_router.py`) matches the same
 patterns with the same rules, so the two cannot drift. Patterns use CloudFront's path-pattern
 syntax: `*` matches any run of characters (slashes included), `?` exactly one, case-sensitive.
 The API origin request policy forwards `API_FORWARDED_HEADERS`, and the dev router forwards

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from scripts.local_stack import LocalStack
+from devstack.stack import LocalStack
 from tests.browser.helpers import LANDING_TEXT, REPO
 from tests.fixtures.local_stack import TEST_SETTINGS
 

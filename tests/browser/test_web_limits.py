@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from scripts.local_stack import LocalStack
+from devstack.stack import LocalStack
 from tests.browser.conftest import WEB_DIST, context_for
 from tests.browser.helpers import create_paste, save_screenshot, shorten
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from scripts.pr_diff.assembly import Synthesis, read_stacks, synthesize
+from ci.pr_diff.assembly import Synthesis, read_stacks, synthesize
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONTEXT = {"stage": "dev"}
@@ -171,7 +171,7 @@ def edited(app: str, *edits: tuple[str, str]) -> str:
 def run_diff(repo: Path, base: str = "HEAD") -> DiffRun:
     """Runs the diff tool's command line on `repo`, as `make diff` does."""
     completed = subprocess.run(
-        [sys.executable, "-m", "scripts.pr_diff", "--base", base, "--repo", str(repo)],
+        [sys.executable, "-m", "ci.pr_diff", "--base", base, "--repo", str(repo)],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -186,7 +186,7 @@ def run_diff(repo: Path, base: str = "HEAD") -> DiffRun:
 def run_make_diff(repo: Path, output: Path, *variables: str) -> DiffRun:
     """`make diff VARIABLES DIFF_OUTPUT=output` with the project's Makefile, in `repo`.
 
-    As a developer runs it in their clone, except that the project's .venv and scripts come
+    As a developer runs it in their clone, except that the project's .venv and tools come
     from this tree, and the installs and the web build count as done (the suite did them).
     """
     completed = subprocess.run(

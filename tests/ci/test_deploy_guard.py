@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.deploy_guard import DEFAULT_VERSION_PARAMETER, Environment, environments
+from ci.deploy_guard import DEFAULT_VERSION_PARAMETER, Environment, environments
 from tests.ci.fake_aws import FakeAws, fake_aws
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +65,7 @@ def _assembly(tmp_path: Path, *targets: tuple[str, str]) -> Path:
 
 def _guard(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "scripts.deploy_guard", *args],
+        [sys.executable, "-m", "ci.deploy_guard", *args],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts.pr_comment import MAX_BODY, PAGE_SIZE, GitHub, GitHubError, publish
-from scripts.pr_diff.report import MARKER
+from ci.pr_comment import MAX_BODY, PAGE_SIZE, GitHub, GitHubError, publish
+from ci.pr_diff.report import MARKER
 from tests.ci.fake_github import TOKEN, FakeGitHub, fake_github
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -80,7 +80,7 @@ def test_cli_without_token_fails_and_posts_nothing(server: FakeGitHub, tmp_path:
     env["GITHUB_API_URL"] = server.url
     command = ["--repo", REPO, "--pr", str(PR), "--body-file", str(body)]
     completed = subprocess.run(
-        [sys.executable, "-m", "scripts.pr_comment", *command],
+        [sys.executable, "-m", "ci.pr_comment", *command],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from scripts.pr_diff.assembly import synthesize
-from scripts.pr_diff.compare import compare
-from scripts.pr_diff.offline import CDK, CFN_LINT, CHECKOV, PROJECT_ROOT
-from scripts.pr_diff.report import MARKER, render
+from ci.pr_diff.assembly import synthesize
+from ci.pr_diff.compare import compare
+from ci.pr_diff.offline import CDK, CFN_LINT, CHECKOV, PROJECT_ROOT
+from ci.pr_diff.report import MARKER, render
 from tests.ci.scratch_app import (
     ASSEMBLY_APP,
     CONTEXT,
@@ -207,8 +207,8 @@ def test_missing_tool_stops_before_any_synth_and_names_make_deps(
     linked there too; the tool needs nothing but the standard library.
     """
     project = tmp_path / "project"
-    shutil.copytree(PROJECT_ROOT / "scripts" / "pr_diff", project / "scripts" / "pr_diff")
-    shutil.copy(PROJECT_ROOT / "scripts" / "__init__.py", project / "scripts")
+    shutil.copytree(PROJECT_ROOT / "ci" / "pr_diff", project / "ci" / "pr_diff")
+    shutil.copy(PROJECT_ROOT / "ci" / "__init__.py", project / "ci")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "python").symlink_to(Path(sys.executable).resolve())
@@ -228,7 +228,7 @@ def test_missing_tool_stops_before_any_synth_and_names_make_deps(
     repo = make_scratch_repo(tmp_path / "repo")
 
     completed = subprocess.run(
-        [bin_dir / "python", "-m", "scripts.pr_diff", "--base", "HEAD", "--repo", repo],
+        [bin_dir / "python", "-m", "ci.pr_diff", "--base", "HEAD", "--repo", repo],
         cwd=project,
         capture_output=True,
         text=True,

@@ -14,9 +14,9 @@ import pytest
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
+from devstack.edge_router import create_app
 from infra.edge_headers import CONTENT_SECURITY_POLICY, ENFORCED_HEADERS, spa_cache_control
 from infra.routing import API_FORWARDED_HEADERS, CLOUDFRONT_HEADERS
-from scripts.dev_router import create_app
 from tests.edge.cases import API_CASES, SPA_CASES, RoutingCase
 
 RAW_PASTE_CSP = "default-src 'none'; sandbox"

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scripts.local_stack import LocalStack
+from devstack.stack import LocalStack
 
 INDEX = "<!doctype html><title>Spito</title>"
 

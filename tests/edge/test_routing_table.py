@@ -51,7 +51,7 @@ def test_only_web_app_routes_can_fall_back_to_index() -> None:
         Route(pattern="/x/*", origin=Origin.API, why="test", spa_fallback=True)
 
 
-@pytest.mark.parametrize("module", ["infra.routing", "infra.edge_headers", "scripts.dev_router"])
+@pytest.mark.parametrize("module", ["infra.routing", "infra.edge_headers", "devstack.edge_router"])
 def test_what_the_dev_router_loads_imports_nothing_from_the_cdk(module: str) -> None:
     # The dev router shares these tables with the distribution without paying for jsii and Node.
     probe = (

@@ -1,1 +1,1 @@
-"""The short form of the fault-injection harness (scripts/faults), run by `make test`."""
+"""The short form of the fault-injection harness (faults), run by `make test`."""

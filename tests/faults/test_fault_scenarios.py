@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.faults.scenarios import (
+from faults.scenarios import (
     Scenario,
     Timing,
     abusive_clients,

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from scripts.faults.fleet import (
+from faults.fleet import (
     BOOTSTRAP_SCRIPT,
     REPO_ROOT,
     Fleet,
@@ -23,16 +23,16 @@ from scripts.faults.fleet import (
     install_service,
     systemd_environment,
 )
-from scripts.faults.haproxy import (
+from faults.haproxy import (
     CHECK_SPEEDUP,
     HealthCheck,
     haproxy_binary,
     logged_requests,
     render_config,
 )
-from scripts.faults.load import ANSWER_CUT_OFF, CREATE_LINK, REDIRECT, Outcome, percentile
-from scripts.faults.processes import EPHEMERAL_RANGE, ManagedProcess, free_port
-from scripts.faults.scenarios import OutageFailures, OutageMarks, explained_by_failover
+from faults.load import ANSWER_CUT_OFF, CREATE_LINK, REDIRECT, Outcome, percentile
+from faults.processes import EPHEMERAL_RANGE, ManagedProcess, free_port
+from faults.scenarios import OutageFailures, OutageMarks, explained_by_failover
 
 RELIABILITY_DOC = REPO_ROOT / "docs" / "RELIABILITY.md"
 DIFFERENCES_HEADING = "### How an instance here differs from one on EC2"

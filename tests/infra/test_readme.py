@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from scripts import config_table, cost_estimate
+from docgen import config_table, cost_estimate
 from tests.fixtures.cdk_app import REPO_ROOT, cdk_context
 
 

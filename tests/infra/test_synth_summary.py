@@ -1,4 +1,4 @@
-"""`make synth`'s table of stacks and resource counts (scripts/synth_summary.py)."""
+"""`make synth`'s table of stacks and resource counts (ci/synth_summary.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tests.fixtures.cdk_app import REPO_ROOT
 
 def _summary(*arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "scripts.synth_summary", *arguments],
+        [sys.executable, "-m", "ci.synth_summary", *arguments],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

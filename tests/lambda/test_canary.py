@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from devstack.stack import LocalStack
 from infra.canary import METRIC_DIMENSION, METRIC_NAMESPACE, STEPS
-from scripts.local_stack import LocalStack
 from tests.fixtures.cdk_app import FIXTURE_WEB_DIST
 from tests.fixtures.local_stack import TEST_SETTINGS
 

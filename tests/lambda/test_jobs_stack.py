@@ -14,11 +14,11 @@ from aws_cdk import aws_sqs as sqs
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from ci.pr_diff.suppressions import template_suppressions
 from infra.canary import METRIC_DIMENSION, METRIC_NAMESPACE
 from infra.cfn_lint import ignore_check
 from infra.job_function import RUNTIME
 from infra.reaper import TTL_BLOB_REMOVAL_PATTERN
-from scripts.pr_diff.suppressions import template_suppressions
 from tests.infra.helpers import as_list, only_resource, resources_of_type, statements
 from tests.infra.normalize import normalized
 

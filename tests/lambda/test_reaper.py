@@ -13,8 +13,8 @@ import pytest
 from moto.events.models import EventPattern
 from mypy_boto3_s3 import S3Client
 
+from devstack.stack import LOCAL_CREDENTIALS, LOCAL_REGION, LocalStack
 from infra.reaper import TTL_BLOB_REMOVAL_PATTERN
-from scripts.local_stack import LOCAL_CREDENTIALS, LOCAL_REGION, LocalStack
 
 STREAM_ARN = (
     "arn:aws:dynamodb:eu-west-1:123456789012:table/spito-dev-links/stream/2026-11-22T05:00:00.000"

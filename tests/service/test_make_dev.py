@@ -1,4 +1,4 @@
-"""`make dev` runs `python -m scripts.dev`: Spito on $PORT until Ctrl-C, data kept across runs.
+"""`make dev` runs `python -m devstack.supervisor`: Spito on $PORT until Ctrl-C, data kept.
 
 The test runs that entry point itself (the Makefile only adds `deps` and `web` before it) on a
 free port, with its data in a temporary directory instead of `.local/`.
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import httpx
 
-from scripts.dev import WEB_DIST
-from scripts.local_stack import ROOT, free_port
+from devstack.stack import ROOT, free_port
+from devstack.supervisor import WEB_DIST
 
 START_SECONDS = 60
 STOP_SECONDS = 60
@@ -26,11 +26,15 @@ STOP_SECONDS = 60
 
 @contextmanager
 def make_dev(port: int, data_dir: Path, log: Path) -> Iterator[str]:
-    """`python -m scripts.dev` serving on `port`; stopped with SIGINT (Ctrl-C) at the end."""
+    """`python -m devstack.supervisor` on `port`; stopped with SIGINT (Ctrl-C) at the end."""
     env = {**os.environ, "PORT": str(port), "SPITO_DEV_DATA_DIR": str(data_dir)}
     with log.open("ab") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "scripts.dev"], cwd=ROOT, env=env, stdout=output, stderr=output
+            [sys.executable, "-m", "devstack.supervisor"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=output,
         )
     url = f"http://127.0.0.1:{port}"
     try:

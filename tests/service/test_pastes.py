@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from scripts.local_stack import free_port
+from devstack.stack import free_port
 from service.validation import SYNTAXES
 from tests.service.helpers import assert_problem, create_paste, wait_alive
 

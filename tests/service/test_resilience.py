@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from scripts.local_stack import ROOT, LocalStack
+from devstack.stack import ROOT, LocalStack
 from service.ratelimit import client_address
 from tests.service.helpers import assert_problem, create_link, wait_alive
 

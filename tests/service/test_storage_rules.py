@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from scripts.local_stack import LocalStack, service_environment
+from devstack.stack import LocalStack, service_environment
 from service import ids
 from service.aws import dynamodb_client, s3_client
 from service.blobs import Blobs

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scripts.local_stack import free_port
+from devstack.stack import free_port
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 START_TIMEOUT_S = 60

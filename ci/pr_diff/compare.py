@@ -1,0 +1,124 @@
+"""The report on a head assembly against a base assembly, both already synthesized."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from ci.pr_diff.assembly import Synthesis
+from ci.pr_diff.cdk_diff import CdkDiffError, ResourceChange, StackDiff, run_cdk_diff
+from ci.pr_diff.checks import CheckResult, cdk_nag, cfn_lint, checkov
+from ci.pr_diff.offline import CDK
+from ci.pr_diff.report import Report
+from ci.pr_diff.suppressions import Suppression, changes, suppressions
+
+LOG_TAIL_LINES = 20
+
+
+def compare(
+    base: Synthesis, head: Synthesis, *, base_label: str, head_label: str, stage: str
+) -> Report:
+    """`cdk diff` of every stack of `head` against `base`, and the checks on `head`."""
+    head_suppressions = suppressions(head)
+    base_suppressions = suppressions(base)
+    with (
+        tempfile.TemporaryDirectory(prefix="spito-diff-") as tmp,
+        ThreadPoolExecutor(max_workers=1) as pool,
+    ):
+        empty_template = Path(tmp) / "empty.template.json"
+        empty_template.write_text("{}")
+        checks_job = pool.submit(_checks, head, head_suppressions)
+        diffs, diff_errors = _diffs(base, head, empty_template)
+        checks = checks_job.result()
+    return Report(
+        base_label=base_label,
+        head_label=head_label,
+        stage=stage,
+        diffs=diffs,
+        warnings=[*_synth_warnings(base, head), *diff_errors],
+        head_ok=head.ok and not diff_errors,
+        checks=checks,
+        suppressions=changes(base_suppressions, head_suppressions),
+    )
+
+
+def _diffs(
+    base: Synthesis, head: Synthesis, empty_template: Path
+) -> tuple[list[StackDiff], list[str]]:
+    diffs: list[StackDiff] = []
+    errors: list[str] = []
+    for name in head.stacks:
+        base_stack = base.stacks.get(name)
+        template = base_stack.template if base_stack else empty_template
+        try:
+            diff = run_cdk_diff(cdk=CDK, stack=name, assembly=head.out_dir, base_template=template)
+        except CdkDiffError as error:
+            errors.append(f"`cdk diff {name}` failed:\n```text\n{_tail(str(error))}\n```")
+            continue
+        diff.note = "" if base_stack else "new stack"
+        diffs.append(diff)
+    if head.ok or head.stacks:  # a head that wrote no assembly says nothing about removals
+        diffs += [_removed_stack(name, base) for name in base.stacks if name not in head.stacks]
+    return diffs, errors
+
+
+def _removed_stack(name: str, base: Synthesis) -> StackDiff:
+    """A stack the head no longer has: every resource goes, unless its policy retains it."""
+    template = json.loads(base.stacks[name].template.read_text())
+    retained = ("Retain", "RetainExceptOnCreate")
+    resources = [
+        ResourceChange(
+            action="remove",
+            resource_type=resource["Type"],
+            path=_construct_path(name, resource, logical_id),
+            logical_id=logical_id,
+            impact="orphan" if resource.get("DeletionPolicy") in retained else "destroy",
+        )
+        for logical_id, resource in template.get("Resources", {}).items()
+        if resource["Type"] != "AWS::CDK::Metadata"  # bookkeeping; cdk diff hides it too
+    ]
+    return StackDiff(
+        stack=name, raw="(stack removed)", changed=True, resources=resources, note="stack removed"
+    )
+
+
+def _construct_path(stack: str, resource: dict[str, object], logical_id: str) -> str:
+    metadata = resource.get("Metadata")
+    path = metadata.get("aws:cdk:path") if isinstance(metadata, dict) else None
+    if not isinstance(path, str):
+        return logical_id
+    return path.removeprefix(f"{stack}/").removesuffix("/Resource")
+
+
+def _checks(head: Synthesis, silenced: set[Suppression]) -> list[CheckResult]:
+    if not head.has_app or not (head.ok or head.stacks):
+        return []  # nothing synthesized to check; the warning says why
+    templates = [stack.template for stack in head.stacks.values()]
+    acknowledged = sum(suppression.tool == "cdk-nag" for suppression in silenced)
+    return [
+        cdk_nag(head.out_dir, acknowledged=acknowledged),
+        cfn_lint(templates, cwd=head.source),
+        checkov(templates, cwd=head.source),
+    ]
+
+
+def _synth_warnings(base: Synthesis, head: Synthesis) -> list[str]:
+    warnings = []
+    if not head.has_app:
+        warnings.append("The head has no `app.py`: nothing to synthesize.")
+    elif not head.ok:
+        warnings.append(f"Synth of the head failed:\n```text\n{_tail(head.log)}\n```")
+    if not base.has_app:
+        warnings.append("The base has no `app.py`: every stack is compared with an empty one.")
+    elif not base.stacks:
+        warnings.append(
+            "Synth of the base failed, so every stack is compared with an empty one:\n"
+            f"```text\n{_tail(base.log)}\n```"
+        )
+    return warnings
+
+
+def _tail(text: str) -> str:
+    return "\n".join(text.strip().splitlines()[-LOG_TAIL_LINES:])
