@@ -4,7 +4,7 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 # jsii prints a banner on every run once Node is past end of life; Node 22+ is recommended
-# (README). The end-of-life banner is silenced per major version (a comma-separated list), the
+# (docs/CONTRIBUTING.md). The end-of-life banner is silenced per major version (a comma-separated list), the
 # deprecation notice that precedes it by any value.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
@@ -64,9 +64,9 @@ web: web/dist/index.html ## build the web app into web/dist (hashed files) when 
 browser: ## install Debian's Chromium for the browser tests when missing (downloaded builds don't work here)
 	deps/ensure-apt.sh chromium
 
-# The README's picture of the app is the screenshot the browser test of a short link saves.
+# docs/WEB-APP.md's picture of the app is the screenshot the browser test of a short link saves.
 .PHONY: screenshots
-screenshots: deps web browser ## regenerate docs/web-app.png (the README's picture) from the browser tests
+screenshots: deps web browser ## regenerate docs/web-app.png (docs/WEB-APP.md's picture) from the browser tests
 	$(PY) -m pytest -q tests/browser/test_web_app.py -k test_short_link_from_the_form_leads_to_its_target
 	cp test-results/browser/shorten-result.png docs/web-app.png
 
@@ -109,7 +109,7 @@ diff: deps web ## the infrastructure change of the working tree against BASE (a 
 
 # What deploy and destroy run first: the credentials check before anything else (even the web
 # build the edge stack deploys), so without them they stop at once; then STAGE synthesized into
-# cdk.out and the bootstrap of every environment it targets checked (README "Deploy"). The
+# cdk.out and the bootstrap of every environment it targets checked (docs/DEPLOY.md). The
 # synth skips notices: the cdk command that follows prints them.
 define checked_synth
 	$(PY) -m ci.deploy_guard credentials

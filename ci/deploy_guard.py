@@ -22,7 +22,7 @@ DEFAULT_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
 NO_CREDENTIALS = """\
 No AWS credentials found: stopped before touching AWS.
 Sign in first, for example `aws sso login --profile spito-dev` then `export AWS_PROFILE=spito-dev`,
-or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY. README "Deploy" walks through a first deploy."""
+or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY. docs/DEPLOY.md walks through a first deploy."""
 
 
 class GuardError(Exception):

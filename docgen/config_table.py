@@ -1,7 +1,7 @@
-"""The README's configuration table, generated from `infra/config.py` and `cdk.json`.
+"""docs/CONFIGURATION.md's table, generated from `infra/config.py` and `cdk.json`.
 
 Every field of `SpitoConfig`, with its value in each stage of `cdk.json`. Usage:
-`python -m docgen.config_table` prints it; `tests/infra/test_readme.py` checks the README
+`python -m docgen.config_table` prints it; `tests/infra/test_docs_tables.py` checks the page
 carries exactly this table, so neither can drift from the code.
 """
 
@@ -62,7 +62,7 @@ MEANINGS = {
     "(the service takes POST only under /api/)",
     "edge.access_log_retention_days": "CloudFront access log expiry",
     "edge.origin_secret_generation": "bump by one to rotate the secret origin header "
-    "(README: Rotating the origin secret)",
+    "(docs/ARCHITECTURE.md: Rotating the origin secret)",
 }
 
 

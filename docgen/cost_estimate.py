@@ -1,10 +1,10 @@
-"""The README's monthly cost table, counted from the synthesized templates of each stage.
+"""docs/DEPLOY.md's monthly cost table, counted from the synthesized templates of each stage.
 
 Counts (NAT gateways, public IPv4 addresses, endpoint ENIs, instances, keys, alarm metrics...)
 come from the templates in a cloud assembly, prices from the table below (eu-west-1 on-demand list
 prices, USD, 730 hours a month). Usage-priced services (requests, storage, transfer) are listed
 apart, by unit. Usage: `python -m docgen.cost_estimate cdk.out dev prod` (an assembly holding
-those stages); `tests/infra/test_readme.py` checks the README against the test session's synth.
+those stages); `tests/infra/test_docs_tables.py` checks the page against the test session's synth.
 """
 
 from __future__ import annotations

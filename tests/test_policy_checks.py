@@ -126,7 +126,7 @@ def test_every_cfn_lint_ignore_gives_its_reason(
 
 
 def test_cfn_lint_is_the_only_template_linter(cdk_out: Path) -> None:
-    # app.new_app() turns the CDK's built-in copy of cfn-lint's rules off (README: Architecture).
+    # app.new_app() turns the CDK's built-in copy of cfn-lint's rules off (docs/ARCHITECTURE.md).
     report = json.loads((cdk_out / "validation-report.json").read_text())
     assert "CloudFormation Validate" not in [
         plugin["pluginName"] for plugin in report["pluginReports"]

@@ -1,5 +1,5 @@
-"""Accessibility as the README claims it, on every page and state a person meets: labels on every
-control, the keyboard alone, a visible focus ring, WCAG AA contrast, a 360 px phone screen."""
+"""Accessibility as docs/WEB-APP.md claims it, on every page and state a person meets: labels on
+every control, the keyboard alone, a visible focus ring, WCAG AA contrast, a 360 px phone screen."""
 
 from __future__ import annotations
 

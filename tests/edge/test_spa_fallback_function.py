@@ -51,7 +51,7 @@ def shipped_code(edge: Template) -> str:
 def handled(shipped_code: str) -> dict[str, dict[str, Any]]:
     """What the shipped handler returns for every path of the table, run once under Node."""
     node = shutil.which("node")
-    assert node is not None, "node is required (Node 20+, see README)"
+    assert node is not None, "node is required (Node 20+, see docs/CONTRIBUTING.md)"
     paths = [case.path for case in ROUTING_CASES]
     completed = subprocess.run(
         [node, str(HARNESS)],

@@ -1,4 +1,5 @@
-"""The README's quickstart curl block runs as written against the local stack."""
+"""The documented API: the curl blocks run as written against the local stack (the README's tour,
+docs/API.md's every route), and docs/API.md's settings table is the service's settings."""
 
 from __future__ import annotations
 
@@ -10,18 +11,25 @@ from pathlib import Path
 from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+API_PAGE = ROOT / "docs" / "API.md"
 
 
-def _quickstart_block() -> str:
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
-    blocks: list[str] = re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
-    return next(block for block in blocks if "field()" in block)
+def _section(page: Path, heading: str) -> str:
+    """From `heading` (a whole line) to the next `## ` heading, or the end of the page."""
+    text = page.read_text()
+    start = text.index(f"\n{heading}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end >= 0 else len(text)]
 
 
-def test_readme_quickstart_runs_against_the_service(base_url: str) -> None:
+def _curl_block(page: Path, heading: str) -> str:
+    (block,) = re.findall(r"```sh\n(.*?)```", _section(page, heading), re.DOTALL)
+    return block
+
+
+def _run(block: str, base_url: str) -> str:
     result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", _quickstart_block()],
+        ["bash", "-euo", "pipefail", "-c", block],
         cwd=ROOT,
         env={**os.environ, "S": base_url},
         capture_output=True,
@@ -29,25 +37,37 @@ def test_readme_quickstart_runs_against_the_service(base_url: str) -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert "302 https://example.com/some/long/path" in result.stdout
-    assert 'print("hi")' in result.stdout
-    assert '"content":null' in result.stdout
-    assert '"content":"secret"' in result.stdout
-    assert '"status":404' in result.stdout
+    return result.stdout
 
 
-def test_readme_lists_every_setting_the_service_reads() -> None:
+def test_readme_tour_runs_against_the_service(base_url: str) -> None:
+    output = _run(_curl_block(ROOT / "README.md", "## A 30-second tour"), base_url)
+    short_link, page, raw = output.splitlines()
+    assert short_link == "302 https://example.com/some/long/path"
+    assert re.fullmatch(rf"{re.escape(base_url)}/p/\w+", page)
+    assert raw == 'print("hello, Spito")'
+
+
+def test_api_page_curl_block_runs_every_route(base_url: str) -> None:
+    output = _run(_curl_block(API_PAGE, "## Every route with curl"), base_url)
+    assert "302 https://example.com/some/long/path" in output
+    assert 'print("hi")' in output
+    assert '"content":null' in output
+    assert '"content":"secret"' in output
+    assert '"status":404' in output
+
+
+def test_api_page_lists_every_setting_the_service_reads() -> None:
     settings_source = (ROOT / "service" / "settings.py").read_text()
     variables = set(re.findall(r'"((?:SPITO_[A-Z_]+)|PORT|AWS_REGION)"', settings_source))
-    readme = (ROOT / "README.md").read_text()
+    settings = _section(API_PAGE, "## Settings")
     assert variables
-    assert {variable for variable in variables if f"`{variable}`" not in readme} == set()
+    assert {variable for variable in variables if f"`{variable}`" not in settings} == set()
 
 
-def _readme_settings_defaults() -> dict[str, str]:
-    """Each variable of the README's settings table with its default as written there."""
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("### Settings", 1)[1].split("\n#", 1)[0]
+def _documented_settings_defaults() -> dict[str, str]:
+    """Each variable of docs/API.md's settings table with its default as written there."""
+    section = _section(API_PAGE, "## Settings")
     defaults: dict[str, str] = {}
     for row in re.findall(r"^\| (`.+?) \| (.+?) \| .+ \|$", section, re.MULTILINE):
         variables = re.findall(r"`([A-Z0-9_]+)`", row[0])
@@ -82,15 +102,15 @@ def _value(written: str) -> object:
         return text
 
 
-def test_readme_settings_defaults_are_the_real_defaults() -> None:
+def test_api_page_settings_defaults_are_the_real_defaults() -> None:
     source = (ROOT / "service" / "settings.py").read_text()
     read = re.findall(r'(\w+)=reader\.(?:get|required)\(\s*"(\w+)"', source)
     attributes = {variable: attribute for attribute, variable in read}
     settings = Settings.from_env({"SPITO_TABLE": "t", "SPITO_BUCKET": "b"})
-    documented = _readme_settings_defaults()
+    documented = _documented_settings_defaults()
     assert set(documented) == set(attributes)
     for variable, written in documented.items():
         if written == "required":
             continue
         actual = getattr(settings, attributes[variable])
-        assert _value(written) == actual, f"{variable}: README says {written}, code has {actual!r}"
+        assert _value(written) == actual, f"{variable}: the page says {written}, code: {actual!r}"

@@ -1,4 +1,4 @@
-"""README "Deploy" explains every stack output the app really has, and no other."""
+"""docs/DEPLOY.md's first deploy explains every stack output the app really has, and no other."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ _REFERENCE_OUTPUT = re.compile(r"^(PublishOutput|ExportsOutput)")
 _ROW = re.compile(r"^\s*\| `Spito-<stage>-(?P<stack>[A-Za-z]+)` \| `(?P<output>\w+)` \|")
 
 
-def _readme_outputs() -> set[tuple[str, str]]:
-    readme = (PROJECT_ROOT / "README.md").read_text()
-    deploy = readme.split("## Deploy", 1)[1].split("\n## ", 1)[0]
+def _documented_outputs() -> set[tuple[str, str]]:
+    page = (PROJECT_ROOT / "docs" / "DEPLOY.md").read_text()
+    deploy = page.split("\n## First deploy, step by step\n", 1)[1].split("\n## ", 1)[0]
     return {
         (match["stack"], match["output"]) for match in map(_ROW.match, deploy.splitlines()) if match
     }
@@ -30,5 +30,5 @@ def _synthesized_outputs(cdk_out: Path) -> set[tuple[str, str]]:
     return outputs
 
 
-def test_readme_output_table_matches_the_synthesized_outputs(cdk_out: Path) -> None:
-    assert _readme_outputs() == _synthesized_outputs(cdk_out)
+def test_deploy_page_output_table_matches_the_synthesized_outputs(cdk_out: Path) -> None:
+    assert _documented_outputs() == _synthesized_outputs(cdk_out)

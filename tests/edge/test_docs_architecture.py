@@ -1,4 +1,5 @@
-"""The README's architecture section matches the app: its diagram and its routing table.
+"""The documented architecture matches the app: the README's diagram, docs/ARCHITECTURE.md's
+routing table.
 
 The diagram has one box per stack, each holding a node for each of the stack's key resources;
 what only some stages have is marked; arrows between boxes are exactly the stack dependencies.
@@ -19,7 +20,9 @@ import pytest
 
 from infra.routing import DEFAULT_ORIGIN, ROUTES
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+ARCHITECTURE_PAGE = ROOT / "docs" / "ARCHITECTURE.md"
 ORIGIN_NAMES = {"spa": "S3", "api": "ALB"}
 # Key resources, by how the diagram labels them: one node for each resource of the type.
 ONE_NODE_EACH = {
@@ -67,10 +70,16 @@ class Diagram:
         return next((name for name, box in self.boxes.items() if node in box.nodes), None)
 
 
+def _section(page: Path, heading: str) -> str:
+    """From `heading` (a whole line) to the next `## ` heading, or the end of the page."""
+    text = page.read_text()
+    start = text.index(f"\n{heading}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end >= 0 else len(text)]
+
+
 def _architecture_section() -> str:
-    text = README.read_text()
-    start = text.index("## Architecture")
-    return text[start : text.index("\n## ", start + 1)]
+    return _section(README, "## Architecture")
 
 
 @cache
@@ -209,7 +218,9 @@ def test_every_arrow_joins_nodes_of_the_diagram() -> None:
 
 def test_routing_table_is_the_one_cloudfront_is_built_from() -> None:
     rows = re.findall(
-        r"^\| `([^`]+)`(?: \(default\))? \| (\w+) \| (yes|no) \|", _architecture_section(), re.M
+        r"^\| `([^`]+)`(?: \(default\))? \| (\w+) \| (yes|no) \|",
+        _section(ARCHITECTURE_PAGE, "## Routing: one table for CloudFront and `make dev`"),
+        re.M,
     )
     expected = [
         (route.pattern, ORIGIN_NAMES[route.origin.value], "yes" if route.spa_fallback else "no")
