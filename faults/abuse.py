@@ -2,6 +2,8 @@
 
 Slow and oversized clients speak HTTP over raw sockets, because a normal client library either
 refuses to be that slow or stops reading the answer while it is still sending a body.
+
+Used by scenario 5 in faults/scenarios.py.
 """
 
 from __future__ import annotations

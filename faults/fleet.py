@@ -2,6 +2,8 @@
 
 Everything listens on loopback on ports the OS picked, and everything started here is stopped
 when the Fleet's `with` block ends, whatever happened inside it.
+
+Used by faults/scenarios.py (a fresh fleet per scenario) and tests/faults/.
 """
 
 from __future__ import annotations

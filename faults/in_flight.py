@@ -5,6 +5,8 @@ It is a paste POSTed straight to an instance over a raw socket with `Expect: 100
 uvicorn answers `100 Continue` only when the application starts reading the body, so once that
 line has arrived the request is inside the service's handler. Half the body follows at once,
 the other half only when `finish` is called: until then the handler waits for it.
+
+Used by scenario 3 in faults/scenarios.py.
 """
 
 from __future__ import annotations

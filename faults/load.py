@@ -3,6 +3,8 @@
 Each request carries the X-Forwarded-For header CloudFront would send: the viewer's address.
 Viewers are drawn from a pool of addresses in 198.18.0.0/15 (the benchmarking range), so the
 load looks like many people at once and no one viewer trips the per-client rate limit.
+
+Used by every scenario in faults/scenarios.py (and the abusive clients, faults/abuse.py).
 """
 
 from __future__ import annotations

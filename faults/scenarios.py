@@ -2,6 +2,8 @@
 
 A scenario measures, then checks the promise it stands for; every broken promise is listed
 in its result, so `make faults` and the short form in `make test` fail on it.
+
+Used by `make faults` (faults/__main__.py) and the short form in tests/faults/.
 """
 
 from __future__ import annotations

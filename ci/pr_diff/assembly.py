@@ -1,4 +1,7 @@
-"""Synthesizes a source tree into a cloud assembly and lists the stacks in it."""
+"""Synthesizes a source tree into a cloud assembly and lists the stacks in it.
+
+Used by `make diff` (ci/pr_diff/__main__.py synthesizes both sides with it) and its tests.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 The CLI is the source of truth for what CloudFormation will do (it knows which property
 changes force a replacement); this module only turns its text into data for the report.
+
+Used by ci/pr_diff/compare.py, once per stack.
 """
 
 from __future__ import annotations

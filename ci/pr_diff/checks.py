@@ -1,4 +1,7 @@
-"""The policy checks run on the head's templates: cdk-nag, cfn-lint and checkov."""
+"""The policy checks run on the head's templates: cdk-nag, cfn-lint and checkov.
+
+Used by ci/pr_diff/compare.py; their results end the report.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The report on a head assembly against a base assembly, both already synthesized."""
+"""The report on a head assembly against a base assembly, both already synthesized.
+
+Used by `make diff` (ci/pr_diff/__main__.py) and its tests.
+"""
 
 from __future__ import annotations
 

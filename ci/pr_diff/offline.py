@@ -1,4 +1,7 @@
-"""Where the tools live and the environment that keeps them from reaching for AWS."""
+"""Where the tools live and the environment that keeps them from reaching for AWS.
+
+Used by every part of `make diff` that runs a tool.
+"""
 
 from __future__ import annotations
 

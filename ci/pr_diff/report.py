@@ -1,4 +1,7 @@
-"""Renders the diff and the checks as the Markdown of the pull-request comment."""
+"""Renders the diff and the checks as the Markdown of the pull-request comment.
+
+Used by `make diff` (ci/pr_diff/__main__.py); ci/pr_comment.py finds its marker line.
+"""
 
 from __future__ import annotations
 

@@ -4,6 +4,8 @@ Three kinds, each read from the synthesized assembly: cdk-nag (and CDK validatio
 acknowledgments recorded in the stacks' metadata, checkov skips and cfn-lint ignores in the
 resources' template Metadata. A suppression without a reason keeps an empty `reason`; the
 report says so.
+
+Used by ci/pr_diff/compare.py, and by tests/lambda/test_jobs_stack.py to read the jobs' own.
 """
 
 from __future__ import annotations
