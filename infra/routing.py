@@ -68,6 +68,7 @@ VIEWER_HEADERS = (
     "Host",  # the viewer's host: the service builds its URLs from it and refuses to shorten it
     "Content-Type",
     "X-Delete-Token",
+    "Accept",  # browsers get an HTML error page, programs problem JSON (service/visitor_pages.py)
 )
 CLOUDFRONT_HEADERS = (
     "CloudFront-Forwarded-Proto",  # the viewer's scheme (the ALB's X-Forwarded-Proto is its own)
