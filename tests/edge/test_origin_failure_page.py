@@ -12,7 +12,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra.routing import ORIGIN_FAILURE_PAGE
-from tests.edge.templates import DISTRIBUTION, Templates, behaviour_for, origin_id, only
+from tests.edge.templates import DISTRIBUTION, Templates, behaviour_for, only, origin_id
 from tests.fixtures.cdk_app import cdk_context
 
 REPO = Path(__file__).resolve().parents[2]
@@ -136,6 +136,4 @@ def _log_bucket(stack: Any) -> Any:
 
     from infra.distribution import access_log_bucket
 
-    return access_log_bucket(
-        stack, "Logs", removal_policy=RemovalPolicy.DESTROY, retention_days=1
-    )
+    return access_log_bucket(stack, "Logs", removal_policy=RemovalPolicy.DESTROY, retention_days=1)
