@@ -203,6 +203,14 @@ def test_browser_gets_a_storage_unavailable_page_and_programs_the_problem(
     assert program.headers["retry-after"] == "1"
 
 
+def test_browser_head_request_gets_the_pages_headers_without_a_body(http: httpx.Client) -> None:
+    response = http.head("/nosuchlink", headers={"Accept": BROWSER_ACCEPT})
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert int(response.headers["content-length"]) > 0
+    assert response.content == b""
+
+
 def test_a_live_link_still_redirects_a_browser(http: httpx.Client) -> None:
     link = create_link(http, "https://example.com/live")
     response = http.get(f"/{link['id']}", headers={"Accept": BROWSER_ACCEPT})
