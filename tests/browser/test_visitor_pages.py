@@ -5,6 +5,7 @@ passing the same accessibility checks as the web app's pages."""
 from __future__ import annotations
 
 import time
+import urllib.robotparser
 from typing import Any
 
 import httpx
@@ -116,3 +117,39 @@ def test_gone_page_fits_a_phone_screen(page: Page, spito_url: str) -> None:
     page.goto(f"/{_expired(spito_url, 'links')}")
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+# What crawlers and link-preview bots get: they run no script and read the HTML as served.
+
+
+def test_robots_txt_keeps_crawlers_off_pastes_and_the_api_but_not_short_links(
+    spito_url: str,
+) -> None:
+    response = httpx.get(f"{spito_url}/robots.txt", timeout=30)
+    assert response.status_code == 200
+    parser = urllib.robotparser.RobotFileParser()
+    parser.parse(response.text.splitlines())
+    for path in ("/p/AbC123x", "/api/v1/links", "/openapi.json"):
+        assert not parser.can_fetch("Googlebot", f"{spito_url}{path}"), path
+    for path in ("/", "/AbC123x"):  # a short link's redirect leads to its target
+        assert parser.can_fetch("Googlebot", f"{spito_url}{path}"), path
+    # Raw pastes: a wildcard rule, which Google and Bing read (urllib's parser does not).
+    assert "Disallow: /*/raw" in response.text.splitlines()
+
+
+def test_a_paste_pages_preview_is_neutral(spito_url: str) -> None:
+    secret = "preview bots must never see this line"
+    paste = _created(spito_url, "pastes", content=secret)
+    response = httpx.get(f"{spito_url}/p/{paste['id']}", timeout=30)  # as a preview bot
+    assert response.status_code == 200
+    assert secret not in response.text
+    assert '<meta property="og:title" content="Spito" />' in response.text
+    assert "<title>Spito</title>" in response.text
+
+
+def test_a_dead_links_page_says_noindex(spito_url: str) -> None:
+    response = httpx.get(f"{spito_url}/no-such-link", headers={"Accept": "text/html"}, timeout=30)
+    assert response.status_code == 404
+    assert response.headers["x-robots-tag"] == "noindex"
+    assert '<meta name="robots" content="noindex">' in response.text
+    assert '<meta property="og:title" content="Spito">' in response.text
