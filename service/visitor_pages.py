@@ -26,7 +26,7 @@ import html
 import json
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mimeparse import best_match  # type: ignore[import-untyped]  # no type hints shipped
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -54,11 +54,52 @@ class Expired:
     expires_at: int
 
 
+HOME_LINKS = (("/", "Go to Spito's home page"),)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Page:
     status: int
     heading: str
     sentences: tuple[str, ...]  # plain text, escaped when written out
+    links: tuple[tuple[str, str], ...] = HOME_LINKS  # (href, text): what the visitor can do next
+
+
+_PAGES_BY_STATUS = {
+    404: Page(
+        status=404,
+        heading="Nothing here",
+        sentences=(
+            "There is nothing at this address on Spito.",
+            "Check the address with whoever sent it to you.",
+        ),
+    ),
+    429: Page(
+        status=429,
+        heading="Too many requests",
+        sentences=(
+            "Spito is getting too many requests from your network right now.",
+            "Wait a minute, then try the same address again.",
+        ),
+    ),
+    503: Page(
+        status=503,
+        heading="Spito is briefly unavailable",
+        sentences=(
+            "Spito cannot reach its storage right now. Nothing is lost: links and pastes are "
+            "kept while this lasts.",
+            "Try the same address again in a minute.",
+        ),
+    ),
+}
+_SERVER_ERROR_PAGE = Page(
+    status=500,
+    heading="Something went wrong",
+    sentences=(
+        "Something went wrong on Spito's side. It has been logged.",
+        "Try the same address again in a minute.",
+    ),
+)
 
 
 def note_expired(scope: Scope, expired: Expired) -> None:
@@ -168,73 +209,48 @@ def _problem_fields(body: bytes) -> dict[str, object]:
 
 def page_for(scope: Scope, *, status: int, problem: dict[str, object]) -> Page:
     """The page standing in for a problem with `status` on the request `scope`."""
-    match = _ITEM_PATH.fullmatch(scope["path"])
-    thing = "paste" if match and match["raw"] else "link or paste"
     expired = scope.get("state", {}).get(_EXPIRED_STATE)
     if isinstance(expired, Expired):
         return _expired_page(expired)
-    problem_type = str(problem.get("type", ""))
-    if status == 404 and match:
-        return Page(
-            status=404,
-            heading=f"There is no {thing} here",
-            sentences=(
-                f"Spito has no {thing} at this address. It may have been mistyped, or it expired "
-                "or was deleted by the person who made it; Spito cannot tell which.",
-                "Check the address with whoever sent it to you, or ask them for a new one.",
-            ),
-        )
-    if status == 404:
-        return Page(
-            status=404,
-            heading="Nothing here",
-            sentences=(
-                "There is nothing at this address on Spito.",
-                "Check the address with whoever sent it to you.",
-            ),
-        )
-    if problem_type.endswith(":burn-after-reading") and match:
-        return Page(
-            status=status,
-            heading="This paste is read on its page",
-            sentences=(
-                "This paste burns after reading: it can be shown once, on its page, and is "
-                "deleted as it is shown. Its raw text is never served.",
-                f"Open /p/{match['id']} to read it; nobody can read it after you.",
-            ),
-        )
-    if status == 429:
-        return Page(
-            status=429,
-            heading="Too many requests",
-            sentences=(
-                "Spito is getting too many requests from your network right now.",
-                "Wait a minute, then try the same address again.",
-            ),
-        )
-    if status == 503:
-        return Page(
-            status=503,
-            heading="Spito is briefly unavailable",
-            sentences=(
-                "Spito cannot reach its storage right now. Nothing is lost: links and pastes "
-                "are kept while this lasts.",
-                "Try the same address again in a minute.",
-            ),
-        )
+    item = _ITEM_PATH.fullmatch(scope["path"])
+    if item and status == 404:
+        return _missing_item_page(raw=bool(item["raw"]))
+    if item and str(problem.get("type", "")).endswith(":burn-after-reading"):
+        return _burn_after_reading_page(item["id"], status)
+    if status in _PAGES_BY_STATUS:
+        return _PAGES_BY_STATUS[status]
     if status >= 500:
-        return Page(
-            status=status,
-            heading="Something went wrong",
-            sentences=(
-                "Something went wrong on Spito's side. It has been logged.",
-                "Try the same address again in a minute.",
-            ),
-        )
+        return replace(_SERVER_ERROR_PAGE, status=status)
     return Page(
         status=status,
         heading=str(problem.get("title") or "This request could not be answered"),
         sentences=(str(problem.get("detail") or "Spito could not answer this request."),),
+    )
+
+
+def _missing_item_page(*, raw: bool) -> Page:
+    thing = "paste" if raw else "link or paste"
+    return Page(
+        status=404,
+        heading=f"There is no {thing} here",
+        sentences=(
+            f"Spito has no {thing} at this address. It may have been mistyped, or it expired "
+            "or was deleted by the person who made it; Spito cannot tell which.",
+            "Check the address with whoever sent it to you, or ask them for a new one.",
+        ),
+    )
+
+
+def _burn_after_reading_page(paste_id: str, status: int) -> Page:
+    return Page(
+        status=status,
+        heading="This paste is read on its page",
+        sentences=(
+            "This paste burns after reading: it can be shown once, on its page, and is deleted "
+            "as it is shown. Its raw text is never served.",
+            "Open it on its page to read it; nobody can read it after you.",
+        ),
+        links=((f"/p/{paste_id}", "Open the paste's page"), *HOME_LINKS),
     )
 
 
@@ -245,8 +261,8 @@ def _expired_page(expired: Expired) -> Page:
         status=410,
         heading=f"This {thing} has expired",
         sentences=(
-            f"This {thing} expired on {when}, as the person who made it chose. "
-            "Expired links and pastes are gone for good.",
+            f"This {thing} expired on {when}: every link and paste on Spito lasts only as long "
+            "as it was made to, and an expired one is gone for good.",
             "Ask whoever sent it to you for a new one.",
         ),
     )
@@ -254,8 +270,12 @@ def _expired_page(expired: Expired) -> Page:
 
 def render(page: Page) -> str:
     """The page as a complete HTML document: no script, styles from the web app's build."""
-    heading = html.escape(page.heading)
-    paragraphs = "\n".join(f"<p>{html.escape(sentence)}</p>" for sentence in page.sentences)
+    heading = html.escape(page.heading, quote=False)
+    paragraphs = "\n".join(f"<p>{html.escape(text, quote=False)}</p>" for text in page.sentences)
+    links = "\n".join(
+        f'<p><a href="{html.escape(href)}">{html.escape(text, quote=False)}</a></p>'
+        for href, text in page.links
+    )
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -272,7 +292,7 @@ def render(page: Page) -> str:
 <main id="main">
 <h1>{heading}</h1>
 {paragraphs}
-<p><a href="/">Go to Spito's home page</a></p>
+{links}
 </main>
 </body>
 </html>

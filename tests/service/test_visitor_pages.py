@@ -186,7 +186,9 @@ def test_browser_opening_a_burn_after_reading_paste_raw_is_sent_to_its_page(
 ) -> None:
     paste = create_paste(http, "once only", burn_after_reading=True)
     response = http.get(f"/{paste['id']}/raw", headers={"Accept": BROWSER_ACCEPT})
-    page = _assert_page(response, 409, "This paste is read on its page", f"/p/{paste['id']}")
+    page = _assert_page(
+        response, 409, "This paste is read on its page", f'<a href="/p/{paste["id"]}">'
+    )
     assert "once only" not in page
 
 
