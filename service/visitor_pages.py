@@ -44,6 +44,7 @@ _PAGE_METHODS = frozenset({"GET", "HEAD"})
 _ITEM_PATH = re.compile(r"/(?P<id>[^/]+)(?P<raw>/raw)?")
 STYLESHEET = "/errors/error.css"
 _EXPIRED_STATE = "spito_expired"
+_BODY_HEADERS = frozenset({b"content-type", b"content-length", b"content-encoding"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -181,11 +182,12 @@ def _is_problem(start: Message) -> bool:
 async def _send_page(scope: Scope, start: Message, problem_body: bytes, send: Send) -> None:
     page = page_for(scope, status=start["status"], problem=_problem_fields(problem_body))
     content = render(page).encode()
-    # The problem's own headers (Retry-After, Cache-Control...) but those describing its body.
+    # The problem's own headers (Retry-After, Cache-Control...) but those describing its body:
+    # the page is new, uncompressed bytes (compression belongs outside this middleware).
     kept = [
         (name, value)
         for name, value in start.get("headers", [])
-        if name.lower() not in (b"content-type", b"content-length")
+        if name.lower() not in _BODY_HEADERS
     ]
     headers = [
         *kept,
