@@ -11,13 +11,32 @@ from typing import Any
 
 from scripts.pr_diff.offline import CDK, offline_env
 
+STAGE_TAG = "stage"
+# Where app.py's config keeps the stages (infra/config.py): `context.spito.stages` of cdk.json.
+CDK_JSON = "cdk.json"
+
+
+def stages_of(source: Path) -> list[str]:
+    """The stages `source`'s cdk.json defines, in its order; none when it has no such key."""
+    try:
+        stages: Any = json.loads((source / CDK_JSON).read_text())
+    except (OSError, ValueError):
+        return []  # no cdk.json, or not JSON: the synth itself says what is wrong
+    for key in ("context", "spito", "stages"):
+        stages = stages.get(key) if isinstance(stages, dict) else None
+    return [str(name) for name in stages] if isinstance(stages, dict) else []
+
 
 @dataclass(frozen=True)
 class StackArtifact:
-    """A stack in a cloud assembly: `name` is what `cdk diff NAME` selects."""
+    """A stack in a cloud assembly: `name` is what `cdk diff NAME` selects.
+
+    `stage` is the stack's `stage` tag (app.py tags every stack with its stage), None without.
+    """
 
     name: str
     template: Path
+    stage: str | None = None
 
 
 @dataclass(frozen=True)
@@ -30,6 +49,30 @@ class Synthesis:
     ok: bool
     log: str
     stacks: dict[str, StackArtifact]
+
+
+def synthesize_stages(
+    source: Path, out_dir: Path, stages: list[str], *, one_by_one_on_failure: bool = False
+) -> Synthesis:
+    """Every stage of `stages` in one synth (`-c stage=dev,prod`: one app, one CDK start-up).
+
+    No stages: the app's own default. With `one_by_one_on_failure`, an app that wrote nothing
+    for the list (a base older than app.py's multi-stage synth refuses "dev,prod" as a stage
+    name) is synthesized once per stage instead, into a directory per stage.
+    """
+    synth = synthesize(source, out_dir, context={"stage": ",".join(stages)} if stages else {})
+    if synth.ok or synth.stacks or len(stages) < 2 or not one_by_one_on_failure:
+        return synth
+    each_dir = out_dir.with_name(out_dir.name + ".stages")
+    parts = [synthesize(source, each_dir / stage, context={"stage": stage}) for stage in stages]
+    return Synthesis(
+        source,
+        each_dir,
+        has_app=True,
+        ok=all(part.ok for part in parts),
+        log="\n".join(part.log for part in parts),
+        stacks={name: stack for part in parts for name, stack in part.stacks.items()},
+    )
 
 
 def synthesize(source: Path, out_dir: Path, *, context: dict[str, str]) -> Synthesis:
@@ -75,7 +118,8 @@ def read_stacks(out_dir: Path) -> dict[str, StackArtifact]:
         properties = artifact.get("properties", {})
         if artifact.get("type") == "aws:cloudformation:stack":
             name = artifact.get("displayName", artifact_id)
-            stacks[name] = StackArtifact(name, out_dir / properties["templateFile"])
+            stage = properties.get("tags", {}).get(STAGE_TAG)
+            stacks[name] = StackArtifact(name, out_dir / properties["templateFile"], stage)
         elif artifact.get("type") == "cdk:cloud-assembly":
             stacks.update(read_stacks(out_dir / properties["directoryName"]))
     return stacks

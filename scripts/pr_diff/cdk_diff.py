@@ -11,6 +11,8 @@ import subprocess
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from scripts.pr_diff.fleet import Roll
+from scripts.pr_diff.iam import IamChange
 from scripts.pr_diff.offline import offline_env
 
 # Resource types whose replacement or deletion loses data (or identity that others depend on).
@@ -44,12 +46,12 @@ _PROPERTY_LINE = re.compile(
     r"(?: \((?P<note>requires replacement|may cause replacement)\))?"
 )
 _ACTIONS = {"+": "add", "-": "remove", "~": "modify"}
-_TABLE_SECTIONS = {
-    "IAM Statement Changes": "iam",
-    "IAM Policy Changes": "iam",
-    "Security Group Changes": "security_groups",
-}
+# The CLI's IAM tables miss managed policies; the report computes its own (iam.py), so they are
+# only read as the end of the Resources section.
+_TABLE_SECTIONS = {"Security Group Changes": "security_groups"}
 _SECTION_TITLES = (
+    "IAM Statement Changes",
+    "IAM Policy Changes",
     "Parameters",
     "Resources",
     "Outputs",
@@ -96,15 +98,17 @@ class Table:
 
 @dataclass
 class StackDiff:
-    """What `cdk diff` says about one stack."""
+    """What `cdk diff` says about one stack, and what the report adds from the templates."""
 
     stack: str
     raw: str
     changed: bool
     resources: list[ResourceChange] = field(default_factory=list)
-    iam: list[Table] = field(default_factory=list)
     security_groups: list[Table] = field(default_factory=list)
     note: str = ""  # "new stack" or "stack removed"
+    stage: str | None = None
+    iam: list[IamChange] = field(default_factory=list)
+    rolls: list[Roll] = field(default_factory=list)
 
 
 class CdkDiffError(RuntimeError):
