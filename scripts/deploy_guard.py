@@ -4,19 +4,27 @@
 `bootstrap --assembly DIR`: every environment the synthesized stacks deploy to (the app region
 and us-east-1 for CloudFront's certificate) is the credentials' account and is bootstrapped
 with a new enough CDK bootstrap stack (the SSM parameter `cdk bootstrap` writes).
+
+Each mistake people make ends in one line saying what to do, never a traceback: no
+credentials, an AWS_PROFILE that is not in the AWS config, an SSO session that expired or was
+never started, no network, credentials AWS refuses, the wrong account (naming the cdk.json key
+that sets the stage's account), a missing or outdated bootstrap.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import boto3
 import botocore.exceptions
+import botocore.session
+from botocore.config import Config
 
 DEFAULT_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
 NO_CREDENTIALS = """\
@@ -25,8 +33,70 @@ Sign in first, for example `aws sso login --profile spito-dev` then `export AWS_
 or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY. README "Deploy" walks through a first deploy."""
 
 
+# Fail in seconds, not minutes, when AWS cannot be reached: botocore's defaults are a 60 s
+# connect timeout and, in legacy retry mode, 5 attempts. Standard mode retries connection errors
+# and throttling with backoff (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html).
+CLIENT_CONFIG = Config(
+    connect_timeout=10, read_timeout=30, retries={"max_attempts": 3, "mode": "standard"}
+)
+# The key of cdk.json that sets a stage's account (infra/config.py).
+ACCOUNT_KEY = "spito.stages.{stage}.account"
+STAGE_TAG = "stage"
+
+
 class GuardError(Exception):
     """A check failed; the message says what to do about it."""
+
+
+def new_session() -> boto3.Session:
+    """The session AWS_PROFILE (or the default chain) names, or GuardError if it names none."""
+    try:
+        return boto3.Session()
+    except botocore.exceptions.ProfileNotFound:
+        raise GuardError(_unknown_profile()) from None
+
+
+def _unknown_profile() -> str:
+    profile = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE", "")
+    config = botocore.session.Session()
+    known = ", ".join(sorted(config.available_profiles)) or "none"
+    config_file = config.get_config_variable("config_file")
+    return (
+        f"AWS_PROFILE={profile} is not a profile of {config_file} (its profiles: {known}). "
+        f"Fix the name, or create it: `aws configure sso --profile {profile}`."
+    )
+
+
+def _aws_error(error: Exception) -> GuardError:
+    """The one-line message for a failed AWS call, by what went wrong."""
+    profile = os.environ.get("AWS_PROFILE", "<profile>")
+    if isinstance(error, botocore.exceptions.ProfileNotFound):
+        return GuardError(_unknown_profile())
+    if isinstance(
+        error,
+        botocore.exceptions.UnauthorizedSSOTokenError | botocore.exceptions.TokenRetrievalError,
+    ):
+        return GuardError(
+            f"The SSO session of profile {profile} has expired: "
+            f"run `aws sso login --profile {profile}` and retry."
+        )
+    if isinstance(error, botocore.exceptions.SSOTokenLoadError):
+        return GuardError(
+            f"Profile {profile} signs in with SSO and no session was started: "
+            f"run `aws sso login --profile {profile}` and retry."
+        )
+    if isinstance(error, botocore.exceptions.NoCredentialsError):
+        return GuardError(NO_CREDENTIALS)
+    if isinstance(error, botocore.exceptions.ConnectionError | botocore.exceptions.HTTPClientError):
+        return GuardError(
+            f"Could not reach AWS ({error}): no network, or a proxy or firewall in the way. "
+            "Check the connection and retry; the credentials were not checked."
+        )
+    if isinstance(error, botocore.exceptions.ClientError):
+        return GuardError(
+            f"AWS refused the credentials ({error}). Renew them (`aws sso login`) and retry."
+        )
+    return GuardError(f"The AWS call failed: {error}")
 
 
 @dataclass(frozen=True, order=True)
@@ -37,21 +107,20 @@ class Environment:
     region: str
     version_parameter: str
     required_version: int
+    stages: tuple[str, ...] = ()  # the `stage` tags of its stacks (app.py tags each stack)
 
 
 def caller_account(session: boto3.Session) -> str:
     """The account of the credentials in `session`, or GuardError saying how to get some."""
-    if session.get_credentials() is None:
-        raise GuardError(NO_CREDENTIALS)
-    sts = session.client("sts", region_name=session.region_name or "us-east-1")
     try:
+        if session.get_credentials() is None:
+            raise GuardError(NO_CREDENTIALS)
+        sts = session.client(
+            "sts", region_name=session.region_name or "us-east-1", config=CLIENT_CONFIG
+        )
         identity = sts.get_caller_identity()
-    except botocore.exceptions.NoCredentialsError:
-        raise GuardError(NO_CREDENTIALS) from None
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
-        raise GuardError(
-            f"AWS refused the credentials ({error}). Renew them (`aws sso login`) and retry."
-        ) from None
+        raise _aws_error(error) from None
     return str(identity["Account"])
 
 
@@ -61,25 +130,32 @@ def environments(assembly: Path) -> list[Environment]:
     if not manifest_path.is_file():
         raise GuardError(f"{manifest_path} is missing: synthesize first (`make synth`).")
     manifest: dict[str, Any] = json.loads(manifest_path.read_text())
-    found: set[Environment] = set()
+    found: dict[Environment, set[str]] = {}
     for artifact in manifest.get("artifacts", {}).values():
         properties = artifact.get("properties", {})
         if artifact.get("type") == "cdk:cloud-assembly":
-            found.update(environments(assembly / properties["directoryName"]))
+            for nested in environments(assembly / properties["directoryName"]):
+                found.setdefault(_without_stages(nested), set()).update(nested.stages)
         if artifact.get("type") != "aws:cloudformation:stack":
             continue
         account, region = artifact["environment"].removeprefix("aws://").split("/")
-        found.add(
-            Environment(
-                account=account,
-                region=region,
-                version_parameter=properties.get(
-                    "bootstrapStackVersionSsmParameter", DEFAULT_VERSION_PARAMETER
-                ),
-                required_version=int(properties.get("requiresBootstrapStackVersion", 0)),
-            )
+        environment = Environment(
+            account=account,
+            region=region,
+            version_parameter=properties.get(
+                "bootstrapStackVersionSsmParameter", DEFAULT_VERSION_PARAMETER
+            ),
+            required_version=int(properties.get("requiresBootstrapStackVersion", 0)),
         )
-    return sorted(found)
+        stage = properties.get("tags", {}).get(STAGE_TAG)
+        found.setdefault(environment, set()).update([stage] if stage else [])
+    return sorted(
+        replace(environment, stages=tuple(sorted(stages))) for environment, stages in found.items()
+    )
+
+
+def _without_stages(environment: Environment) -> Environment:
+    return replace(environment, stages=())
 
 
 @dataclass(frozen=True)
@@ -100,13 +176,10 @@ def check_bootstrapped(session: boto3.Session, account: str, environment: Enviro
     """
     target = f"aws://{environment.account}/{environment.region}"
     if environment.account not in (account, "unknown-account"):
-        raise GuardError(
-            f"The stacks deploy to account {environment.account}, but the credentials are for "
-            f"account {account}. Use that account's profile (AWS_PROFILE) and retry."
-        )
+        raise GuardError(_wrong_account(environment, account))
     target = target.replace("unknown-account", account)
     bootstrap = f"`npx cdk bootstrap {target}`"
-    ssm = session.client("ssm", region_name=environment.region)
+    ssm = session.client("ssm", region_name=environment.region, config=CLIENT_CONFIG)
     try:
         parameter = ssm.get_parameter(Name=environment.version_parameter)["Parameter"]
     except ssm.exceptions.ParameterNotFound:
@@ -125,6 +198,8 @@ def check_bootstrapped(session: boto3.Session, account: str, environment: Enviro
                 warning=True,
             )
         raise GuardError(f"Could not check the bootstrap of {target}: {error}") from None
+    except botocore.exceptions.BotoCoreError as error:
+        raise _aws_error(error) from None
     version = int(parameter["Value"])
     if version < environment.required_version:
         raise GuardError(
@@ -134,6 +209,16 @@ def check_bootstrapped(session: boto3.Session, account: str, environment: Enviro
     return Verdict(f"{target}: bootstrapped (version {version})")
 
 
+def _wrong_account(environment: Environment, account: str) -> str:
+    keys = " and ".join(f"`{ACCOUNT_KEY.format(stage=stage)}`" for stage in environment.stages)
+    where = f" ({keys} in cdk.json)" if keys else ""
+    fix = f", or set {keys} to {account} if that is the account you mean" if keys else ""
+    return (
+        f"The stacks deploy to account {environment.account}{where}, but the credentials are "
+        f"for account {account}. Sign in to {environment.account} (AWS_PROFILE){fix}."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.deploy_guard", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -141,8 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     bootstrap = commands.add_parser("bootstrap", help="fail unless every target is bootstrapped")
     bootstrap.add_argument("--assembly", type=Path, default=Path("cdk.out"))
     args = parser.parse_args(argv)
-    session = boto3.Session()
     try:
+        session = new_session()
         account = caller_account(session)
         if args.command == "credentials":
             print(f"AWS credentials: account {account}")
