@@ -117,7 +117,7 @@ define checked_synth
 	$(PY) -m scripts.deploy_guard credentials
 	$(MAKE) --no-print-directory web
 	$(CDK) synth --context stage=$(STAGE) --output cdk.out --quiet --no-notices
-	$(PY) -m scripts.deploy_guard bootstrap --assembly cdk.out
+	$(PY) -m scripts.deploy_guard bootstrap --assembly cdk.out --stage $(STAGE)
 endef
 
 # cfn-lint is the templates' only linter (app.py turns the CDK's built-in copy of its rules off).

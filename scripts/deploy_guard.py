@@ -17,7 +17,7 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,6 @@ CLIENT_CONFIG = Config(
 )
 # The key of cdk.json that sets a stage's account (infra/config.py).
 ACCOUNT_KEY = "spito.stages.{stage}.account"
-STAGE_TAG = "stage"
 
 
 class GuardError(Exception):
@@ -107,7 +106,6 @@ class Environment:
     region: str
     version_parameter: str
     required_version: int
-    stages: tuple[str, ...] = ()  # the `stage` tags of its stacks (app.py tags each stack)
 
 
 def caller_account(session: boto3.Session) -> str:
@@ -130,32 +128,25 @@ def environments(assembly: Path) -> list[Environment]:
     if not manifest_path.is_file():
         raise GuardError(f"{manifest_path} is missing: synthesize first (`make synth`).")
     manifest: dict[str, Any] = json.loads(manifest_path.read_text())
-    found: dict[Environment, set[str]] = {}
+    found: set[Environment] = set()
     for artifact in manifest.get("artifacts", {}).values():
         properties = artifact.get("properties", {})
         if artifact.get("type") == "cdk:cloud-assembly":
-            for nested in environments(assembly / properties["directoryName"]):
-                found.setdefault(_without_stages(nested), set()).update(nested.stages)
+            found.update(environments(assembly / properties["directoryName"]))
         if artifact.get("type") != "aws:cloudformation:stack":
             continue
         account, region = artifact["environment"].removeprefix("aws://").split("/")
-        environment = Environment(
-            account=account,
-            region=region,
-            version_parameter=properties.get(
-                "bootstrapStackVersionSsmParameter", DEFAULT_VERSION_PARAMETER
-            ),
-            required_version=int(properties.get("requiresBootstrapStackVersion", 0)),
+        found.add(
+            Environment(
+                account=account,
+                region=region,
+                version_parameter=properties.get(
+                    "bootstrapStackVersionSsmParameter", DEFAULT_VERSION_PARAMETER
+                ),
+                required_version=int(properties.get("requiresBootstrapStackVersion", 0)),
+            )
         )
-        stage = properties.get("tags", {}).get(STAGE_TAG)
-        found.setdefault(environment, set()).update([stage] if stage else [])
-    return sorted(
-        replace(environment, stages=tuple(sorted(stages))) for environment, stages in found.items()
-    )
-
-
-def _without_stages(environment: Environment) -> Environment:
-    return replace(environment, stages=())
+    return sorted(found)
 
 
 @dataclass(frozen=True)
@@ -166,8 +157,12 @@ class Verdict:
     warning: bool = False
 
 
-def check_bootstrapped(session: boto3.Session, account: str, environment: Environment) -> Verdict:
+def check_bootstrapped(
+    session: boto3.Session, account: str, environment: Environment, *, stage: str | None = None
+) -> Verdict:
     """Whether `environment` is ready, or GuardError with the command that fixes it.
+
+    `stage` is the stage synthesized, for naming the cdk.json key of its account.
 
     Credentials that may not read the bootstrap version get a warning, not a failure: the CDK's
     least-privilege deployer may only assume the bootstrap roles, and the deploy is still
@@ -176,7 +171,7 @@ def check_bootstrapped(session: boto3.Session, account: str, environment: Enviro
     """
     target = f"aws://{environment.account}/{environment.region}"
     if environment.account not in (account, "unknown-account"):
-        raise GuardError(_wrong_account(environment, account))
+        raise GuardError(_wrong_account(environment.account, account, stage))
     target = target.replace("unknown-account", account)
     bootstrap = f"`npx cdk bootstrap {target}`"
     ssm = session.client("ssm", region_name=environment.region, config=CLIENT_CONFIG)
@@ -209,13 +204,17 @@ def check_bootstrapped(session: boto3.Session, account: str, environment: Enviro
     return Verdict(f"{target}: bootstrapped (version {version})")
 
 
-def _wrong_account(environment: Environment, account: str) -> str:
-    keys = " and ".join(f"`{ACCOUNT_KEY.format(stage=stage)}`" for stage in environment.stages)
-    where = f" ({keys} in cdk.json)" if keys else ""
-    fix = f", or set {keys} to {account} if that is the account you mean" if keys else ""
+def _wrong_account(target: str, account: str, stage: str | None) -> str:
+    if stage is None:
+        return (
+            f"The stacks deploy to account {target}, but the credentials are for account "
+            f"{account}. Sign in to {target} (AWS_PROFILE)."
+        )
+    key = f"`{ACCOUNT_KEY.format(stage=stage)}`"
     return (
-        f"The stacks deploy to account {environment.account}{where}, but the credentials are "
-        f"for account {account}. Sign in to {environment.account} (AWS_PROFILE){fix}."
+        f"The stacks deploy to account {target} ({key} in cdk.json), but the credentials are "
+        f"for account {account}. Sign in to {target} (AWS_PROFILE), or set {key} to {account} "
+        "if that is the account you mean."
     )
 
 
@@ -225,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("credentials", help="fail unless AWS accepts the current credentials")
     bootstrap = commands.add_parser("bootstrap", help="fail unless every target is bootstrapped")
     bootstrap.add_argument("--assembly", type=Path, default=Path("cdk.out"))
+    bootstrap.add_argument("--stage", help="the stage synthesized (names its cdk.json key)")
     args = parser.parse_args(argv)
     try:
         session = new_session()
@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"AWS credentials: account {account}")
         else:
             for environment in environments(args.assembly):
-                verdict = check_bootstrapped(session, account, environment)
+                verdict = check_bootstrapped(session, account, environment, stage=args.stage)
                 print(verdict.message, file=sys.stderr if verdict.warning else sys.stdout)
     except GuardError as error:
         print(error, file=sys.stderr)

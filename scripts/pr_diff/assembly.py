@@ -99,7 +99,8 @@ def synthesize(source: Path, out_dir: Path, *, context: dict[str, str]) -> Synth
         env=offline_env(),
         check=False,
     )
-    stacks = read_stacks(out_dir) if (out_dir / "manifest.json").is_file() else {}
+    stages = [stage for stage in context.get("stage", "").split(",") if stage]
+    stacks = read_stacks(out_dir, stages) if (out_dir / "manifest.json").is_file() else {}
     return Synthesis(
         source,
         out_dir,
@@ -110,19 +111,30 @@ def synthesize(source: Path, out_dir: Path, *, context: dict[str, str]) -> Synth
     )
 
 
-def read_stacks(out_dir: Path) -> dict[str, StackArtifact]:
-    """Every stack of the assembly in `out_dir`, including those of nested stages."""
+def read_stacks(out_dir: Path, stages: list[str] | None = None) -> dict[str, StackArtifact]:
+    """Every stack of the assembly in `out_dir`, including those of nested stages.
+
+    A stack's stage is its `stage` tag where the manifest has one. The manifest of app.py's
+    stacks has none (app.py's `Tags.of(stack)` tags reach the resources only, with cdk.json's
+    feature flags), so otherwise it is the one of `stages` that is a dash-separated part of its
+    name (`Spito-dev-Api`).
+    """
     manifest: dict[str, Any] = json.loads((out_dir / "manifest.json").read_text())
     stacks: dict[str, StackArtifact] = {}
     for artifact_id, artifact in manifest.get("artifacts", {}).items():
         properties = artifact.get("properties", {})
         if artifact.get("type") == "aws:cloudformation:stack":
             name = artifact.get("displayName", artifact_id)
-            stage = properties.get("tags", {}).get(STAGE_TAG)
+            stage = properties.get("tags", {}).get(STAGE_TAG) or _stage_in_name(name, stages)
             stacks[name] = StackArtifact(name, out_dir / properties["templateFile"], stage)
         elif artifact.get("type") == "cdk:cloud-assembly":
-            stacks.update(read_stacks(out_dir / properties["directoryName"]))
+            stacks.update(read_stacks(out_dir / properties["directoryName"], stages))
     return stacks
+
+
+def _stage_in_name(name: str, stages: list[str] | None) -> str | None:
+    found = [stage for stage in stages or [] if stage in name.split("-")]
+    return found[0] if len(found) == 1 else None
 
 
 def _without_banners(log: str) -> str:

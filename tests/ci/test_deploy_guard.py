@@ -344,10 +344,8 @@ def test_no_network_is_one_line_not_blamed_on_the_credentials(tmp_path: Path) ->
 
 def test_wrong_account_names_the_cdk_json_key_of_the_stage(tmp_path: Path, aws: FakeAws) -> None:
     assembly = _assembly(tmp_path, ("222222222222", APP_REGION))
-    manifest = json.loads((assembly / "manifest.json").read_text())
-    manifest["artifacts"]["Stack0"]["properties"]["tags"] = {"stage": "prod"}
-    (assembly / "manifest.json").write_text(json.dumps(manifest))
-    completed = _guard(_env_with_fake_aws(tmp_path, aws), "bootstrap", "--assembly", str(assembly))
+    env = _env_with_fake_aws(tmp_path, aws)
+    completed = _guard(env, "bootstrap", "--assembly", str(assembly), "--stage", "prod")
     line = _one_line_no_traceback(completed)
     assert line == (
         "The stacks deploy to account 222222222222 (`spito.stages.prod.account` in cdk.json), "
