@@ -81,6 +81,14 @@ def add_stage(app, stage, settings):
     group.add_ingress_rule(ec2.Peer.ipv4("10.0.0.0/8"), ec2.Port.tcp(settings["ingress_port"]))
     if settings["with_bucket"]:
         bucket = s3.Bucket(stack, "Bucket")
+        # A resource policy: its statements belong in the IAM table as much as a role's.
+        bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.AccountPrincipal("111111111111")],
+                actions=["s3:GetObject"],
+                resources=[bucket.arn_for_objects("*")],
+            )
+        )
         cdk.Validations.of(bucket).acknowledge(
             cdk.Acknowledgment(id="AwsSolutions-S1", reason="A test bucket needs no access logs.")
         )

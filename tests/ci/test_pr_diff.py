@@ -156,9 +156,9 @@ def test_security_group_rule_change_lists_the_old_and_the_new_rule(
 
 def test_overview_counts_each_change_once(changed: DiffRun) -> None:
     overview = _table_rows(changed.markdown, "`Tiny-dev`")
-    # Stack | Added (bucket, role policy) | Modified (group, launch template) | Replaced (table)
-    # | Removed (logs) | IAM | Security groups
-    assert overview == [["`Tiny-dev`", "2", "2", "1", "1", "yes", "yes"]]
+    # Stack | Added (bucket, its policy, role policy) | Modified (group, launch template)
+    # | Replaced (table) | Removed (logs) | IAM | Security groups
+    assert overview == [["`Tiny-dev`", "3", "2", "1", "1", "yes", "yes"]]
 
 
 def test_security_group_rule_change_is_not_called_a_data_loss(changed: DiffRun) -> None:
@@ -435,3 +435,18 @@ def test_unknown_stage_makes_no_report_and_removes_an_earlier_one(tmp_path: Path
     ) in run.stderr
     assert run.markdown == ""
     assert run.written is None
+
+
+def test_new_bucket_policy_statement_is_a_row_of_the_iam_table(changed: DiffRun) -> None:
+    rows = [row for row in _table_rows(changed.markdown, "added") if "(BucketPolicy)" in row[1]]
+    assert rows == [
+        [
+            "added",
+            "`Bucket/Policy` (BucketPolicy)",
+            "AWS:arn:${AWS::Partition}:iam::111111111111:root",
+            "Allow",
+            "s3:GetObject",
+            "${Bucket.Arn}/*",
+            "",
+        ]
+    ]
