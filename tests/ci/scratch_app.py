@@ -215,6 +215,33 @@ for name, document in (("Tiny.template.json", template), ("manifest.json", manif
 """
 
 
+# The same, one stack per stage of `-c stage=...` (`Tiny-dev`). As app.py before it synthesized
+# several stages at once, ONE_STAGE_AT_A_TIME refuses a list as an unknown stage, writing nothing.
+STAGED_ASSEMBLY_APP = """\
+import json
+import os
+import sys
+
+ONE_STAGE_AT_A_TIME = False
+out = os.environ["CDK_OUTDIR"]
+stages = json.loads(os.environ["CDK_CONTEXT_JSON"])["stage"]
+if ONE_STAGE_AT_A_TIME and "," in stages:
+    sys.exit(f"spito config: stage: unknown stage {stages!r}")
+template = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+artifacts = {}
+for stage in stages.split(","):
+    artifacts[f"Tiny-{stage}"] = {
+        "type": "aws:cloudformation:stack",
+        "environment": "aws://111111111111/eu-west-1",
+        "properties": {"templateFile": f"Tiny-{stage}.template.json"},
+    }
+    with open(os.path.join(out, f"Tiny-{stage}.template.json"), "w") as file:
+        json.dump(template, file)
+with open(os.path.join(out, "manifest.json"), "w") as file:
+    json.dump({"version": "36.0.0", "artifacts": artifacts}, file)
+"""
+
+
 @dataclass(frozen=True)
 class DiffRun:
     """A report on a scratch app: its Markdown and whether the head passed.

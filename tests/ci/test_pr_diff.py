@@ -28,6 +28,7 @@ from scripts.pr_diff.offline import CDK, CFN_LINT, CHECKOV, PROJECT_ROOT
 from scripts.pr_diff.report import MARKER, render
 from tests.ci.scratch_app import (
     ASSEMBLY_APP,
+    STAGED_ASSEMBLY_APP,
     STAGES,
     TINY_APP,
     DiffRun,
@@ -450,3 +451,23 @@ def test_new_bucket_policy_statement_is_a_row_of_the_iam_table(changed: DiffRun)
             "",
         ]
     ]
+
+
+def test_base_older_than_multi_stage_synth_is_synthesized_one_stage_at_a_time(
+    tmp_path: Path,
+) -> None:
+    repo = tmp_path / "repo"
+    write_app(repo, STAGED_ASSEMBLY_APP.replace("AT_A_TIME = False", "AT_A_TIME = True"))
+    (repo / "cdk.json").write_text(cdk_json())
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    git(repo, "add", ".")
+    git(repo, "commit", "--quiet", "--message=one stage at a time")
+    (repo / "app.py").write_text(STAGED_ASSEMBLY_APP)
+
+    run = run_diff(repo, base="main")
+
+    assert "Synth of the base failed" not in run.markdown, run.markdown
+    assert (
+        "**No infrastructure changes.** 2 stack(s) compared, none changed. "
+        "Stacks per stage: `dev` (1), `prod` (1)."
+    ) in run.markdown
