@@ -115,8 +115,9 @@ def _removed_stack(name: str, base: Synthesis) -> StackDiff:
 def _read_templates(diff: StackDiff, base: Template, head: Template | None) -> None:
     """What the templates say beyond `cdk diff`: every IAM grant changed, the groups rolled."""
     diff.iam = iam_changes(base, head or {})
-    diff.rolls = rolls(base, head) if head is not None else []
-    diff.changed = diff.changed or bool(diff.iam or diff.rolls)
+    diff.changed = diff.changed or bool(diff.iam)
+    diff.rolls = rolls(base, head, stack_changed=diff.changed) if head is not None else []
+    diff.changed = diff.changed or bool(diff.rolls)
 
 
 def _checks(head: Synthesis, silenced: set[Suppression]) -> list[CheckResult]:

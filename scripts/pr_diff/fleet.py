@@ -8,6 +8,13 @@ configuration changes, or its VPCZoneIdentifier (subnets) does
 (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-updatepolicy.html).
 A new image or a new service asset reaches the launch template as a new ImageId or UserData (the
 asset's S3 key is its content hash), so each shows up here as a launch template change.
+
+An image read from an SSM parameter (`MachineImage.latest_amazon_linux2023()`) is the exception:
+CloudFormation resolves such a parameter again at every update of the stack ("Specify existing
+resources at runtime with CloudFormation-supplied parameter types",
+https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-supplied-parameter-types.html),
+so any change to that stack rolls the fleet if a newer image was published meanwhile; no
+template shows it, so the report says the fleet may roll.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ class Roll:
 
     group: str
     causes: tuple[str, ...]
+    certain: bool  # False: only if the image parameter resolves to a newer image
     instances: str  # the desired capacity, or the minimum when unset
     batch_size: int
     wait: str  # "15 minutes"; "" when the group has no rolling update policy
@@ -55,24 +63,52 @@ class Roll:
             if self.waits_for_signals
             else f"{self.wait} apart (the pause time)"
         )
+        verdict = "will roll" if self.certain else "may roll"
         return (
-            f"**The fleet will roll:** `{self.group}` replaces its {self.instances} "
+            f"**The fleet {verdict}:** `{self.group}` replaces its {self.instances} "
             f"instance(s) (the stage's desired or minimum capacity; more if it has scaled out), "
             f"{each}, {limit}, because {why}."
         )
 
 
-def rolls(base: Template, head: Template) -> list[Roll]:
-    """Every group of `head` that `base` already has and that this change rolls."""
+def rolls(base: Template, head: Template, *, stack_changed: bool) -> list[Roll]:
+    """Every group of `head` that `base` already has and that this change rolls, or may roll.
+
+    `stack_changed`: the stack is deployed at all (the CDK CLI skips an unchanged one).
+    """
     found = []
     before, after = resources(base), resources(head)
     for logical_id, group in after.items():
         if group.get("Type") != _GROUP or before.get(logical_id, {}).get("Type") != _GROUP:
             continue  # a new group launches its instances; nothing rolls
+        path = construct_path(head, logical_id)
         causes = _causes(base, head, before[logical_id], group)
         if causes:
-            found.append(_roll(construct_path(head, logical_id), group, causes))
+            found.append(_roll(path, group, causes, certain=True))
+            continue
+        parameters = _image_parameters(head, group.get("Properties", {}))
+        if stack_changed and parameters:
+            names = ", ".join(f"`{name}`" for name in parameters)
+            cause = (
+                f"its image is the SSM parameter {names}, which CloudFormation resolves again "
+                "at every update of this stack: the fleet rolls if a newer image was published"
+            )
+            found.append(_roll(path, group, [cause], certain=False))
     return found
+
+
+def _image_parameters(template: Template, properties: dict[str, Any]) -> list[str]:
+    """The SSM parameter names (e.g. /aws/service/ami-...) the group's launch image is read from."""
+    parameters: dict[str, Any] = template.get("Parameters", {})
+    names = []
+    for launch_id in sorted(_launch_resources(template, properties)):
+        launch = resources(template)[launch_id].get("Properties", {})
+        image = launch.get("LaunchTemplateData", launch).get("ImageId")
+        for reference in sorted(referenced_ids(image)):
+            parameter = parameters.get(reference, {})
+            if str(parameter.get("Type", "")).startswith("AWS::SSM::Parameter::Value<"):
+                names.append(str(parameter.get("Default", reference)))
+    return names
 
 
 def _causes(base: Template, head: Template, old: dict[str, Any], new: dict[str, Any]) -> list[str]:
@@ -112,18 +148,19 @@ def _changed_settings(base: Template, head: Template, logical_id: str) -> list[s
     return changed or sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
 
 
-def _roll(group: str, resource: dict[str, Any], causes: list[str]) -> Roll:
+def _roll(group: str, resource: dict[str, Any], causes: list[str], *, certain: bool) -> Roll:
     properties = resource.get("Properties", {})
     policy = resource.get("UpdatePolicy", {})
     rolling = policy.get("AutoScalingRollingUpdate")
     replacing = bool(policy.get("AutoScalingReplacingUpdate", {}).get("WillReplace"))
     instances = str(properties.get("DesiredCapacity") or properties.get("MinSize", "?"))
     if not isinstance(rolling, dict):
-        return Roll(group, tuple(causes), instances, 0, "", False, replacing)
+        return Roll(group, tuple(causes), certain, instances, 0, "", False, replacing)
     signals = bool(rolling.get("WaitOnResourceSignals"))
     return Roll(
         group=group,
         causes=tuple(causes),
+        certain=certain,
         instances=instances,
         batch_size=int(rolling.get("MaxBatchSize", 1)),
         # The UpdatePolicy documentation's defaults: MaxBatchSize 1; PauseTime PT0S, or PT5M when

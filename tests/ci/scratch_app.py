@@ -3,11 +3,11 @@
 `TINY_APP` has what the report must get right, in two stages (`dev` and `prod`, synthesized in
 one app as app.py does, each with its settings in cdk.json): a DynamoDB table and a log group
 (stateful: replacing or deleting them loses data), a security group rule, an IAM role, a
-cfn-lint ignore with its reason, a fleet that rolls one instance at a time, a second stack
-importing the table's ARN into a managed policy, a third whose log group is retained, and
-cdk-nag as the real app runs it. Each synth of it starts a Python process that loads
-aws-cdk-lib, the costly part, so it is synthesized as the base once per session (`shared_base`)
-and each in-process scenario synthesizes only its head.
+cfn-lint ignore with its reason, two fleets that roll one instance at a time (one with its image
+from an SSM parameter), a second stack importing the table's ARN into a managed policy, a third
+whose log group is retained, and cdk-nag as the real app runs it. Each synth of it starts a
+Python process that loads aws-cdk-lib, the costly part, so it is synthesized as the base once
+per session (`shared_base`) and each in-process scenario synthesizes only its head.
 """
 
 from __future__ import annotations
@@ -110,44 +110,50 @@ def add_stage(app, stage, settings):
     role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"))
     if settings["role_may_read_table"]:
         table.grant(role, "dynamodb:GetItem", "dynamodb:Query")
-    # A fleet as infra/api_fleet.py writes it: a launch template, and a group that rolls it one
-    # instance at a time, waiting up to 15 minutes for each one's signal.
-    launch_template = ec2.CfnLaunchTemplate(
-        stack,
-        "LaunchTemplate",
-        launch_template_data=ec2.CfnLaunchTemplate.LaunchTemplateDataProperty(
-            image_id="ami-0123456789abcdef0",
-            instance_type=settings["instance_type"],
-            metadata_options=ec2.CfnLaunchTemplate.MetadataOptionsProperty(
-                http_tokens="required", http_endpoint="enabled"
+    # Fleets as infra/api_fleet.py writes them: a launch template, and a group that rolls it one
+    # instance at a time, waiting up to 15 minutes for each one's signal. The fleet's image is
+    # fixed; the workers' is the latest Amazon Linux, an SSM parameter.
+    latest = ec2.MachineImage.latest_amazon_linux2023(cpu_type=ec2.AmazonLinuxCpuType.ARM_64)
+    for name, image_id, instance_type in (
+        ("Fleet", "ami-0123456789abcdef0", settings["instance_type"]),
+        ("Workers", latest.get_image(stack).image_id, "t4g.micro"),
+    ):
+        launch_template = ec2.CfnLaunchTemplate(
+            stack,
+            f"{name}LaunchTemplate",
+            launch_template_data=ec2.CfnLaunchTemplate.LaunchTemplateDataProperty(
+                image_id=image_id,
+                instance_type=instance_type,
+                metadata_options=ec2.CfnLaunchTemplate.MetadataOptionsProperty(
+                    http_tokens="required", http_endpoint="enabled"
+                ),
+                block_device_mappings=[
+                    ec2.CfnLaunchTemplate.BlockDeviceMappingProperty(
+                        device_name="/dev/xvda",
+                        ebs=ec2.CfnLaunchTemplate.EbsProperty(encrypted=True, volume_size=8),
+                    )
+                ],
             ),
-            block_device_mappings=[
-                ec2.CfnLaunchTemplate.BlockDeviceMappingProperty(
-                    device_name="/dev/xvda",
-                    ebs=ec2.CfnLaunchTemplate.EbsProperty(encrypted=True, volume_size=8),
-                )
-            ],
-        ),
-    )
-    fleet = autoscaling.CfnAutoScalingGroup(
-        stack,
-        "Fleet",
-        min_size="2",
-        max_size="4",
-        vpc_zone_identifier=["subnet-0123456789abcdef0"],
-        launch_template=autoscaling.CfnAutoScalingGroup.LaunchTemplateSpecificationProperty(
-            launch_template_id=launch_template.ref,
-            version=launch_template.attr_latest_version_number,
-        ),
-    )
-    fleet.cfn_options.update_policy = cdk.CfnUpdatePolicy(
-        auto_scaling_rolling_update=cdk.CfnAutoScalingRollingUpdate(
-            max_batch_size=1, pause_time="PT15M", wait_on_resource_signals=True
         )
-    )
-    cdk.Validations.of(fleet).acknowledge(
-        cdk.Acknowledgment(id="AwsSolutions-AS3", reason="A test fleet notifies no one.")
-    )
+        fleet = autoscaling.CfnAutoScalingGroup(
+            stack,
+            name,
+            min_size="2",
+            max_size="4",
+            vpc_zone_identifier=["subnet-0123456789abcdef0"],
+            launch_template=autoscaling.CfnAutoScalingGroup.LaunchTemplateSpecificationProperty(
+                launch_template_id=launch_template.ref,
+                version=launch_template.attr_latest_version_number,
+            ),
+        )
+        fleet.cfn_options.update_policy = cdk.CfnUpdatePolicy(
+            auto_scaling_rolling_update=cdk.CfnAutoScalingRollingUpdate(
+                max_batch_size=1, pause_time="PT15M", wait_on_resource_signals=True
+            )
+        )
+        cdk.Validations.of(fleet).acknowledge(
+            cdk.Acknowledgment(id="AwsSolutions-AS3", reason="A test fleet notifies no one.")
+        )
     # Another stack reading the table through a managed policy: it imports the table's ARN.
     reader = cdk.Stack(app, f"Reader-{stage}", env=ENV)
     iam.ManagedPolicy(

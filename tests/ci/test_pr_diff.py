@@ -363,9 +363,23 @@ def test_new_instance_type_says_the_fleet_rolls_one_at_a_time_up_to_the_signal_t
     assert (
         "> - stage `dev` · `Tiny-dev`: **The fleet will roll:** `Fleet` replaces its 2 "
         "instance(s) (the stage's desired or minimum capacity; more if it has scaled out), one "
-        "at a time, up to 15 minutes each (the signal timeout), because `LaunchTemplate` changed "
-        "(InstanceType)."
+        "at a time, up to 15 minutes each (the signal timeout), because `FleetLaunchTemplate` "
+        "changed (InstanceType)."
     ) in changed.markdown
+
+
+def test_fleet_whose_image_is_an_ssm_parameter_may_roll_with_any_change_to_its_stack(
+    changed: DiffRun,
+) -> None:
+    assert (
+        "> - stage `dev` · `Tiny-dev`: **The fleet may roll:** `Workers` replaces its 2 "
+        "instance(s) (the stage's desired or minimum capacity; more if it has scaled out), one "
+        "at a time, up to 15 minutes each (the signal timeout), because its image is the SSM "
+        "parameter `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-arm64`, which "
+        "CloudFormation resolves again at every update of this stack: the fleet rolls if a newer "
+        "image was published."
+    ) in changed.markdown
+    assert "`Tiny-prod`: **The fleet may roll" not in changed.markdown
 
 
 def test_unchanged_fleet_is_not_said_to_roll(unchanged: DiffRun) -> None:
