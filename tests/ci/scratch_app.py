@@ -248,6 +248,42 @@ with open(os.path.join(out, "manifest.json"), "w") as file:
 """
 
 
+# Two stacks, the second importing what the first exports, written without aws_cdk, each with
+# nothing any check objects to: cdk-nag's (empty) validation report, a wait condition handle and
+# a string parameter that cfn-lint and checkov find no fault with. Only the export can make the
+# report fail.
+EXPORTING_APP = """\
+import json
+import os
+
+EXPORTED = True
+out = os.environ["CDK_OUTDIR"]
+handle = {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}
+producer = {"Resources": handle}
+if EXPORTED:
+    export = {"Name": "Producer:Handle"}
+    producer["Outputs"] = {"Handle": {"Value": {"Ref": "Handle"}, "Export": export}}
+imported = {"Type": "String", "Value": {"Fn::ImportValue": "Producer:Handle"}}
+consumer = {"Resources": {"Imported": {"Type": "AWS::SSM::Parameter", "Properties": imported}}}
+artifacts = {}
+for name, template in (("Producer", producer), ("Consumer", consumer)):
+    artifacts[name] = {
+        "type": "aws:cloudformation:stack",
+        "environment": "aws://111111111111/eu-west-1",
+        "properties": {"templateFile": f"{name}.template.json"},
+    }
+    with open(os.path.join(out, f"{name}.template.json"), "w") as file:
+        json.dump(template, file)
+report = {"version": "55.0.0", "title": "Validation Report", "pluginReports": []}
+for name, document in (
+    ("manifest.json", {"version": "36.0.0", "artifacts": artifacts}),
+    ("validation-report.json", report),
+):
+    with open(os.path.join(out, name), "w") as file:
+        json.dump(document, file)
+"""
+
+
 @dataclass(frozen=True)
 class DiffRun:
     """A report on a scratch app: its Markdown and whether the head passed.

@@ -22,12 +22,14 @@ from pathlib import Path
 
 import pytest
 
+from scripts.pr_diff.__main__ import REPORT, REPORT_WITH_FINDINGS
 from scripts.pr_diff.assembly import synthesize_stages
 from scripts.pr_diff.compare import compare
 from scripts.pr_diff.offline import CDK, CFN_LINT, CHECKOV, PROJECT_ROOT
 from scripts.pr_diff.report import MARKER, render
 from tests.ci.scratch_app import (
     ASSEMBLY_APP,
+    EXPORTING_APP,
     STAGED_ASSEMBLY_APP,
     STAGES,
     TINY_APP,
@@ -485,3 +487,24 @@ def test_base_older_than_multi_stage_synth_is_synthesized_one_stage_at_a_time(
         "**No infrastructure changes.** 2 stack(s) compared, none changed. "
         "Stacks per stage: `dev` (1), `prod` (1)."
     ) in run.markdown
+
+
+@pytest.mark.parametrize(
+    ("exported", "status"), [(True, REPORT), (False, REPORT_WITH_FINDINGS)], ids=["kept", "removed"]
+)
+def test_export_another_stack_imports_is_the_one_finding_that_fails_the_report(
+    tmp_path: Path, exported: bool, status: int
+) -> None:
+    repo = make_scratch_repo(tmp_path / "repo", EXPORTING_APP)
+    (repo / "app.py").write_text(EXPORTING_APP.replace("EXPORTED = True", f"EXPORTED = {exported}"))
+
+    run = run_diff(repo, base="main")
+
+    assert run.returncode == status, run.markdown
+    warning = (
+        "**The deploy will fail:** `Producer` export `Producer:Handle` is removed (its output is "
+        'gone), and `Consumer` import(s) it: CloudFormation stops with "Export Producer:Handle '
+        'cannot be deleted as it is in use by Consumer".'
+    )
+    assert (warning in run.markdown) is not exported
+    assert "❌" not in run.markdown  # every check passes either way
