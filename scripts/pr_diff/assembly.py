@@ -31,7 +31,7 @@ def stages_of(source: Path) -> list[str]:
 class StackArtifact:
     """A stack in a cloud assembly: `name` is what `cdk diff NAME` selects.
 
-    `stage` is the stack's `stage` tag (app.py tags every stack with its stage), None without.
+    `stage` is the stage it belongs to (see `read_stacks`), None when nothing says.
     """
 
     name: str

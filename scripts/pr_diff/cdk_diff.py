@@ -46,8 +46,8 @@ _PROPERTY_LINE = re.compile(
     r"(?: \((?P<note>requires replacement|may cause replacement)\))?"
 )
 _ACTIONS = {"+": "add", "-": "remove", "~": "modify"}
-# The CLI's IAM tables miss managed policies; the report computes its own (iam.py), so they are
-# only read as the end of the Resources section.
+# The CLI's IAM tables miss managed policies; the report computes its own (iam.py), so their
+# titles only end the section before them.
 _TABLE_SECTIONS = {"Security Group Changes": "security_groups"}
 _SECTION_TITLES = (
     "IAM Statement Changes",

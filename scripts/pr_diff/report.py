@@ -111,6 +111,8 @@ def _stage_sections(report: Report) -> list[str]:
     sections = []
     for stage in order:
         diffs = [diff for diff in report.diffs if diff.stage == stage]
+        if not diffs:
+            continue  # no stack of the head was told to be this stage's: nothing to say
         if stage is None:
             sections.append(_overview(report, diffs, heading=""))
             sections += [_stack_section(diff, "###") for diff in diffs if diff.changed]
