@@ -103,9 +103,11 @@ synth: deps web ## synthesize every stack of STAGE into cdk.out offline; stacks 
 	$(CHECKOV) --directory cdk.out --framework cloudformation --quiet --compact --skip-download
 
 BASE ?= main
-# DIFF_OUTPUT=FILE also writes the report there (the PR workflow posts that file).
-diff: deps web ## the infrastructure change of the working tree against BASE (a git ref), as the PR comment's Markdown
-	$(PY) -m ci.pr_diff --base $(BASE) --stage $(STAGE) $(if $(DIFF_OUTPUT),--output $(DIFF_OUTPUT))
+# Every stage of cdk.json, unless STAGE is given (on the command line or in the environment;
+# its `?=` default above does not count). DIFF_OUTPUT=FILE also writes the report there (the PR
+# workflow posts that file). Exit status: docs/CI.md, "make diff".
+diff: deps web ## the infrastructure change of the working tree against BASE (a git ref), every stage, as the PR comment's Markdown
+	$(PY) -m ci.pr_diff --base $(BASE) $(if $(filter-out file,$(origin STAGE)),--stage $(STAGE)) $(if $(DIFF_OUTPUT),--output $(DIFF_OUTPUT))
 
 # What deploy and destroy run first: the credentials check before anything else (even the web
 # build the edge stack deploys), so without them they stop at once; then STAGE synthesized into
@@ -115,7 +117,7 @@ define checked_synth
 	$(PY) -m ci.deploy_guard credentials
 	$(MAKE) --no-print-directory web
 	$(CDK) synth --context stage=$(STAGE) --output cdk.out --quiet --no-notices
-	$(PY) -m ci.deploy_guard bootstrap --assembly cdk.out
+	$(PY) -m ci.deploy_guard bootstrap --assembly cdk.out --stage $(STAGE)
 endef
 
 # cfn-lint is the templates' only linter (app.py turns the CDK's built-in copy of its rules off).

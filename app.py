@@ -11,7 +11,14 @@ from typing import Any
 from aws_cdk import App, CrossStackReferences, ReferenceStrength, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
-from infra.config import CONTEXT_KEY, STAGE_CONTEXT_KEY, ConfigError, SpitoConfig, load_config
+from infra.config import (
+    CONTEXT_KEY,
+    DEFAULT_STAGE,
+    STAGE_CONTEXT_KEY,
+    ConfigError,
+    SpitoConfig,
+    load_config,
+)
 from stacks.api_stack import ApiStack
 from stacks.certificate_stack import CertificateStack
 from stacks.data_stack import DataStack
@@ -139,21 +146,24 @@ def new_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = No
     )
 
 
-def read_config(app: App) -> SpitoConfig:
-    context = {
-        CONTEXT_KEY: app.node.try_get_context(CONTEXT_KEY),
-        STAGE_CONTEXT_KEY: app.node.try_get_context(STAGE_CONTEXT_KEY),
-    }
-    return load_config(context)
+def read_configs(app: App) -> list[SpitoConfig]:
+    """The config of each stage named by `-c stage=...`: one, or several separated by commas.
+
+    Several stages in one app cost one synth instead of one each; `make diff` synthesizes every
+    stage of cdk.json this way (`-c stage=dev,prod`), and their stack names never collide.
+    """
+    context = {CONTEXT_KEY: app.node.try_get_context(CONTEXT_KEY)}
+    stages = str(app.node.try_get_context(STAGE_CONTEXT_KEY) or DEFAULT_STAGE).split(",")
+    return [load_config(context, stage.strip()) for stage in stages]
 
 
 def main() -> None:
     app = new_app()
     try:
-        config = read_config(app)
+        configs = read_configs(app)
     except ConfigError as error:
         sys.exit(str(error))
-    build(app, [config])
+    build(app, configs)
     app.synth()
 
 

@@ -4,12 +4,18 @@
 `bootstrap --assembly DIR`: every environment the synthesized stacks deploy to (the app region
 and us-east-1 for CloudFront's certificate) is the credentials' account and is bootstrapped
 with a new enough CDK bootstrap stack (the SSM parameter `cdk bootstrap` writes).
+
+Each mistake people make ends in one line saying what to do, never a traceback: no
+credentials, an AWS_PROFILE that is not in the AWS config, an SSO session that expired or was
+never started, no network, credentials AWS refuses, the wrong account (naming the cdk.json key
+that sets the stage's account), a missing or outdated bootstrap.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +23,8 @@ from typing import Any
 
 import boto3
 import botocore.exceptions
+import botocore.session
+from botocore.config import Config
 
 DEFAULT_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
 NO_CREDENTIALS = """\
@@ -25,8 +33,69 @@ Sign in first, for example `aws sso login --profile spito-dev` then `export AWS_
 or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY. docs/DEPLOY.md walks through a first deploy."""
 
 
+# Fail in seconds, not minutes, when AWS cannot be reached: botocore's defaults are a 60 s
+# connect timeout and, in legacy retry mode, 5 attempts. Standard mode retries connection errors
+# and throttling with backoff (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html).
+CLIENT_CONFIG = Config(
+    connect_timeout=10, read_timeout=30, retries={"max_attempts": 3, "mode": "standard"}
+)
+# The key of cdk.json that sets a stage's account (infra/config.py).
+ACCOUNT_KEY = "spito.stages.{stage}.account"
+
+
 class GuardError(Exception):
     """A check failed; the message says what to do about it."""
+
+
+def new_session() -> boto3.Session:
+    """The session AWS_PROFILE (or the default chain) names, or GuardError if it names none."""
+    try:
+        return boto3.Session()
+    except botocore.exceptions.ProfileNotFound:
+        raise GuardError(_unknown_profile()) from None
+
+
+def _unknown_profile() -> str:
+    profile = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE", "")
+    config = botocore.session.Session()
+    known = ", ".join(sorted(config.available_profiles)) or "none"
+    config_file = config.get_config_variable("config_file")
+    return (
+        f"AWS_PROFILE={profile} is not a profile of {config_file} (its profiles: {known}). "
+        f"Fix the name, or create it: `aws configure sso --profile {profile}`."
+    )
+
+
+def _aws_error(error: Exception) -> GuardError:
+    """The one-line message for a failed AWS call, by what went wrong."""
+    profile = os.environ.get("AWS_PROFILE", "<profile>")
+    if isinstance(error, botocore.exceptions.ProfileNotFound):
+        return GuardError(_unknown_profile())
+    if isinstance(
+        error,
+        botocore.exceptions.UnauthorizedSSOTokenError | botocore.exceptions.TokenRetrievalError,
+    ):
+        return GuardError(
+            f"The SSO session of profile {profile} has expired: "
+            f"run `aws sso login --profile {profile}` and retry."
+        )
+    if isinstance(error, botocore.exceptions.SSOTokenLoadError):
+        return GuardError(
+            f"Profile {profile} signs in with SSO and no session was started: "
+            f"run `aws sso login --profile {profile}` and retry."
+        )
+    if isinstance(error, botocore.exceptions.NoCredentialsError):
+        return GuardError(NO_CREDENTIALS)
+    if isinstance(error, botocore.exceptions.ConnectionError | botocore.exceptions.HTTPClientError):
+        return GuardError(
+            f"Could not reach AWS ({error}): no network, or a proxy or firewall in the way. "
+            "Check the connection and retry; the credentials were not checked."
+        )
+    if isinstance(error, botocore.exceptions.ClientError):
+        return GuardError(
+            f"AWS refused the credentials ({error}). Renew them (`aws sso login`) and retry."
+        )
+    return GuardError(f"The AWS call failed: {error}")
 
 
 @dataclass(frozen=True, order=True)
@@ -41,17 +110,15 @@ class Environment:
 
 def caller_account(session: boto3.Session) -> str:
     """The account of the credentials in `session`, or GuardError saying how to get some."""
-    if session.get_credentials() is None:
-        raise GuardError(NO_CREDENTIALS)
-    sts = session.client("sts", region_name=session.region_name or "us-east-1")
     try:
+        if session.get_credentials() is None:
+            raise GuardError(NO_CREDENTIALS)
+        sts = session.client(
+            "sts", region_name=session.region_name or "us-east-1", config=CLIENT_CONFIG
+        )
         identity = sts.get_caller_identity()
-    except botocore.exceptions.NoCredentialsError:
-        raise GuardError(NO_CREDENTIALS) from None
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
-        raise GuardError(
-            f"AWS refused the credentials ({error}). Renew them (`aws sso login`) and retry."
-        ) from None
+        raise _aws_error(error) from None
     return str(identity["Account"])
 
 
@@ -90,8 +157,12 @@ class Verdict:
     warning: bool = False
 
 
-def check_bootstrapped(session: boto3.Session, account: str, environment: Environment) -> Verdict:
+def check_bootstrapped(
+    session: boto3.Session, account: str, environment: Environment, *, stage: str | None = None
+) -> Verdict:
     """Whether `environment` is ready, or GuardError with the command that fixes it.
+
+    `stage` is the stage synthesized, for naming the cdk.json key of its account.
 
     Credentials that may not read the bootstrap version get a warning, not a failure: the CDK's
     least-privilege deployer may only assume the bootstrap roles, and the deploy is still
@@ -100,13 +171,10 @@ def check_bootstrapped(session: boto3.Session, account: str, environment: Enviro
     """
     target = f"aws://{environment.account}/{environment.region}"
     if environment.account not in (account, "unknown-account"):
-        raise GuardError(
-            f"The stacks deploy to account {environment.account}, but the credentials are for "
-            f"account {account}. Use that account's profile (AWS_PROFILE) and retry."
-        )
+        raise GuardError(_wrong_account(environment.account, account, stage))
     target = target.replace("unknown-account", account)
     bootstrap = f"`npx cdk bootstrap {target}`"
-    ssm = session.client("ssm", region_name=environment.region)
+    ssm = session.client("ssm", region_name=environment.region, config=CLIENT_CONFIG)
     try:
         parameter = ssm.get_parameter(Name=environment.version_parameter)["Parameter"]
     except ssm.exceptions.ParameterNotFound:
@@ -125,6 +193,8 @@ def check_bootstrapped(session: boto3.Session, account: str, environment: Enviro
                 warning=True,
             )
         raise GuardError(f"Could not check the bootstrap of {target}: {error}") from None
+    except botocore.exceptions.BotoCoreError as error:
+        raise _aws_error(error) from None
     version = int(parameter["Value"])
     if version < environment.required_version:
         raise GuardError(
@@ -134,21 +204,36 @@ def check_bootstrapped(session: boto3.Session, account: str, environment: Enviro
     return Verdict(f"{target}: bootstrapped (version {version})")
 
 
+def _wrong_account(target: str, account: str, stage: str | None) -> str:
+    if stage is None:
+        return (
+            f"The stacks deploy to account {target}, but the credentials are for account "
+            f"{account}. Sign in to {target} (AWS_PROFILE)."
+        )
+    key = f"`{ACCOUNT_KEY.format(stage=stage)}`"
+    return (
+        f"The stacks deploy to account {target} ({key} in cdk.json), but the credentials are "
+        f"for account {account}. Sign in to {target} (AWS_PROFILE), or set {key} to {account} "
+        "if that is the account you mean."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ci.deploy_guard", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("credentials", help="fail unless AWS accepts the current credentials")
     bootstrap = commands.add_parser("bootstrap", help="fail unless every target is bootstrapped")
     bootstrap.add_argument("--assembly", type=Path, default=Path("cdk.out"))
+    bootstrap.add_argument("--stage", help="the stage synthesized (names its cdk.json key)")
     args = parser.parse_args(argv)
-    session = boto3.Session()
     try:
+        session = new_session()
         account = caller_account(session)
         if args.command == "credentials":
             print(f"AWS credentials: account {account}")
         else:
             for environment in environments(args.assembly):
-                verdict = check_bootstrapped(session, account, environment)
+                verdict = check_bootstrapped(session, account, environment, stage=args.stage)
                 print(verdict.message, file=sys.stderr if verdict.warning else sys.stdout)
     except GuardError as error:
         print(error, file=sys.stderr)

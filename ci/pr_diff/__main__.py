@@ -1,8 +1,15 @@
 """Command line: `python -m ci.pr_diff --base REF` prints the Markdown report.
 
-Exit status: 0 when the head synthesizes and every check passes, 1 when not (the report
-says why), 2 when the report could not be made (a tool not installed, a bad ref, not a git
-repository).
+Every stage of cdk.json is reported, each side synthesized once with all of them
+(`-c stage=dev,prod`); `--stage NAME` restricts the report to one.
+
+Exit status (docs/CI.md, "make diff"):
+  0  a report, and nothing in it blocks: the head synthesizes, every check passes, no deploy
+     is known to fail;
+  1  a report with findings: the head does not synthesize, a check fails, or an export another
+     stack imports would change (the report says which);
+  2  no report: a tool not installed, a bad ref, an unknown stage, not a git repository (the
+     message on stderr says what to fix; nothing is written to --output).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-from ci.pr_diff.assembly import synthesize
+from ci.pr_diff.assembly import stages_of, synthesize_stages
 from ci.pr_diff.compare import compare
 from ci.pr_diff.offline import missing_tools
 from ci.pr_diff.report import Report, render
@@ -24,6 +31,9 @@ from ci.pr_diff.report import Report, render
 # Build outputs the app reads but git does not hold: the base borrows the head's, so a web
 # change shows up as infrastructure only where it changes infrastructure.
 SHARED_BUILD_OUTPUTS = ("web/dist",)
+
+
+REPORT, REPORT_WITH_FINDINGS, NO_REPORT = 0, 1, 2
 
 
 class UsageError(Exception):
@@ -35,13 +45,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = make_report(repo=args.repo.resolve(), base=args.base, stage=args.stage)
     except UsageError as error:
+        if args.output:
+            args.output.unlink(missing_ok=True)  # an earlier run's report is not this one's
         print(f"make diff: {error}", file=sys.stderr)
-        return 2
+        return NO_REPORT
     markdown = render(report)
     sys.stdout.write(markdown)
     if args.output:
         args.output.write_text(markdown)
-    return 0 if report.passed else 1
+    return REPORT if report.passed else REPORT_WITH_FINDINGS
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -50,35 +62,62 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Offline infrastructure diff of the working tree against a git ref.",
     )
     parser.add_argument("--base", required=True, help="git ref to compare with, e.g. origin/main")
-    parser.add_argument("--stage", default="dev", help="the stage to synthesize (-c stage=...)")
+    parser.add_argument("--stage", help="report this stage of cdk.json only (default: every stage)")
     parser.add_argument("--repo", type=Path, default=Path(), help="git repository (default: .)")
     parser.add_argument("--output", type=Path, help="also write the Markdown to this file")
     return parser.parse_args(argv)
 
 
-def make_report(*, repo: Path, base: str, stage: str) -> Report:
+def make_report(*, repo: Path, base: str, stage: str | None) -> Report:
     """Synthesizes `base` and the working tree of `repo`, diffs every stack, runs the checks."""
     missing = missing_tools()
     if missing:
         raise UsageError(f"not installed: {', '.join(missing)}. Run `make deps` first.")
     base_sha = _resolve(repo, base)
-    context = {"stage": stage}
+    head_stages = _selected_stages(repo, stage)
     with tempfile.TemporaryDirectory(prefix="spito-diff-") as tmp:
         work = Path(tmp)
         with (
             _worktree(repo, base_sha, work / "base") as base_source,
             ThreadPoolExecutor(max_workers=2) as pool,
         ):
-            base_job = pool.submit(synthesize, base_source, work / "base.out", context=context)
-            head_job = pool.submit(synthesize, repo, work / "head.out", context=context)
-            base_synth, head_synth = base_job.result(), head_job.result()
+            known = stages_of(base_source)
+            base_stages = [name for name in head_stages if name in known or not known]
+            head_job = pool.submit(synthesize_stages, repo, work / "head.out", head_stages)
+            base_synth = synthesize_stages(
+                base_source, work / "base.out", base_stages, one_by_one_on_failure=True
+            )
+            head_synth = head_job.result()
+            dropped = [name for name in known if name not in head_stages and stage is None]
         return compare(
             base_synth,
             head_synth,
             base_label=base_sha[:12],
             head_label=_head_label(repo),
-            stage=stage,
+            stages=head_stages,
+            only_stage=stage,
+            notes=[_dropped_note(name) for name in dropped],
         )
+
+
+def _selected_stages(repo: Path, stage: str | None) -> list[str]:
+    """The stages to report: `stage` alone if given, else every stage of the head's cdk.json."""
+    stages = stages_of(repo)
+    if stage is None:
+        return stages
+    if stages and stage not in stages:
+        raise UsageError(
+            f"STAGE={stage!r} is not a stage of {repo / 'cdk.json'} ({', '.join(stages)}). "
+            "Leave STAGE out to report every stage."
+        )
+    return [stage]
+
+
+def _dropped_note(stage: str) -> str:
+    return (
+        f"Stage `{stage}` is in the base's cdk.json but not the head's: `make deploy` no longer "
+        "reaches its stacks (nothing is deleted; `make destroy STAGE=...` on the base would)."
+    )
 
 
 @contextmanager

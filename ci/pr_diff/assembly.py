@@ -14,13 +14,32 @@ from typing import Any
 
 from ci.pr_diff.offline import CDK, offline_env
 
+STAGE_TAG = "stage"
+# Where app.py's config keeps the stages (infra/config.py): `context.spito.stages` of cdk.json.
+CDK_JSON = "cdk.json"
+
+
+def stages_of(source: Path) -> list[str]:
+    """The stages `source`'s cdk.json defines, in its order; none when it has no such key."""
+    try:
+        stages: Any = json.loads((source / CDK_JSON).read_text())
+    except (OSError, ValueError):
+        return []  # no cdk.json, or not JSON: the synth itself says what is wrong
+    for key in ("context", "spito", "stages"):
+        stages = stages.get(key) if isinstance(stages, dict) else None
+    return [str(name) for name in stages] if isinstance(stages, dict) else []
+
 
 @dataclass(frozen=True)
 class StackArtifact:
-    """A stack in a cloud assembly: `name` is what `cdk diff NAME` selects."""
+    """A stack in a cloud assembly: `name` is what `cdk diff NAME` selects.
+
+    `stage` is the stage it belongs to (see `read_stacks`), None when nothing says.
+    """
 
     name: str
     template: Path
+    stage: str | None = None
 
 
 @dataclass(frozen=True)
@@ -33,6 +52,30 @@ class Synthesis:
     ok: bool
     log: str
     stacks: dict[str, StackArtifact]
+
+
+def synthesize_stages(
+    source: Path, out_dir: Path, stages: list[str], *, one_by_one_on_failure: bool = False
+) -> Synthesis:
+    """Every stage of `stages` in one synth (`-c stage=dev,prod`: one app, one CDK start-up).
+
+    No stages: the app's own default. With `one_by_one_on_failure`, an app that wrote nothing
+    for the list (a base older than app.py's multi-stage synth refuses "dev,prod" as a stage
+    name) is synthesized once per stage instead, into a directory per stage.
+    """
+    synth = synthesize(source, out_dir, context={"stage": ",".join(stages)} if stages else {})
+    if synth.ok or synth.stacks or len(stages) < 2 or not one_by_one_on_failure:
+        return synth
+    each_dir = out_dir.with_name(out_dir.name + ".stages")
+    parts = [synthesize(source, each_dir / stage, context={"stage": stage}) for stage in stages]
+    return Synthesis(
+        source,
+        each_dir,
+        has_app=True,
+        ok=all(part.ok for part in parts),
+        log="\n".join(part.log for part in parts),
+        stacks={name: stack for part in parts for name, stack in part.stacks.items()},
+    )
 
 
 def synthesize(source: Path, out_dir: Path, *, context: dict[str, str]) -> Synthesis:
@@ -59,7 +102,8 @@ def synthesize(source: Path, out_dir: Path, *, context: dict[str, str]) -> Synth
         env=offline_env(),
         check=False,
     )
-    stacks = read_stacks(out_dir) if (out_dir / "manifest.json").is_file() else {}
+    stages = [stage for stage in context.get("stage", "").split(",") if stage]
+    stacks = read_stacks(out_dir, stages) if (out_dir / "manifest.json").is_file() else {}
     return Synthesis(
         source,
         out_dir,
@@ -70,18 +114,30 @@ def synthesize(source: Path, out_dir: Path, *, context: dict[str, str]) -> Synth
     )
 
 
-def read_stacks(out_dir: Path) -> dict[str, StackArtifact]:
-    """Every stack of the assembly in `out_dir`, including those of nested stages."""
+def read_stacks(out_dir: Path, stages: list[str] | None = None) -> dict[str, StackArtifact]:
+    """Every stack of the assembly in `out_dir`, including those of nested stages.
+
+    A stack's stage is its `stage` tag where the manifest has one. The manifest of app.py's
+    stacks has none (app.py's `Tags.of(stack)` tags reach the resources only, with cdk.json's
+    feature flags), so otherwise it is the one of `stages` that is a dash-separated part of its
+    name (`Spito-dev-Api`).
+    """
     manifest: dict[str, Any] = json.loads((out_dir / "manifest.json").read_text())
     stacks: dict[str, StackArtifact] = {}
     for artifact_id, artifact in manifest.get("artifacts", {}).items():
         properties = artifact.get("properties", {})
         if artifact.get("type") == "aws:cloudformation:stack":
             name = artifact.get("displayName", artifact_id)
-            stacks[name] = StackArtifact(name, out_dir / properties["templateFile"])
+            stage = properties.get("tags", {}).get(STAGE_TAG) or _stage_in_name(name, stages)
+            stacks[name] = StackArtifact(name, out_dir / properties["templateFile"], stage)
         elif artifact.get("type") == "cdk:cloud-assembly":
-            stacks.update(read_stacks(out_dir / properties["directoryName"]))
+            stacks.update(read_stacks(out_dir / properties["directoryName"], stages))
     return stacks
+
+
+def _stage_in_name(name: str, stages: list[str] | None) -> str | None:
+    found = [stage for stage in stages or [] if stage in name.split("-")]
+    return found[0] if len(found) == 1 else None
 
 
 def _without_banners(log: str) -> str:

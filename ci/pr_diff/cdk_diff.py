@@ -13,6 +13,8 @@ import subprocess
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ci.pr_diff.fleet import Roll
+from ci.pr_diff.iam import IamChange
 from ci.pr_diff.offline import offline_env
 
 # Resource types whose replacement or deletion loses data (or identity that others depend on).
@@ -46,12 +48,12 @@ _PROPERTY_LINE = re.compile(
     r"(?: \((?P<note>requires replacement|may cause replacement)\))?"
 )
 _ACTIONS = {"+": "add", "-": "remove", "~": "modify"}
-_TABLE_SECTIONS = {
-    "IAM Statement Changes": "iam",
-    "IAM Policy Changes": "iam",
-    "Security Group Changes": "security_groups",
-}
+# The CLI's IAM tables miss managed policies; the report computes its own (iam.py), so their
+# titles only end the section before them.
+_TABLE_SECTIONS = {"Security Group Changes": "security_groups"}
 _SECTION_TITLES = (
+    "IAM Statement Changes",
+    "IAM Policy Changes",
     "Parameters",
     "Resources",
     "Outputs",
@@ -98,15 +100,17 @@ class Table:
 
 @dataclass
 class StackDiff:
-    """What `cdk diff` says about one stack."""
+    """What `cdk diff` says about one stack, and what the report adds from the templates."""
 
     stack: str
     raw: str
     changed: bool
     resources: list[ResourceChange] = field(default_factory=list)
-    iam: list[Table] = field(default_factory=list)
     security_groups: list[Table] = field(default_factory=list)
     note: str = ""  # "new stack" or "stack removed"
+    stage: str | None = None
+    iam: list[IamChange] = field(default_factory=list)
+    rolls: list[Roll] = field(default_factory=list)
 
 
 class CdkDiffError(RuntimeError):

@@ -5,7 +5,6 @@ Used by `make diff` (ci/pr_diff/__main__.py) and its tests.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,17 +12,32 @@ from pathlib import Path
 from ci.pr_diff.assembly import Synthesis
 from ci.pr_diff.cdk_diff import CdkDiffError, ResourceChange, StackDiff, run_cdk_diff
 from ci.pr_diff.checks import CheckResult, cdk_nag, cfn_lint, checkov
+from ci.pr_diff.exports import exports_in_use
+from ci.pr_diff.fleet import rolls
+from ci.pr_diff.iam import iam_changes
 from ci.pr_diff.offline import CDK
 from ci.pr_diff.report import Report
 from ci.pr_diff.suppressions import Suppression, changes, suppressions
+from ci.pr_diff.templates import Template, construct_path, load
 
 LOG_TAIL_LINES = 20
 
 
 def compare(
-    base: Synthesis, head: Synthesis, *, base_label: str, head_label: str, stage: str
+    base: Synthesis,
+    head: Synthesis,
+    *,
+    base_label: str,
+    head_label: str,
+    stages: list[str],
+    only_stage: str | None = None,
+    notes: list[str] | None = None,
 ) -> Report:
-    """`cdk diff` of every stack of `head` against `base`, and the checks on `head`."""
+    """`cdk diff` of every stack of `head` against `base`, and the checks on `head`.
+
+    `stages` are the stages synthesized (for the title), `only_stage` the one `STAGE` asked for,
+    if any, and `notes` warnings the caller found on the way.
+    """
     head_suppressions = suppressions(head)
     base_suppressions = suppressions(base)
     with (
@@ -35,12 +49,20 @@ def compare(
         checks_job = pool.submit(_checks, head, head_suppressions)
         diffs, diff_errors = _diffs(base, head, empty_template)
         checks = checks_job.result()
+    base_templates = {name: load(stack.template) for name, stack in base.stacks.items()}
+    head_templates = {name: load(stack.template) for name, stack in head.stacks.items()}
+    for diff in diffs:
+        _read_templates(diff, base_templates.get(diff.stack, {}), head_templates.get(diff.stack))
     return Report(
         base_label=base_label,
         head_label=head_label,
-        stage=stage,
+        stages=stages,
+        only_stage=only_stage,
         diffs=diffs,
-        warnings=[*_synth_warnings(base, head), *diff_errors],
+        exports_in_use=(
+            exports_in_use(base_templates, head_templates, diffs) if head.stacks else []
+        ),
+        warnings=[*_synth_warnings(base, head), *(notes or []), *diff_errors],
         head_ok=head.ok and not diff_errors,
         checks=checks,
         suppressions=changes(base_suppressions, head_suppressions),
@@ -61,6 +83,7 @@ def _diffs(
             errors.append(f"`cdk diff {name}` failed:\n```text\n{_tail(str(error))}\n```")
             continue
         diff.note = "" if base_stack else "new stack"
+        diff.stage = head.stacks[name].stage
         diffs.append(diff)
     if head.ok or head.stacks:  # a head that wrote no assembly says nothing about removals
         diffs += [_removed_stack(name, base) for name in base.stacks if name not in head.stacks]
@@ -69,13 +92,13 @@ def _diffs(
 
 def _removed_stack(name: str, base: Synthesis) -> StackDiff:
     """A stack the head no longer has: every resource goes, unless its policy retains it."""
-    template = json.loads(base.stacks[name].template.read_text())
+    template = load(base.stacks[name].template)
     retained = ("Retain", "RetainExceptOnCreate")
     resources = [
         ResourceChange(
             action="remove",
             resource_type=resource["Type"],
-            path=_construct_path(name, resource, logical_id),
+            path=construct_path(template, logical_id),
             logical_id=logical_id,
             impact="orphan" if resource.get("DeletionPolicy") in retained else "destroy",
         )
@@ -83,16 +106,21 @@ def _removed_stack(name: str, base: Synthesis) -> StackDiff:
         if resource["Type"] != "AWS::CDK::Metadata"  # bookkeeping; cdk diff hides it too
     ]
     return StackDiff(
-        stack=name, raw="(stack removed)", changed=True, resources=resources, note="stack removed"
+        stack=name,
+        raw="(stack removed)",
+        changed=True,
+        resources=resources,
+        note="stack removed",
+        stage=base.stacks[name].stage,
     )
 
 
-def _construct_path(stack: str, resource: dict[str, object], logical_id: str) -> str:
-    metadata = resource.get("Metadata")
-    path = metadata.get("aws:cdk:path") if isinstance(metadata, dict) else None
-    if not isinstance(path, str):
-        return logical_id
-    return path.removeprefix(f"{stack}/").removesuffix("/Resource")
+def _read_templates(diff: StackDiff, base: Template, head: Template | None) -> None:
+    """What the templates say beyond `cdk diff`: every IAM grant changed, the groups rolled."""
+    diff.iam = iam_changes(base, head or {})
+    diff.changed = diff.changed or bool(diff.iam)
+    diff.rolls = rolls(base, head, stack_changed=diff.changed) if head is not None else []
+    diff.changed = diff.changed or bool(diff.rolls)
 
 
 def _checks(head: Synthesis, silenced: set[Suppression]) -> list[CheckResult]:
@@ -115,7 +143,7 @@ def _synth_warnings(base: Synthesis, head: Synthesis) -> list[str]:
         warnings.append(f"Synth of the head failed:\n```text\n{_tail(head.log)}\n```")
     if not base.has_app:
         warnings.append("The base has no `app.py`: every stack is compared with an empty one.")
-    elif not base.stacks:
+    elif not base.ok and not base.stacks:
         warnings.append(
             "Synth of the base failed, so every stack is compared with an empty one:\n"
             f"```text\n{_tail(base.log)}\n```"

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from ci.pr_diff.cdk_diff import ResourceChange, StackDiff, Table
 from ci.pr_diff.checks import CheckResult
+from ci.pr_diff.exports import ExportInUse
+from ci.pr_diff.iam import IamChange
 from ci.pr_diff.suppressions import Suppression, SuppressionChanges
 
 # The pull-request workflow finds its own comment by this line and edits it.
@@ -27,8 +29,10 @@ class Report:
 
     base_label: str
     head_label: str
-    stage: str
+    stages: list[str]  # synthesized, in cdk.json's order; empty for an app without stages
+    only_stage: str | None  # the one stage `STAGE=` asked for
     diffs: list[StackDiff]
+    exports_in_use: list[ExportInUse]
     warnings: list[str]
     head_ok: bool
     checks: list[CheckResult]
@@ -40,24 +44,89 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        return self.head_ok and all(check.passed for check in self.checks)
+        """The head synthesizes, every check passes and no deploy is known to fail."""
+        checks_pass = all(check.passed for check in self.checks)
+        return self.head_ok and checks_pass and not self.exports_in_use
 
 
 def render(report: Report) -> str:
     """The whole comment, starting with the marker line."""
+    reproduce = f"make diff BASE={report.base_label}"
+    if report.only_stage:
+        reproduce += f" STAGE={report.only_stage}"
     parts = [
         MARKER,
-        f"## Infrastructure diff: `{report.base_label}` → `{report.head_label}` "
-        f"(stage `{report.stage}`)",
+        f"## Infrastructure diff: `{report.base_label}` → `{report.head_label}`"
+        + _stages_title(report.stages),
         *_warnings(report.warnings),
         *_data_loss_alert(report.changed),
-        _overview(report),
-        *(_stack_section(diff) for diff in report.changed),
+        _exports_alert(report.exports_in_use),
+        _rolls_alert(report.changed),
+        *_stage_sections(report),
         _suppressions_section(report.suppressions),
         _checks_section(report.checks),
-        f"<sub>Reproduce locally: `make diff BASE={report.base_label} STAGE={report.stage}`</sub>",
+        f"<sub>Reproduce locally: `{reproduce}`</sub>",
     ]
     return "\n\n".join(part for part in parts if part) + "\n"
+
+
+def _stages_title(stages: list[str]) -> str:
+    if not stages:
+        return ""
+    names = ", ".join(f"`{stage}`" for stage in stages)
+    return f" (stage {names})" if len(stages) == 1 else f" (stages {names})"
+
+
+def _exports_alert(exports: list[ExportInUse]) -> str:
+    if not exports:
+        return ""
+    return "> [!CAUTION]\n" + "\n".join(f"> - {export.summary}" for export in exports)
+
+
+def _rolls_alert(diffs: list[StackDiff]) -> str:
+    lines = [
+        f"> - {_stage_prefix(diff)}`{diff.stack}`: {roll.summary}"
+        for diff in diffs
+        for roll in diff.rolls
+    ]
+    return "> [!IMPORTANT]\n" + "\n".join(lines) if lines else ""
+
+
+def _stage_counts(report: Report) -> str:
+    counts = [
+        f"`{stage}` ({sum(diff.stage == stage for diff in report.diffs)})"
+        for stage in report.stages
+    ]
+    return f" Stacks per stage: {', '.join(counts)}." if report.diffs and counts else ""
+
+
+def _stage_prefix(diff: StackDiff) -> str:
+    return f"stage `{diff.stage}` · " if diff.stage else ""
+
+
+def _stage_sections(report: Report) -> list[str]:
+    """One section per stage with changes, one line per stage without; flat for no stages."""
+    if not report.changed:
+        return [_overview(report, report.diffs, heading="") + _stage_counts(report)]
+    tags = [diff.stage for diff in report.diffs]
+    order: list[str | None] = [*report.stages]
+    order += [tag for tag in dict.fromkeys(tags) if tag not in order]
+    sections = []
+    for stage in order:
+        diffs = [diff for diff in report.diffs if diff.stage == stage]
+        if not diffs:
+            continue  # no stack of the head was told to be this stage's: nothing to say
+        if stage is None:
+            sections.append(_overview(report, diffs, heading=""))
+            sections += [_stack_section(diff, "###") for diff in diffs if diff.changed]
+        elif not any(diff.changed for diff in diffs):
+            sections.append(
+                f"**Stage `{stage}`: no infrastructure changes** ({len(diffs)} stack(s) compared)."
+            )
+        else:
+            sections.append(_overview(report, diffs, heading=f"### Stage `{stage}`"))
+            sections += [_stack_section(diff, "####") for diff in diffs if diff.changed]
+    return [section for section in sections if section]
 
 
 def _warnings(warnings: list[str]) -> list[str]:
@@ -86,13 +155,13 @@ def _replacement_causes(change: ResourceChange) -> str:
     return f" because of {', '.join(causes)}" if causes else ""
 
 
-def _overview(report: Report) -> str:
-    changed = report.changed
-    unchanged = [diff.stack for diff in report.diffs if not diff.changed]
+def _overview(report: Report, diffs: list[StackDiff], *, heading: str) -> str:
+    changed = [diff for diff in diffs if diff.changed]
+    unchanged = [diff.stack for diff in diffs if not diff.changed]
     if not report.diffs and not report.head_ok:
         return "**No diff: the head did not synthesize** (see above)."
     if not changed:
-        return f"{NO_CHANGES} {len(report.diffs)} stack(s) compared, none changed."
+        return f"{NO_CHANGES} {len(diffs)} stack(s) compared, none changed." if diffs else ""
     rows = [
         [
             _stack_name(diff),
@@ -103,10 +172,11 @@ def _overview(report: Report) -> str:
         for diff in changed
     ]
     header = ["Stack", "Added", "Modified", "Replaced", "Removed", "IAM", "Security groups"]
-    text = f"**{len(changed)} of {len(report.diffs)} stack(s) changed.**"
+    text = f"**{len(changed)} of {len(diffs)} stack(s) changed.**"
     if unchanged:
         text += " Unchanged: " + ", ".join(f"`{name}`" for name in unchanged) + "."
-    return text + "\n\n" + _table(header, rows)
+    parts = [heading, text, _table(header, rows)]
+    return "\n\n".join(part for part in parts if part)
 
 
 def _stack_name(diff: StackDiff) -> str:
@@ -121,14 +191,34 @@ def _counts(resources: list[ResourceChange]) -> tuple[int, int, int, int]:
     return added, modified, replaced, removed
 
 
-def _stack_section(diff: StackDiff) -> str:
-    parts = [f"### {_stack_name(diff)}"]
+def _stack_section(diff: StackDiff, level: str) -> str:
+    parts = [f"{level} {_stack_name(diff)}"]
     if diff.resources:
         header = ["Change", "Resource", "Type", "Logical ID", "Changed properties"]
         parts.append(_table(header, [_resource_row(change) for change in diff.resources]))
-    parts += [_change_table(table) for table in (*diff.iam, *diff.security_groups)]
+    if diff.iam:
+        header = ["Change", "Policy", "Principal", "Effect", "Actions", "Resources", "Condition"]
+        rows = [_iam_row(change) for change in diff.iam]
+        parts.append("**IAM changes**\n\n" + _table(header, rows))
+    parts += [_change_table(table) for table in diff.security_groups]
     parts.append(_raw_details(diff))
     return "\n\n".join(parts)
+
+
+def _iam_row(change: IamChange) -> list[str]:
+    grant = change.grant
+    actions = "\n".join(change.actions)
+    if grant.action_kind == "NotAction":
+        actions = f"every action except:\n{actions}"
+    return [
+        change.change,
+        grant.policy,
+        grant.principal,
+        grant.effect,
+        actions,
+        grant.resources,
+        grant.condition,
+    ]
 
 
 def _resource_row(change: ResourceChange) -> list[str]:

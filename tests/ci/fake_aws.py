@@ -1,8 +1,11 @@
-"""A local HTTP server standing in for the two AWS calls the deploy guard makes.
+"""A local HTTP server standing in for the AWS calls the deploy guard makes.
 
 STS GetCallerIdentity (query protocol, XML) answers with a configured account; SSM
 GetParameter (JSON 1.1) answers from parameters kept per region, the region read from the
-request's SigV4 credential scope as AWS does. boto3 reaches it through AWS_ENDPOINT_URL.
+request's SigV4 credential scope as AWS does; the SSO portal's GetRoleCredentials (REST JSON,
+`GET /federation/credentials`, the call botocore makes for an SSO profile) hands out role
+credentials, or answers UnauthorizedException as it does once the SSO session has expired.
+boto3 reaches it through AWS_ENDPOINT_URL.
 """
 
 from __future__ import annotations
@@ -33,13 +36,15 @@ class FakeAws:
     """The account the credentials belong to, SSM parameters by (region, name), calls seen.
 
     A (region, name) in `denied` answers AccessDeniedException, as for credentials whose policy
-    does not allow ssm:GetParameter there.
+    does not allow ssm:GetParameter there. With `sso_session_expired`, the SSO portal refuses
+    every access token.
     """
 
     account: str
     url: str = ""
     parameters: dict[tuple[str, str], str] = field(default_factory=dict)
     denied: set[tuple[str, str]] = field(default_factory=set)
+    sso_session_expired: bool = False
     calls: list[str] = field(default_factory=list)
 
 
@@ -61,6 +66,27 @@ def _handler(state: FakeAws) -> type[BaseHTTPRequestHandler]:
             else:
                 self._reply(400, "text/plain", f"unsupported call {target or body!r}")
 
+        def do_GET(self) -> None:
+            if not self.path.startswith("/federation/credentials"):
+                self._reply(400, "text/plain", f"unsupported call GET {self.path}")
+                return
+            state.calls.append("sso:GetRoleCredentials")
+            if state.sso_session_expired:
+                # GetRoleCredentials' error for a token that is no longer valid: HTTP 401,
+                # UnauthorizedException (docs.aws.amazon.com/singlesignon/latest/
+                # PortalAPIReference/API_GetRoleCredentials.html).
+                error = {"message": "Session token not found or invalid"}
+                self._reply(401, "application/json", json.dumps(error), "UnauthorizedException")
+                return
+            expiration_ms = 4_102_444_800_000  # 2100-01-01
+            credentials = {
+                "accessKeyId": "ASIAEXAMPLE",
+                "secretAccessKey": "example-secret",
+                "sessionToken": "example-token",
+                "expiration": expiration_ms,
+            }
+            self._reply(200, "application/json", json.dumps({"roleCredentials": credentials}))
+
         def _get_parameter(self, region: str, name: str) -> None:
             state.calls.append(f"ssm:GetParameter {region} {name}")
             if (region, name) in state.denied:
@@ -80,10 +106,12 @@ def _handler(state: FakeAws) -> type[BaseHTTPRequestHandler]:
             parameter = {"Name": name, "Type": "String", "Value": value, "Version": 1}
             self._reply(200, "application/x-amz-json-1.1", json.dumps({"Parameter": parameter}))
 
-        def _reply(self, status: int, content_type: str, text: str) -> None:
+        def _reply(self, status: int, content_type: str, text: str, error_type: str = "") -> None:
             data = text.encode()
             self.send_response(status)
             self.send_header("Content-Type", content_type)
+            if error_type:
+                self.send_header("X-Amzn-ErrorType", error_type)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

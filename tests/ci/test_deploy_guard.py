@@ -6,8 +6,10 @@ AWS_ENDPOINT_URL; without credentials nothing is contacted at all.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -198,6 +200,7 @@ def test_credentials_of_another_account_are_refused_before_any_bootstrap_lookup(
     assert "deploy to account 222222222222, but the credentials are for account" in (
         completed.stderr
     )
+    assert "Sign in to 222222222222 (AWS_PROFILE)." in completed.stderr
     assert aws.calls == ["sts:GetCallerIdentity"]
 
 
@@ -215,3 +218,137 @@ def test_each_target_environment_is_listed_once(tmp_path: Path) -> None:
         Environment(ACCOUNT, APP_REGION, DEFAULT_VERSION_PARAMETER, 6),
         Environment(ACCOUNT, CERTIFICATE_REGION, DEFAULT_VERSION_PARAMETER, 6),
     ]
+
+
+SSO_START_URL = "https://spito-example.awsapps.com/start"
+
+
+def _env_with_profile(tmp_path: Path, aws: FakeAws, profile: str, config: str) -> dict[str, str]:
+    """AWS_PROFILE=`profile` with `config` as the AWS config file and HOME (the SSO token cache)
+    in `tmp_path`; every call goes to the fake."""
+    env = _env_without_credentials(tmp_path)
+    (tmp_path / "aws-config").write_text(config)
+    env.update(
+        AWS_CONFIG_FILE=str(tmp_path / "aws-config"),
+        AWS_PROFILE=profile,
+        AWS_ENDPOINT_URL=aws.url,
+        HOME=str(tmp_path),
+    )
+    return env
+
+
+def _sso_profile(name: str) -> str:
+    return (
+        f"[profile {name}]\n"
+        f"sso_start_url = {SSO_START_URL}\n"
+        "sso_region = eu-west-1\n"
+        f"sso_account_id = {ACCOUNT}\n"
+        "sso_role_name = Deployer\n"
+        f"region = {APP_REGION}\n"
+    )
+
+
+def _cache_sso_token(home: Path, *, expires_at: str) -> None:
+    """The token `aws sso login` leaves for a profile with `sso_start_url` (botocore's
+    SSOTokenLoader reads ~/.aws/sso/cache/<sha1 of the start URL>.json)."""
+    cache = home / ".aws" / "sso" / "cache"
+    cache.mkdir(parents=True)
+    key = hashlib.sha1(SSO_START_URL.encode()).hexdigest()  # botocore names the cache file so
+    token = {"accessToken": "example-token", "expiresAt": expires_at, "region": "eu-west-1"}
+    (cache / f"{key}.json").write_text(json.dumps(token))
+
+
+def _one_line_no_traceback(completed: subprocess.CompletedProcess[str]) -> str:
+    assert completed.returncode == 1
+    assert "Traceback" not in completed.stderr
+    assert completed.stdout == ""
+    lines = completed.stderr.splitlines()
+    assert len(lines) == 1, completed.stderr
+    return lines[0]
+
+
+def test_mistyped_profile_is_one_line_naming_the_known_profiles(
+    tmp_path: Path, aws: FakeAws
+) -> None:
+    env = _env_with_profile(tmp_path, aws, "spito-dve", _sso_profile("spito-dev"))
+    line = _one_line_no_traceback(_guard(env, "credentials"))
+    assert line == (
+        f"AWS_PROFILE=spito-dve is not a profile of {tmp_path / 'aws-config'} (its profiles: "
+        "spito-dev). Fix the name, or create it: `aws configure sso --profile spito-dve`."
+    )
+    assert aws.calls == []
+
+
+def test_sso_session_the_portal_refuses_is_called_expired_with_the_login_command(
+    tmp_path: Path, aws: FakeAws
+) -> None:
+    aws.sso_session_expired = True
+    _cache_sso_token(tmp_path, expires_at="2100-01-01T00:00:00Z")
+    env = _env_with_profile(tmp_path, aws, "spito-dev", _sso_profile("spito-dev"))
+    line = _one_line_no_traceback(_guard(env, "credentials"))
+    assert line == (
+        "The SSO session of profile spito-dev has expired: "
+        "run `aws sso login --profile spito-dev` and retry."
+    )
+    assert aws.calls == ["sso:GetRoleCredentials"]
+
+
+def test_sso_token_past_its_expiry_is_called_expired_without_calling_aws(
+    tmp_path: Path, aws: FakeAws
+) -> None:
+    _cache_sso_token(tmp_path, expires_at="2020-01-01T00:00:00Z")
+    env = _env_with_profile(tmp_path, aws, "spito-dev", _sso_profile("spito-dev"))
+    line = _one_line_no_traceback(_guard(env, "credentials"))
+    assert line.startswith("The SSO session of profile spito-dev has expired")
+    assert aws.calls == []
+
+
+def test_sso_profile_never_signed_in_says_to_sign_in(tmp_path: Path, aws: FakeAws) -> None:
+    env = _env_with_profile(tmp_path, aws, "spito-dev", _sso_profile("spito-dev"))
+    line = _one_line_no_traceback(_guard(env, "credentials"))
+    assert line == (
+        "Profile spito-dev signs in with SSO and no session was started: "
+        "run `aws sso login --profile spito-dev` and retry."
+    )
+
+
+def test_valid_sso_session_gets_the_account(tmp_path: Path, aws: FakeAws) -> None:
+    _cache_sso_token(tmp_path, expires_at="2100-01-01T00:00:00Z")
+    env = _env_with_profile(tmp_path, aws, "spito-dev", _sso_profile("spito-dev"))
+    completed = _guard(env, "credentials")
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == f"AWS credentials: account {ACCOUNT}"
+    assert aws.calls == ["sso:GetRoleCredentials", "sts:GetCallerIdentity"]
+
+
+def test_no_network_is_one_line_not_blamed_on_the_credentials(tmp_path: Path) -> None:
+    # A port nothing listens on: the connection is refused, as with no route to AWS.
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{unused.getsockname()[1]}"
+    env = _env_without_credentials(tmp_path)
+    env.update(
+        AWS_ACCESS_KEY_ID="AKIAEXAMPLE",
+        AWS_SECRET_ACCESS_KEY="example-secret",
+        AWS_DEFAULT_REGION=APP_REGION,
+        AWS_ENDPOINT_URL=closed,
+    )
+    line = _one_line_no_traceback(_guard(env, "credentials"))
+    assert line.startswith(f'Could not reach AWS (Could not connect to the endpoint URL: "{closed}')
+    assert line.endswith(
+        "no network, or a proxy or firewall in the way. "
+        "Check the connection and retry; the credentials were not checked."
+    )
+    assert "refused the credentials" not in line
+
+
+def test_wrong_account_names_the_cdk_json_key_of_the_stage(tmp_path: Path, aws: FakeAws) -> None:
+    assembly = _assembly(tmp_path, ("222222222222", APP_REGION))
+    env = _env_with_fake_aws(tmp_path, aws)
+    completed = _guard(env, "bootstrap", "--assembly", str(assembly), "--stage", "prod")
+    line = _one_line_no_traceback(completed)
+    assert line == (
+        "The stacks deploy to account 222222222222 (`spito.stages.prod.account` in cdk.json), "
+        f"but the credentials are for account {ACCOUNT}. Sign in to 222222222222 (AWS_PROFILE), "
+        f"or set `spito.stages.prod.account` to {ACCOUNT} if that is the account you mean."
+    )

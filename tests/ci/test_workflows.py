@@ -54,7 +54,7 @@ def test_offline_diff_job_cannot_get_aws_credentials(pr_jobs: dict[str, Any]) ->
 
 def test_offline_diff_job_comments_with_the_make_diff_report(pr_jobs: dict[str, Any]) -> None:
     runs = " ".join(step.get("run", "") for step in pr_jobs["offline-diff"]["steps"])
-    assert 'make diff BASE="$BASE_SHA" STAGE="$STAGE" DIFF_OUTPUT=pr-diff.md' in runs
+    assert 'make diff BASE="$BASE_SHA" DIFF_OUTPUT=pr-diff.md' in runs
     assert "-m ci.pr_comment" in runs
     assert "--body-file pr-diff.md" in runs
 
