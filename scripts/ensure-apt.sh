@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that bring the system tools the tests and benchmarks run, each
-# only when its tool is not already at the path the project uses (a tool put there another way
-# is used as it is). Works as root (a fresh Debian container: no sudo, no package lists yet) and
+# Installs the Debian packages given as arguments, only those not already installed.
+# Usage: scripts/ensure-apt.sh PACKAGE...
+set -euo pipefail
+# A package counts as installed when its tool is at the path the project runs it from, however
+# it got there. Works as root (a fresh Debian container: no sudo, no package lists yet) and
 # through sudo otherwise. Where apt or a package is not to be had, it says so in one line naming
 # the package and the system, and what to do, instead of leaving an apt error to decode.
-# Usage: scripts/ensure-apt.sh [--root DIR] PACKAGE...
-#   --root DIR  look for the tools and /etc/os-release under DIR (the tests' fake system)
-set -euo pipefail
+# --root DIR (first) looks for the tools and etc/os-release under DIR: the tests' fake system.
 
 # Where each package puts the tool the project runs (tests/browser/conftest.py launches
 # /usr/bin/chromium; make lint runs shellcheck; the fault harness and the benchmarks haproxy,
@@ -32,7 +32,7 @@ if [[ "${1:-}" == "--root" ]]; then
   root="${2:?--root needs a directory}"
   shift 2
 fi
-(($#)) || { echo "usage: scripts/ensure-apt.sh [--root DIR] PACKAGE..." >&2; exit 2; }
+(($#)) || { echo "usage: $0 [--root DIR] PACKAGE..." >&2; exit 2; }
 
 missing=()
 for pkg in "$@"; do

@@ -1,5 +1,5 @@
-"""scripts/ensure-apt.sh, the shipped script, on fake systems: a PATH of stand-ins for apt-get,
-apt-cache, sudo and id that log what they are asked, and an os-release under --root.
+"""ensure-apt.sh, the shipped script the Makefile runs, on fake systems: a PATH of stand-ins for
+apt-get, apt-cache, sudo and id that log what they are asked, and an os-release under --root.
 
 The stand-ins behave as the real tools do where the script relies on it: apt-cache knows no
 package until apt-get update has fetched the lists (a fresh container has none), apt-get install
@@ -9,6 +9,7 @@ refuses to run unless root, and sudo runs its command as root in a reset environ
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -16,7 +17,13 @@ from pathlib import Path
 
 import pytest
 
-ENSURE_APT = Path(__file__).resolve().parents[2] / "scripts" / "ensure-apt.sh"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# The script as the Makefile's `browser` target calls it, wherever it lives.
+_BROWSER_RECIPE = re.search(
+    r"^browser:.*\n\t(\S+ensure-apt\.sh) ", (PROJECT_ROOT / "Makefile").read_text(), re.M
+)
+assert _BROWSER_RECIPE, "the Makefile's browser target no longer runs ensure-apt.sh"
+ENSURE_APT = PROJECT_ROOT / _BROWSER_RECIPE.group(1)
 DEBIAN = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\n'
 UBUNTU = 'PRETTY_NAME="Ubuntu 24.04.3 LTS"\nID=ubuntu\nID_LIKE=debian\n'
 FEDORA = 'PRETTY_NAME="Fedora Linux 42 (Workstation Edition)"\nID=fedora\n'
