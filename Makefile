@@ -64,7 +64,7 @@ web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
 web: web/dist/index.html ## build the web app into web/dist (hashed files) when it is stale
 
 browser: ## install Debian's Chromium for the browser tests when missing (downloaded builds don't work here)
-	scripts/ensure-apt.sh chromium
+	scripts/ensure-apt.sh chromium libatomic1
 
 # The README's picture of the app is the screenshot the browser test of a short link saves.
 .PHONY: screenshots

@@ -10,10 +10,12 @@ set -euo pipefail
 
 # Where each package puts the tool the project runs (tests/browser/conftest.py launches
 # /usr/bin/chromium; make lint runs shellcheck; the fault harness and the benchmarks haproxy,
-# wrk and nginx).
+# wrk and nginx), or the library it needs: Playwright's bundled Node links libatomic, which
+# Debian's gcc brings along and a system without gcc lacks. A glob matches any architecture.
 tool_path() {
   case "$1" in
     chromium) echo /usr/bin/chromium ;;
+    libatomic1) echo '/usr/lib/*-linux-gnu/libatomic.so.1' ;;
     shellcheck) echo /usr/bin/shellcheck ;;
     haproxy) echo /usr/sbin/haproxy ;;
     wrk) echo /usr/bin/wrk ;;
@@ -34,11 +36,16 @@ if [[ "${1:-}" == "--root" ]]; then
 fi
 (($#)) || { echo "usage: $0 [--root DIR] PACKAGE..." >&2; exit 2; }
 
+# Whether the path (or a file its glob matches) is there under --root.
+present() {
+  compgen -G "$root$1" >/dev/null
+}
+
 missing=()
 for pkg in "$@"; do
   path="$(tool_path "$pkg")" ||
     { echo "ensure-apt: no tool path is known for package $pkg: add it to tool_path in $0" >&2; exit 2; }
-  [[ -x "$root$path" ]] || missing+=("$pkg")
+  present "$path" || missing+=("$pkg")
 done
 ((${#missing[@]})) || exit 0
 
@@ -95,6 +102,6 @@ echo "ensure-apt: installing Debian packages: ${missing[*]}" >&2
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 
 for pkg in "${missing[@]}"; do
-  [[ -x "$root$(tool_path "$pkg")" ]] ||
+  present "$(tool_path "$pkg")" ||
     fail "installed $pkg, but $(tool_path "$pkg") is still missing: see \`dpkg -L $pkg\`"
 done

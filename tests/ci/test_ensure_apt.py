@@ -109,14 +109,23 @@ def _fake_system(
     return FakeSystem(root=root, bin=bin_dir, log=log)
 
 
-def test_a_tool_already_at_its_path_is_used_without_apt(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("package", "path"),
+    [
+        ("chromium", "/usr/bin/chromium"),
+        ("libatomic1", "/usr/lib/aarch64-linux-gnu/libatomic.so.1"),  # any architecture's
+    ],
+)
+def test_what_is_already_at_its_path_is_used_without_apt(
+    tmp_path: Path, package: str, path: str
+) -> None:
     system = _fake_system(tmp_path, os_release=FEDORA, available={}, apt=False)
-    chromium = system.tool("/usr/bin/chromium")
-    chromium.parent.mkdir(parents=True)
-    chromium.write_text("#!/bin/sh\n")
-    chromium.chmod(0o755)
+    tool = system.tool(path)
+    tool.parent.mkdir(parents=True)
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
 
-    completed = system.run("chromium", uid=1000)
+    completed = system.run(package, uid=1000)
 
     assert completed.returncode == 0, completed.stderr
     assert completed.stderr == ""
