@@ -23,8 +23,10 @@ export PORT STAGE
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# A virtualenv without pip is made again: Debian ships venv's pip apart (python3-venv), and
+# `python3 -m venv` without it stops after bin/python, which the next run would take as done.
 $(VENV)/.installed: requirements.txt requirements-dev.txt service/requirements.txt
-	[ -x $(PY) ] || python3 -m venv $(VENV)
+	[ -x $(VENV)/bin/pip ] || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
@@ -34,7 +36,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 $(CHECKOV): requirements-checkov.txt
-	[ -x .tools/checkov/bin/python ] || python3 -m venv .tools/checkov
+	[ -x .tools/checkov/bin/pip ] || python3 -m venv .tools/checkov
 	.tools/checkov/bin/python -m pip install -q -r requirements-checkov.txt
 	touch $@
 
@@ -62,7 +64,7 @@ web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
 web: web/dist/index.html ## build the web app into web/dist (hashed files) when it is stale
 
 browser: ## install Debian's Chromium for the browser tests when missing (downloaded builds don't work here)
-	deps/ensure-apt.sh chromium
+	deps/ensure-apt.sh chromium libatomic1
 
 # docs/WEB-APP.md's picture of the app is the screenshot the browser test of a short link saves.
 .PHONY: screenshots
