@@ -12,6 +12,7 @@ from aws_cdk import App, CrossStackReferences, ReferenceStrength, Tags, Validati
 from cdk_nag import AwsSolutionsChecks
 
 from infra.config import CONTEXT_KEY, STAGE_CONTEXT_KEY, ConfigError, SpitoConfig, load_config
+from infra.runtime_rules import AwsRuntimeRules
 from stacks.api_stack import ApiStack
 from stacks.certificate_stack import CertificateStack
 from stacks.data_stack import DataStack
@@ -117,10 +118,11 @@ def use_strong_references(app: App) -> None:
 
 
 def build(app: App, configs: Iterable[SpitoConfig]) -> list[SpitoStacks]:
-    """Add every stage in `configs` to `app` and check it all with cdk-nag at synth."""
+    """Add every stage in `configs` to `app` and check it all at synth: cdk-nag's AwsSolutions
+    pack, and the AWS runtime rules a real account enforces (infra/runtime_rules)."""
     use_strong_references(app)
     stages = [add_stage(app, config) for config in configs]
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app), AwsRuntimeRules())
     return stages
 
 
