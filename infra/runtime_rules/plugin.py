@@ -15,17 +15,15 @@ Why a policy-validation plugin written in Python, not a cdk-nag NagPack or cfn-l
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import jsii
 from aws_cdk import (
     Acknowledgment,
-    IPolicyValidationContextBeta1,
-    IPolicyValidationPluginBeta1,
-    PolicyValidationPluginReportBeta1,
-    PolicyViolatingResourceBeta1,
-    PolicyViolationBeta1,
-    Stack,
+    IPolicyValidationContext,
+    IPolicyValidationPlugin,
+    PolicyValidationPluginReport,
+    PolicyViolatingResource,
+    PolicyViolation,
     Token,
     Validations,
 )
@@ -38,7 +36,7 @@ PLUGIN_NAME = "aws-runtime-rules"
 PLUGIN_VERSION = "1"
 
 
-@jsii.implements(IPolicyValidationPluginBeta1)
+@jsii.implements(IPolicyValidationPlugin)
 class AwsRuntimeRules:
     """Checks every template of the app against `rules` (all of `RULES` by default)."""
 
@@ -57,14 +55,16 @@ class AwsRuntimeRules:
     def rule_ids(self) -> list[str]:
         return [rule.id for rule in self._rules]
 
-    def validate(self, context: IPolicyValidationContextBeta1) -> PolicyValidationPluginReportBeta1:
-        regions = _stack_regions(context.app_construct)
+    def validate(self, context: IPolicyValidationContext) -> PolicyValidationPluginReport:
         assembly = Assembly.load(
-            {path: regions.get(Path(path).name) for path in context.template_paths}
+            {
+                stack.template_path: _concrete(stack.region)
+                for stack in context.stack_templates or []
+            }
         )
         findings = _findings(assembly, self._rules)
         sources = {rule.id: rule.source for rule in self._rules}
-        return PolicyValidationPluginReportBeta1(
+        return PolicyValidationPluginReport(
             success=not findings,
             violations=[_violation(finding, sources[finding.rule_id]) for finding in findings],
             plugin_version=PLUGIN_VERSION,
@@ -101,22 +101,18 @@ def acknowledge_rule(construct: IConstruct, rule_id: str, reason: str) -> None:
     )
 
 
-def _stack_regions(app: IConstruct) -> dict[str, str | None]:
-    """Each stack's template file name, and its region when the stack has a concrete one."""
-    return {
-        stack.template_file: None if Token.is_unresolved(stack.region) else stack.region
-        for stack in app.node.find_all()
-        if isinstance(stack, Stack)
-    }
+def _concrete(region: str | None) -> str | None:
+    """The stack's region, or None for an environment-agnostic stack."""
+    return None if region is None or Token.is_unresolved(region) else region
 
 
-def _violation(finding: Finding, source: str) -> PolicyViolationBeta1:
-    return PolicyViolationBeta1(
+def _violation(finding: Finding, source: str) -> PolicyViolation:
+    return PolicyViolation(
         rule_name=finding.rule_id,
         description=finding.problem,
         fix=f"{finding.fix} (AWS documentation: {source})",
         violating_resources=[
-            PolicyViolatingResourceBeta1(
+            PolicyViolatingResource(
                 resource_logical_id=finding.logical_id,
                 template_path=finding.template_path,
                 locations=[finding.location],
