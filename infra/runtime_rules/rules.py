@@ -287,6 +287,78 @@ def cloudfront_web_acl_in_us_east_1(assembly: Assembly, template: Template) -> I
             )
 
 
+SNS = "sns.amazonaws.com"
+
+
+def _queue_policies(template: Template, queue_id: str) -> list[Mapping[str, Json]]:
+    return [
+        policy
+        for _, policy in template.of_type("AWS::SQS::QueuePolicy")
+        if {"Ref": queue_id} in as_list(policy.get("Properties", {}).get("Queues"))
+    ]
+
+
+def sns_to_sqs_delivers(assembly: Assembly, template: Template) -> Iterator[Finding]:
+    for logical_id, subscription in template.of_type("AWS::SNS::Subscription"):
+        properties = subscription.get("Properties", {})
+        if properties.get("Protocol") != "sqs":
+            continue
+        target = assembly.referenced_resource(template, properties.get("Endpoint"))
+        if target is None:
+            continue
+        owner, queue_id = target
+        documents = [
+            policy.get("Properties", {}).get("PolicyDocument")
+            for policy in _queue_policies(owner, queue_id)
+        ]
+        if not any(allows_service(d, SNS, ("sqs:SendMessage",)) for d in documents):
+            yield owner.finding(
+                "SnsToSqsDelivers",
+                queue_id,
+                "QueuePolicy",
+                f"{logical_id} subscribes {queue_id} to a topic, but no queue policy lets "
+                "sns.amazonaws.com sqs:SendMessage: SNS confirms the subscription and silently "
+                "drops every message.",
+                "Add a queue policy allowing the sns.amazonaws.com service principal "
+                "sqs:SendMessage with aws:SourceArn = the topic (SqsSubscription does this).",
+            )
+        yield from _queue_key_admits_sns(assembly, owner, queue_id, logical_id)
+
+
+def _queue_key_admits_sns(
+    assembly: Assembly, owner: Template, queue_id: str, subscription_id: str
+) -> Iterator[Finding]:
+    key = owner.resources[queue_id].get("Properties", {}).get("KmsMasterKeyId")
+    fix = (
+        "Use SQS-managed encryption (SSE-SQS) or a customer managed key whose policy lets "
+        "sns.amazonaws.com kms:Decrypt and kms:GenerateDataKey*."
+    )
+    if isinstance(key, str) and key.endswith("alias/aws/sqs"):
+        yield owner.finding(
+            "SnsToSqsDelivers",
+            queue_id,
+            "Properties/KmsMasterKeyId",
+            f"{subscription_id} subscribes {queue_id}, encrypted with the AWS managed key "
+            "alias/aws/sqs, whose policy cannot admit SNS: no message is delivered.",
+            fix,
+        )
+        return
+    target = assembly.referenced_resource(owner, key) if key is not None else None
+    if target is None:
+        return
+    key_template, key_id = target
+    document = key_template.resources[key_id].get("Properties", {}).get("KeyPolicy")
+    if not allows_service(document, SNS, TOPIC_KEY_ACTIONS):
+        yield key_template.finding(
+            "SnsToSqsDelivers",
+            key_id,
+            "Properties/KeyPolicy",
+            f"{subscription_id} subscribes {queue_id}, encrypted with {key_id}, whose key policy "
+            "does not let sns.amazonaws.com use it: no message is delivered.",
+            fix,
+        )
+
+
 LISTENER_RULES_QUOTA = 100
 CACHE_BEHAVIORS_QUOTA = 75
 
@@ -377,6 +449,13 @@ RULES = (
         "A CLOUDFRONT-scope web ACL is created in us-east-1.",
         "https://docs.aws.amazon.com/waf/latest/developerguide/how-aws-waf-works-resources.html",
         cloudfront_web_acl_in_us_east_1,
+    ),
+    Rule(
+        "SnsToSqsDelivers",
+        "An SQS queue subscribed to a topic lets sns.amazonaws.com send to it, and is not "
+        "encrypted with the AWS managed SQS key.",
+        "https://docs.aws.amazon.com/sns/latest/dg/subscribe-sqs-queue-to-sns-topic.html",
+        sns_to_sqs_delivers,
     ),
     Rule(
         "ListenerRulesWithinQuota",

@@ -41,6 +41,7 @@ EXPECTED = {
     "CloudFrontWebAclInUsEast1": "Bad-CloudFrontWebAclInUsEast1/Acl",
     "ListenerRulesWithinQuota": "Bad-ListenerRulesWithinQuota/Listener",
     "CacheBehaviorsWithinQuota": "Bad-CacheBehaviorsWithinQuota/Distribution",
+    "SnsToSqsDelivers": "Bad-SnsToSqsDelivers/Queue/Resource",
 }
 
 
@@ -233,6 +234,7 @@ def _bad_app(outdir: Path) -> None:
     from aws_cdk import aws_kms as kms
     from aws_cdk import aws_s3 as s3
     from aws_cdk import aws_sns as sns
+    from aws_cdk import aws_sqs as sqs
 
     import app as spito_app
     from infra.runtime_rules import AwsRuntimeRules
@@ -262,6 +264,16 @@ def _bad_app(outdir: Path) -> None:
     _listener_with_rules(_stack(application, "Bad-ListenerRulesWithinQuota"), 101)
     _distribution(_stack(application, "Bad-CacheBehaviorsWithinQuota", "us-east-1"), behaviours=76)
 
+    stack = _stack(application, "Bad-SnsToSqsDelivers")
+    queue = sqs.Queue(stack, "Queue")  # no queue policy: SNS may not send to it
+    sns.Subscription(
+        stack,
+        "Subscription",
+        topic=sns.Topic(stack, "Topic"),
+        protocol=sns.SubscriptionProtocol.SQS,
+        endpoint=queue.queue_arn,
+    )
+
     Validations.of(application).add_plugins(AwsRuntimeRules())
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         application.synth()
@@ -270,6 +282,9 @@ def _bad_app(outdir: Path) -> None:
 def _good_app(outdir: Path) -> None:
     from aws_cdk import RemovalPolicy, Validations
     from aws_cdk import aws_s3 as s3
+    from aws_cdk import aws_sns as sns
+    from aws_cdk import aws_sns_subscriptions as subscriptions
+    from aws_cdk import aws_sqs as sqs
 
     import app as spito_app
     from infra.data import private_bucket
@@ -302,6 +317,10 @@ def _good_app(outdir: Path) -> None:
         stack, behaviours=75, log_bucket=_log_bucket(stack, ownership="BucketOwnerPreferred")
     )
     _listener_with_rules(_stack(application, "Good-Listener"), 100)
+
+    stack = _stack(application, "Good-SnsToSqs")
+    queue = sqs.Queue(stack, "Queue", encryption=sqs.QueueEncryption.SQS_MANAGED)
+    sns.Topic(stack, "Topic").add_subscription(subscriptions.SqsSubscription(queue))
 
     Validations.of(application).add_plugins(AwsRuntimeRules())
     application.synth()
