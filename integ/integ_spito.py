@@ -21,9 +21,11 @@ integ-runner destroys every stack afterwards.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +36,7 @@ from aws_cdk import Duration, Environment, RemovalPolicy, Stack  # noqa: E402
 from aws_cdk import aws_cloudwatch as cloudwatch  # noqa: E402
 from aws_cdk import aws_sns as sns  # noqa: E402
 from aws_cdk import aws_sqs as sqs  # noqa: E402
-from aws_cdk.integ_tests_alpha import ExpectedResult, IntegTest, Match  # noqa: E402
+from aws_cdk.integ_tests_alpha import ExpectedResult, IApiCall, IntegTest, Match  # noqa: E402
 
 import app as spito_app  # noqa: E402
 from infra.config import CONTEXT_KEY, load_config  # noqa: E402
@@ -126,36 +128,55 @@ def _ok(status: int) -> ExpectedResult:
     return ExpectedResult.object_like({"status": status})
 
 
+@dataclass(frozen=True)
+class HttpCheck:
+    """One request to the public URL and what must come back: a status, and optionally fields
+    of the JSON body. `redirects_to`: the answer is a redirect there (AWS's fetch follows it and
+    sees the target's 200; tests/infra/test_integ.py, which replays these checks against the
+    local stack, sees the 302 itself)."""
+
+    method: str
+    path: str
+    status: int
+    body: dict[str, str] | None = None
+    body_like: dict[str, str] | None = None
+    redirects_to: str | None = None
+
+
+SLUG = f"it-{NAME}"
+TARGET = "https://example.com/"
+# In order: the link must exist before it is read and followed.
+HTTP_CHECKS = (
+    HttpCheck("GET", "/healthz", 200),
+    HttpCheck("GET", "/readyz", 200),
+    HttpCheck("POST", "/api/v1/links", 201, body={"url": TARGET, "slug": SLUG}),
+    HttpCheck("GET", f"/api/v1/links/{SLUG}", 200, body_like={"url": TARGET}),
+    HttpCheck("GET", f"/{SLUG}", 200, redirects_to=TARGET),
+    HttpCheck("POST", "/api/v1/pastes", 201, body={"content": "hello from make integ\n"}),
+    HttpCheck("POST", "/api/v1/pastes", 201, body={"content": "x" * LARGE_PASTE_BYTES}),
+)
+
+
+def _http_assertion(test: IntegTest, url: str, check: HttpCheck) -> IApiCall:
+    call = test.assertions.http_api_call(
+        f"{url}{check.path}",
+        method=check.method,
+        headers={"Content-Type": "application/json"} if check.body is not None else None,
+        body=json.dumps(check.body) if check.body is not None else None,
+    )
+    expected: dict[str, Any] = {"status": check.status}
+    if check.body_like is not None:
+        expected["body"] = Match.object_like(check.body_like)
+    call.expect(ExpectedResult.object_like(expected))
+    return call
+
+
 def _assert_serving(test: IntegTest, stage: spito_app.SpitoStacks) -> None:
     url = stage.edge.public_url
     checks = test.assertions
-    for path in ("/healthz", "/readyz"):
-        checks.http_api_call(f"{url}{path}").expect(_ok(200))
-    slug = f"it-{NAME}"
-    json_headers = {"Content-Type": "application/json"}
-    created = checks.http_api_call(
-        f"{url}/api/v1/links",
-        method="POST",
-        headers=json_headers,
-        body=json.dumps({"url": "https://example.com/", "slug": slug}),
-    )
-    created.expect(_ok(201))
-    read = checks.http_api_call(f"{url}/api/v1/links/{slug}")
-    read.expect(
-        ExpectedResult.object_like(
-            {"status": 200, "body": Match.object_like({"url": "https://example.com/"})}
-        )
-    )
-    followed = checks.http_api_call(f"{url}/{slug}")  # fetch follows the 302 to the target
-    followed.expect(_ok(200))
-    created.next(read).next(followed)
-    for content in ("hello from make integ\n", "x" * LARGE_PASTE_BYTES):
-        checks.http_api_call(
-            f"{url}/api/v1/pastes",
-            method="POST",
-            headers=json_headers,
-            body=json.dumps({"content": content}),
-        ).expect(_ok(201))
+    calls = [_http_assertion(test, url, check) for check in HTTP_CHECKS]
+    for before, after in itertools.pairwise(calls):
+        before.next(after)
     blobs = checks.aws_api_call(
         "S3", "listObjectsV2", {"Bucket": stage.data.blob_bucket.bucket_name}
     )
@@ -164,6 +185,7 @@ def _assert_serving(test: IntegTest, stage: spito_app.SpitoStacks) -> None:
             {"Contents": Match.array_with([Match.object_like({"StorageClass": "STANDARD"})])}
         )
     )
+    calls[-1].next(blobs)  # after the large paste
     checks.http_api_call(f"{url}/p/any-paste-id").expect(_ok(200))
 
 

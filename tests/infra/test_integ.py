@@ -1,4 +1,5 @@
-"""`make integ` offline: its test app's snapshot, and its refusal without AWS credentials.
+"""`make integ` offline: its test app's snapshot, its HTTP checks replayed against the local
+stack, and its refusal without AWS credentials.
 
 @aws-cdk/integ-runner cannot read what aws-cdk-lib 2.275 writes (cloud assembly schema 55; the
 newest runner reads 53), so its snapshot comparison is replaced by the equivalent here: the
@@ -112,3 +113,24 @@ def test_make_integ_checks_credentials_before_anything_else() -> None:
     makefile = (REPO_ROOT / "Makefile").read_text()
     recipe = makefile.split("\ninteg: ", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
     assert recipe[0].strip() == "$(PY) -m scripts.deploy_guard credentials"
+
+
+def test_the_integ_http_checks_hold_against_the_local_stack(base_url: str) -> None:
+    # The same requests and expectations make integ sends through CloudFront, replayed against
+    # the service of the local stack (dynalite, s3rver), so their logic is right before a run.
+    # Locally the redirect is seen itself; on AWS the assertion's fetch follows it.
+    import httpx
+
+    sys.path.insert(0, str(REPO_ROOT / "integ"))
+    from integ_spito import HTTP_CHECKS
+
+    with httpx.Client(base_url=base_url, follow_redirects=False, timeout=30) as client:
+        for check in HTTP_CHECKS:
+            response = client.request(check.method, check.path, json=check.body)
+            if check.redirects_to is not None:
+                assert response.status_code == 302, check
+                assert response.headers["location"] == check.redirects_to
+                continue
+            assert response.status_code == check.status, (check.path, response.text[:300])
+            for key, value in (check.body_like or {}).items():
+                assert response.json()[key] == value
