@@ -18,7 +18,7 @@ STAGE ?= dev
 PORT ?= 8080
 export PORT STAGE
 
-.PHONY: help deps dev test synth diff bench lint deploy destroy faults clean web browser haproxy shellcheck
+.PHONY: help deps dev test synth diff bench lint deploy destroy integ faults clean web browser haproxy shellcheck
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -131,6 +131,12 @@ deploy: deps ## deploy every stack of STAGE to AWS, after checking credentials, 
 destroy: deps ## delete every stack of STAGE from AWS after the same checks (asks first; prod's table and buckets are retained)
 	$(checked_synth)
 	$(CDK) destroy --app cdk.out --all
+
+# The credentials check comes first, before even the web build, so without them it stops at once.
+integ: deps ## deploy a throwaway copy of STAGE under a unique name, prove it works on AWS, destroy it (docs/INTEG.md)
+	$(PY) -m ci.deploy_guard credentials
+	$(MAKE) --no-print-directory web
+	$(PY) -m integ.run --stage $(STAGE)
 
 bench: deps web ## benchmarks as ratios against baselines measured in the same run (docs/BENCHMARKS.md)
 	deps/ensure-apt.sh wrk nginx

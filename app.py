@@ -19,6 +19,7 @@ from infra.config import (
     SpitoConfig,
     load_config,
 )
+from infra.runtime_rules import AwsRuntimeRules
 from stacks.api_stack import ApiStack
 from stacks.certificate_stack import CertificateStack
 from stacks.data_stack import DataStack
@@ -124,10 +125,11 @@ def use_strong_references(app: App) -> None:
 
 
 def build(app: App, configs: Iterable[SpitoConfig]) -> list[SpitoStacks]:
-    """Add every stage in `configs` to `app` and check it all with cdk-nag at synth."""
+    """Add every stage in `configs` to `app` and check it all at synth: cdk-nag's AwsSolutions
+    pack, and the AWS runtime rules a real account enforces (infra/runtime_rules)."""
     use_strong_references(app)
     stages = [add_stage(app, config) for config in configs]
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app), AwsRuntimeRules())
     return stages
 
 

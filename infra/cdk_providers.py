@@ -7,7 +7,7 @@ so the checks written for application functions don't apply to them.
 from __future__ import annotations
 
 import jsii
-from aws_cdk import Stack
+from aws_cdk import CfnResource, Stack
 from constructs import IConstruct, IValidation
 
 from infra.cfn_lint import ignore_redundant_role_dependency
@@ -59,3 +59,20 @@ class CrossRegionProviderSkips:
                 if provider is not None:
                     skip_provider_function_checks(provider.node.find_child("Handler"))
         return []
+
+
+# The provider behind `auto_delete_objects`, one per stack whatever the number of buckets.
+AUTO_DELETE_PROVIDER_ID = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
+
+
+def skip_auto_delete_provider_checks(bucket: IConstruct) -> None:
+    """Skip the application-Lambda checks on the stack's auto-delete provider, once per stack.
+
+    Call it after creating a bucket with `auto_delete_objects`; later buckets share the provider.
+    """
+    provider = Stack.of(bucket).node.try_find_child(AUTO_DELETE_PROVIDER_ID)
+    if provider is None:
+        raise ValueError(f"{bucket.node.path} has no auto-delete provider in its stack")
+    handler = provider.node.find_child("Handler")
+    if not isinstance(handler, CfnResource) or handler.get_metadata("checkov") is None:
+        skip_provider_function_checks(handler)

@@ -10,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from infra.cdk_providers import skip_auto_delete_provider_checks
 from infra.checkov import skip_check
 from infra.nag import acknowledge
 
@@ -17,6 +18,19 @@ PARTITION_KEY = "id"
 TTL_ATTRIBUTE = "expires_at"
 # Without it the CDK grants S3 log delivery by ACL, which an owner-enforced bucket refuses.
 S3_ACCESS_LOGS_BY_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
+
+
+def deletes_its_objects(removal_policy: RemovalPolicy) -> bool:
+    """Whether a bucket with `removal_policy` must have its objects deleted when its stack goes.
+
+    CloudFormation deletes only an empty bucket: a non-empty one ends the stack's deletion in
+    DELETE_FAILED ("You can only delete empty buckets", the DeletionPolicy attribute,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html).
+    aws-cdk-lib's auto_delete_objects adds a custom resource that deletes every object and
+    version first (https://docs.aws.amazon.com/cdk/api/v2/python/aws_cdk.aws_s3/Bucket.html).
+    Only for DESTROY: a retained bucket outlives its stack with its data.
+    """
+    return removal_policy == RemovalPolicy.DESTROY
 
 
 def private_bucket(
@@ -29,8 +43,12 @@ def private_bucket(
     server_access_logs_bucket: s3.IBucket | None = None,
     server_access_logs_prefix: str | None = None,
 ) -> s3.Bucket:
-    """An S3 bucket with Spito's floor: no public access, TLS only, SSE-S3, owner-enforced."""
-    return s3.Bucket(
+    """An S3 bucket with Spito's floor: no public access, TLS only, SSE-S3, owner-enforced.
+
+    A bucket deleted with its stack is emptied first (`deletes_its_objects`); a retained one keeps
+    everything.
+    """
+    bucket = s3.Bucket(
         scope,
         construct_id,
         block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -38,11 +56,15 @@ def private_bucket(
         encryption=s3.BucketEncryption.S3_MANAGED,
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
         removal_policy=removal_policy,
+        auto_delete_objects=deletes_its_objects(removal_policy),
         lifecycle_rules=list(lifecycle_rules),
         versioned=versioned,
         server_access_logs_bucket=server_access_logs_bucket,
         server_access_logs_prefix=server_access_logs_prefix,
     )
+    if deletes_its_objects(removal_policy):
+        skip_auto_delete_provider_checks(bucket)
+    return bucket
 
 
 class DataStore(Construct):

@@ -18,7 +18,9 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra import edge_headers
+from infra.cdk_providers import skip_auto_delete_provider_checks
 from infra.checkov import skip_check
+from infra.data import deletes_its_objects
 from infra.nag import acknowledge
 from infra.routing import (
     API_FORWARDED_HEADERS,
@@ -324,8 +326,11 @@ def access_log_bucket(
         encryption=s3.BucketEncryption.S3_MANAGED,
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
         removal_policy=removal_policy,
+        auto_delete_objects=deletes_its_objects(removal_policy),
         lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(retention_days))],
     )
+    if deletes_its_objects(removal_policy):
+        skip_auto_delete_provider_checks(bucket)
     no_logs_of_logs = (
         "This bucket receives the edge's access logs; logging access to the log bucket itself "
         "would need yet another bucket, without end."

@@ -14,16 +14,30 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from infra.checkov import skip_check
+
 FIVE_MINUTES = Duration.minutes(5)
+# What a publisher to an encrypted topic needs of its key (SNS encrypts each message with a data
+# key): https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
+TOPIC_KEY_PUBLISH_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey*"]
+AUTO_SCALING_SLR_NAME = "AWSServiceRoleForAutoScaling"
 
 
 class AlarmTopic(Construct):
     """The SNS topic every Spito alarm and fleet notification publishes to.
 
     Encrypted with its own KMS key (rotated), because AWS's managed SNS key cannot be granted to
-    CloudWatch alarms or Auto Scaling; the key policy admits exactly those two publishers, and
-    CloudWatch only for alarms of this account and region. Publishing requires TLS. With `email`,
-    that address is subscribed. The key follows `removal_policy` like the stage's other resources.
+    CloudWatch alarms or Auto Scaling. Two publishers, each admitted where AWS requires it:
+
+    - CloudWatch alarms of this account and region: by the topic policy (a topic policy replaces
+      SNS's default one, and `enforce_ssl` writes one) and by the key policy, both conditioned on
+      `aws:SourceAccount` / `aws:SourceArn` against the confused deputy.
+    - Auto Scaling's fleet notifications, sent as its service-linked role: by the key policy only,
+      through conditions rather than as a principal, because that role exists only once the
+      account has had an Auto Scaling group and KMS refuses a policy naming a missing principal.
+
+    Publishing requires TLS. With `email`, that address is subscribed. The key follows
+    `removal_policy` like the stage's other resources.
 
     Attributes: `topic`, `key`.
     """
@@ -44,41 +58,103 @@ class AlarmTopic(Construct):
             description="Encrypts Spito's alarm topic",
             removal_policy=removal_policy,
         )
+        self.topic = sns.Topic(self, "Topic", master_key=self.key, enforce_ssl=True)
+        self._admit_cloudwatch_alarms()
+        self._admit_auto_scaling()
+        if email is not None:
+            self.topic.add_subscription(subscriptions.EmailSubscription(email))
+
+    def _admit_cloudwatch_alarms(self) -> None:
+        """CloudWatch publishes as its service principal, for alarms of this account and region.
+
+        A topic with an access policy follows only that policy, and `enforce_ssl`'s has just a
+        Deny: CloudWatch needs an explicit Allow of sns:Publish there, and on a topic with a
+        customer key kms:Decrypt and kms:GenerateDataKey* in the key policy
+        (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services,
+        https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarms.html).
+        A service principal alone would admit any account's alarms (confused deputy), hence the
+        source conditions (https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html).
+        """
         stack = Stack.of(self)
-        publish = ["kms:Decrypt", "kms:GenerateDataKey*"]
-        # A service principal alone would let any account's alarms use the key (confused deputy).
+        cloudwatch_principal = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+        this_accounts_alarms = {
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {
+                "aws:SourceArn": stack.format_arn(
+                    service="cloudwatch",
+                    resource="alarm",
+                    resource_name="*",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            },
+        }
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=publish,
+                principals=[cloudwatch_principal],
+                actions=TOPIC_KEY_PUBLISH_ACTIONS,
+                resources=["*"],
+                conditions=this_accounts_alarms,
+            )
+        )
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsOfThisAccountPublish",
+                principals=[cloudwatch_principal],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions=this_accounts_alarms,
+            )
+        )
+
+    def _admit_auto_scaling(self) -> None:
+        """Auto Scaling publishes fleet notifications as its service-linked role, through SNS.
+
+        KMS refuses a key policy whose principals do not exist ("The principals in the key policy
+        must exist and be visible to KMS",
+        https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html#KMS-CreateKey-request-Policy),
+        and AWSServiceRoleForAutoScaling exists only once the account has had a group
+        (https://docs.aws.amazon.com/autoscaling/ec2/userguide/autoscaling-service-linked-role.html).
+        The account principal would not do either: it only delegates to IAM policies
+        (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html), and a
+        service-linked role's policies are AWS's to write. So the statement names any principal
+        and narrows it by conditions that need nothing to exist: that role's ARN
+        (aws:PrincipalArn), this account (kms:CallerAccount) and the call coming through SNS in
+        this region (kms:ViaService) (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html).
+        """
+        stack = Stack.of(self)
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.AnyPrincipal()],
+                actions=TOPIC_KEY_PUBLISH_ACTIONS,
                 resources=["*"],
                 conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {
-                        "aws:SourceArn": stack.format_arn(
-                            service="cloudwatch",
-                            resource="alarm",
-                            resource_name="*",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
+                    "ArnEquals": {"aws:PrincipalArn": auto_scaling_service_linked_role_arn(stack)},
+                    "StringEquals": {
+                        "kms:CallerAccount": stack.account,
+                        "kms:ViaService": f"sns.{stack.region}.amazonaws.com",
                     },
                 },
             )
         )
-        self.key.grant(
-            iam.ArnPrincipal(
-                stack.format_arn(
-                    service="iam",
-                    region="",
-                    resource="role",
-                    resource_name="aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
-                )
-            ),
-            *publish,
+        skip_check(
+            self.key,
+            "CKV_AWS_33",
+            "The one statement with Principal * is held to the Auto Scaling service-linked role "
+            "of this account (aws:PrincipalArn, kms:CallerAccount) calling through SNS in this "
+            "region (kms:ViaService): naming the role as principal fails CreateKey in an account "
+            "that never had an Auto Scaling group, and the account principal only delegates to "
+            "IAM, which cannot grant a service-linked role anything.",
         )
-        self.topic = sns.Topic(self, "Topic", master_key=self.key, enforce_ssl=True)
-        if email is not None:
-            self.topic.add_subscription(subscriptions.EmailSubscription(email))
+
+
+def auto_scaling_service_linked_role_arn(stack: Stack) -> str:
+    """The ARN AWSServiceRoleForAutoScaling has (or will have) in `stack`'s account."""
+    return stack.format_arn(
+        service="iam",
+        region="",
+        resource="role",
+        resource_name=f"aws-service-role/autoscaling.amazonaws.com/{AUTO_SCALING_SLR_NAME}",
+    )
 
 
 class FleetAlarms(Construct):

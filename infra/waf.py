@@ -15,6 +15,15 @@ COMMON_RULES_COUNTED = (
     "GenericRFI_BODY",
     "EC2MetaDataSSRF_BODY",
 )
+# Known bad inputs rules that inspect the request body, for the same reason: a paste quoting
+# `${jndi:ldap://...}` (a Log4Shell write-up) or a serialized Java object is text someone meant to
+# share, and the service never evaluates it. Their _HEADER, _URIPATH and _QUERYSTRING siblings
+# still block. Rule names from
+# https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-baseline.html#aws-managed-rule-groups-baseline-known-bad-inputs
+KNOWN_BAD_INPUTS_RULES_COUNTED = (
+    "JavaDeserializationRCE_BODY",
+    "Log4JRCE_BODY",
+)
 # The rate limit counts every POST, whatever its path. The service takes POST only under
 # /api/v1/ (creating links and pastes, opening a burn-after-reading paste) and CloudFront refuses
 # POST on every web app behaviour, so every POST that does anything is a POST /api/*. Matching
@@ -84,8 +93,9 @@ class EdgeWebAcl(Construct):
     """A CLOUDFRONT-scope WAF web ACL; its stack must be in us-east-1.
 
     AWS managed rule groups (common rule set, known bad inputs, Amazon IP reputation list) and a
-    per-address rate limit on every POST (see `RATE_LIMITED_METHOD`). The common rule set's body
-    rules count rather than block (see `COMMON_RULES_COUNTED`). Everything else is allowed.
+    per-address rate limit on every POST (see `RATE_LIMITED_METHOD`). The managed groups' body
+    rules count rather than block (`COMMON_RULES_COUNTED`, `KNOWN_BAD_INPUTS_RULES_COUNTED`): a
+    paste's body is the user's text, never judged by signature. Everything else is allowed.
 
     Attribute: `web_acl` (its `attr_arn` is what a distribution takes).
     """
@@ -105,7 +115,9 @@ class EdgeWebAcl(Construct):
             rules=[
                 _post_rate_rule(priority=0, limit=api_post_limit_per_5_minutes),
                 _managed_rule("AWSManagedRulesAmazonIpReputationList", 1),
-                _managed_rule("AWSManagedRulesKnownBadInputsRuleSet", 2),
+                _managed_rule(
+                    "AWSManagedRulesKnownBadInputsRuleSet", 2, KNOWN_BAD_INPUTS_RULES_COUNTED
+                ),
                 _managed_rule("AWSManagedRulesCommonRuleSet", 3, COMMON_RULES_COUNTED),
             ],
         )

@@ -24,6 +24,7 @@ from service.access_log import RequestLog, configure_logging
 from service.api import Api
 from service.blobs import Blobs
 from service.clicks import ClickCounter
+from service.compression import compressed
 from service.core import (
     BurnAfterReadingOnlyError,
     ExpiredError,
@@ -115,7 +116,8 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     )
     # A path with a trailing slash is another path: 404, not a redirect to a guess.
     starlette.router.redirect_slashes = False
-    return SpitoApp(VisitorPages(starlette), cache=cache, clicks=clicks)
+    # Compression outside the pages, so an HTML error page is compressed like any answer.
+    return SpitoApp(compressed(VisitorPages(starlette)), cache=cache, clicks=clicks)
 
 
 class SpitoApp:

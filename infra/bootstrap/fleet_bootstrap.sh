@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs and starts the Spito service on an Amazon Linux 2023 instance, then tells
-# CloudFormation whether it worked. Runs from user data as root; the same script runs in the test
+# CloudFormation whether it worked: success only once /readyz has answered (the service reaches
+# DynamoDB and S3) and the load balancer's health check would count the instance healthy. Runs from user data as root; the same script runs in the test
 # suite under a temporary --root with --no-packages --no-systemd --no-signal, which replace exactly
 # the three things a test host cannot do (dnf, systemd, cfn-signal).
 set -Eeuo pipefail
@@ -14,7 +15,10 @@ usage: fleet_bootstrap.sh --bundle ZIP|s3://BUCKET/KEY --env-file FILE [options]
   --stack NAME --resource ID --region REGION   where cfn-signal reports
   --root DIR            install under DIR instead of / (tests)
   --python EXE          interpreter for the virtualenv (default python3.11)
-  --health-timeout S    seconds to wait for /healthz (default 180)
+  --health-timeout S    seconds to wait for /readyz (default 180)
+  --alb-health-path P   the target group's health check path (default /healthz)
+  --alb-interval S      its interval in seconds (default 5)
+  --alb-healthy-threshold N   its healthy threshold count (default 2)
   --wheelhouse DIR      install the locked wheels from DIR, not from PyPI (offline hosts)
   --no-packages         skip dnf and the CloudWatch agent (host without dnf)
   --no-systemd          start the service as a background process of this user (host without systemd)
@@ -25,6 +29,8 @@ USAGE
 
 ROOT="" BUNDLE="" ENV_FILE="" LOG_GROUP="" STACK="" RESOURCE="" REGION=""
 PYTHON="python3.11" HEALTH_TIMEOUT=180 WHEELHOUSE=""
+# The target group's health check (infra/target_health.py; a test keeps the two equal).
+ALB_HEALTH_PATH=/healthz ALB_INTERVAL=5 ALB_HEALTHY_THRESHOLD=2
 PACKAGES=1 SYSTEMD=1 SIGNAL=1 SIGNAL_COMMAND=/opt/aws/bin/cfn-signal
 SERVICE_USER="spito"
 
@@ -39,6 +45,9 @@ while (($#)); do
     --root) ROOT="${2%/}"; shift 2 ;;
     --python) PYTHON="$2"; shift 2 ;;
     --health-timeout) HEALTH_TIMEOUT="$2"; shift 2 ;;
+    --alb-health-path) ALB_HEALTH_PATH="$2"; shift 2 ;;
+    --alb-interval) ALB_INTERVAL="$2"; shift 2 ;;
+    --alb-healthy-threshold) ALB_HEALTHY_THRESHOLD="$2"; shift 2 ;;
     --wheelhouse) WHEELHOUSE="$2"; shift 2 ;;
     --no-packages) PACKAGES=0; shift ;;
     --no-systemd) SYSTEMD=0; shift ;;
@@ -216,23 +225,57 @@ start_service() {
   echo $! >"$RUN_DIR/spito.pid"
 }
 
-wait_for_health() {
-  log "waiting up to ${HEALTH_TIMEOUT}s for http://127.0.0.1:$PORT/healthz"
-  "$VENV/bin/python" - "$PORT" "$HEALTH_TIMEOUT" <<'PY'
+# Ready means /readyz answers 200: the service reaches its table and bucket, which /healthz
+# (the process is up) does not say. Then the ALB's own check must be able to pass: a new target
+# is healthy after HealthyThresholdCount consecutive passes, one per interval
+# (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html),
+# so its path must keep answering 200 for one interval more than that. Only then may the signal
+# let CloudFormation replace the instance before it, and a one-instance stage never goes
+# without a healthy target.
+wait_until_ready() {
+  log "waiting up to ${HEALTH_TIMEOUT}s for http://127.0.0.1:$PORT/readyz"
+  "$VENV/bin/python" - "$PORT" "$HEALTH_TIMEOUT" "$ALB_HEALTH_PATH" "$ALB_INTERVAL" \
+    "$ALB_HEALTHY_THRESHOLD" <<'PY'
 import sys, time, urllib.request
 
-port, timeout = sys.argv[1], float(sys.argv[2])
+port, timeout, alb_path = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+alb_window = float(sys.argv[4]) * (int(sys.argv[5]) + 1)
 deadline = time.monotonic() + timeout
-while time.monotonic() < deadline:
+
+
+def answers_200(path):
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-            if response.status == 200:
-                sys.exit(0)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
+            return response.status == 200
     except OSError:
-        pass
+        return False
+
+
+while not answers_200("/readyz"):
+    if time.monotonic() > deadline:
+        sys.exit(f"/readyz did not answer 200 within {timeout:.0f}s: check the table, bucket and role")
     time.sleep(1)
-sys.exit(f"/healthz did not answer 200 within {timeout:.0f}s")
+print(f"fleet_bootstrap: ready; checking {alb_path} for {alb_window:.0f}s as the ALB does", file=sys.stderr)
+passing_since = time.monotonic()
+while time.monotonic() - passing_since < alb_window:
+    if not answers_200(alb_path):
+        passing_since = time.monotonic()
+        if passing_since > deadline:
+            sys.exit(f"{alb_path} did not keep answering 200 within {timeout:.0f}s")
+    time.sleep(1)
 PY
+}
+
+# cfn-signal only counts while a stack operation waits for this instance (a creation or rolling
+# update); an instance that scaling or a health replacement launched later runs the same user
+# data, and CloudFormation refuses its signal (a ValidationError: the resource "cannot be
+# signaled"). The boot succeeded all the same, so a refused success signal is logged, not fatal
+# (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cfn-signal.html,
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-creationpolicy.html).
+signal_success() {
+  signal 0 && return 0
+  log "cfn-signal was refused; no stack operation is waiting for this instance (launched by" \
+    "scaling or a replacement), so there was nothing to tell: the service is ready"
 }
 
 install_packages
@@ -242,6 +285,6 @@ install_dependencies
 write_config
 start_log_agent
 start_service
-wait_for_health
-log "service healthy on port $PORT"
-signal 0
+wait_until_ready
+log "service ready on port $PORT"
+signal_success

@@ -81,6 +81,24 @@ def test_common_rule_set_counts_only_its_body_rules(edge_global: Template) -> No
     _has_rule(edge_global, {"Statement": statement})
 
 
+def test_known_bad_inputs_count_its_body_rules_so_pastes_quoting_exploits_pass(
+    edge_global: Template,
+) -> None:
+    # A Log4Shell write-up or a serialized Java object is a legitimate paste.
+    (group,) = [
+        rule["Statement"]["ManagedRuleGroupStatement"]
+        for rule in _rules(edge_global)
+        if rule["Statement"].get("ManagedRuleGroupStatement", {}).get("Name")
+        == "AWSManagedRulesKnownBadInputsRuleSet"
+    ]
+    counted = {
+        override["Name"]
+        for override in group.get("RuleActionOverrides", [])
+        if override["ActionToUse"] == {"Count": {}}
+    }
+    assert counted == {"Log4JRCE_BODY", "JavaDeserializationRCE_BODY"}
+
+
 def test_every_post_is_rate_limited_per_address_whatever_its_path(edge_global: Template) -> None:
     # Only the method is matched: no path encoding (/%61pi/, /api%2Fv1/) can dodge the limit.
     is_post = {

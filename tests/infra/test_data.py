@@ -186,6 +186,26 @@ def test_data_buckets_removal_follows_the_stage(stage: str, cdk_template: Templa
     assert {bucket["DeletionPolicy"] for bucket in buckets.values()} == {REMOVAL[stage]}
 
 
+def _auto_deleted_buckets(template: Template) -> set[str]:
+    return {
+        resource["Properties"]["BucketName"]["Ref"]
+        for resource in template.find_resources("Custom::S3AutoDeleteObjects").values()
+    }
+
+
+@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("layer", ["Data", "Api", "Edge"])
+def test_buckets_deleted_with_their_stack_are_emptied_first_and_retained_ones_kept(
+    stage: str, layer: str, cdk_template: Templates
+) -> None:
+    # CloudFormation deletes only empty buckets: a non-empty one ends a destroy in DELETE_FAILED.
+    template = cdk_template(f"Spito-{stage}-{layer}")
+    buckets = template.find_resources("AWS::S3::Bucket")
+    deleted = {name for name, bucket in buckets.items() if bucket["DeletionPolicy"] == "Delete"}
+    assert buckets
+    assert _auto_deleted_buckets(template) == deleted
+
+
 def test_blob_bucket_logs_access_to_the_access_log_bucket(cdk_template: Templates) -> None:
     template = _data(cdk_template, "prod")
     log_bucket = _logical_id(template, "AWS::S3::Bucket", "AccessLogs")

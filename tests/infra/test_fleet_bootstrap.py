@@ -4,8 +4,9 @@ The user data of the synthesized Spito-dev-Api launch template runs as written (
 the embedded script, the exec line with the template's arguments), with deploy-time values
 filled in and only what this host cannot do swapped: paths under a temporary root, a free
 loopback port, the bundle as a local zip (no S3), and flags for no dnf, no systemd and a
-recording stand-in for cfn-signal. Everything else (unpacking the asset, the hash-locked
-virtualenv from the wheels `make deps` downloaded, the unit and log-agent files, the /healthz
+recording stand-in for cfn-signal, and the table and bucket those of the local stack (dynalite,
+s3rver), so /readyz can answer. Everything else (unpacking the asset, the hash-locked virtualenv
+from the wheels `make deps` downloaded, the unit and log-agent files, the /readyz and ALB health
 gate) runs for real, offline.
 """
 
@@ -29,6 +30,8 @@ from typing import Any
 import httpx
 import pytest
 
+from devstack.stack import LOCAL_CREDENTIALS, LocalStack
+from infra import target_health
 from infra.api_fleet import BOOTSTRAP_SCRIPT
 from tests.fixtures.cdk_app import REPO_ROOT
 
@@ -37,12 +40,6 @@ STACK = "Spito-test-Api"
 RESOURCE = "ApiFleetASG97E7D065"
 REGION = "eu-west-1"
 INSTALL_TIMEOUT_SECONDS = 240
-# What CloudFormation fills into the user data at deploy time, by a fragment of each token.
-DEPLOY_TIME_VALUES = {
-    "DataTable": "spito-test",
-    "DataBlobs": "spito-test-blobs",
-    "ServiceLogs": LOG_GROUP,
-}
 USER_DATA_DIR = "/run/spito-bootstrap"
 
 
@@ -89,21 +86,29 @@ def _zip(directory: Path, destination: Path) -> Path:
     return destination
 
 
-def _recording_signal_command(directory: Path) -> tuple[Path, Path]:
-    """A stand-in for cfn-signal that appends its arguments to a file."""
+def _recording_signal_command(directory: Path, refusal: str | None = None) -> tuple[Path, Path]:
+    """A stand-in for cfn-signal that appends its arguments to a file; with `refusal`, it then
+    prints that message and fails, as cfn-signal does when CloudFormation refuses the signal."""
     record = directory / "signals.txt"
     command = directory / "cfn-signal"
-    command.write_text(f'#!/bin/sh\necho "$@" >> "{record}"\n')
+    refuse = f"echo '{refusal}' >&2\nexit 1\n" if refusal else ""
+    command.write_text(f'#!/bin/sh\necho "$@" >> "{record}"\n{refuse}')
     command.chmod(command.stat().st_mode | stat.S_IXUSR)
     return command, record
 
 
 def _run_bootstrap(
-    work: Path, bundle: Path, env_lines: list[str]
+    work: Path,
+    bundle: Path,
+    env_lines: list[str],
+    *,
+    health_timeout: int = 60,
+    signal_refusal: str | None = None,
+    alb_interval: int = target_health.INTERVAL_SECONDS,
 ) -> tuple[subprocess.CompletedProcess[str], Path, Path]:
     env_file = work / "service.env"
     env_file.write_text("\n".join(env_lines) + "\n")
-    signal_command, record = _recording_signal_command(work)
+    signal_command, record = _recording_signal_command(work, signal_refusal)
     root = work / "root"
     result = subprocess.run(
         [
@@ -124,7 +129,9 @@ def _run_bootstrap(
             "--region",
             REGION,
             "--health-timeout",
-            "60",
+            str(health_timeout),
+            "--alb-interval",
+            str(alb_interval),
             "--wheelhouse",
             str(_wheelhouse()),
             "--no-packages",
@@ -147,7 +154,28 @@ def _stop(root: Path) -> None:
             os.killpg(int(pid_file.read_text()), signal.SIGTERM)
 
 
-def _user_data(template: dict[str, Any]) -> tuple[str, str]:
+def _deploy_time_values(local_stack: LocalStack) -> dict[str, str]:
+    """What CloudFormation fills into the user data at deploy time, by a fragment of each token:
+    here the local stack's table and bucket, so the installed service can answer /readyz."""
+    return {
+        "DataTable": local_stack.storage.table,
+        "DataBlobs": local_stack.storage.bucket,
+        "ServiceLogs": LOG_GROUP,
+    }
+
+
+def _storage_lines(local_stack: LocalStack) -> list[str]:
+    """The settings that point a service at the local stack's storage instead of AWS's."""
+    return [
+        *(f"{key}={value}" for key, value in LOCAL_CREDENTIALS.items()),
+        f"SPITO_DYNAMODB_ENDPOINT={local_stack.storage.dynamodb_endpoint}",
+        f"SPITO_S3_ENDPOINT={local_stack.storage.s3_endpoint}",
+        f"SPITO_TABLE={local_stack.storage.table}",
+        f"SPITO_BUCKET={local_stack.storage.bucket}",
+    ]
+
+
+def _user_data(template: dict[str, Any], deploy_time_values: dict[str, str]) -> tuple[str, str]:
     """The launch template's user data with deploy-time values filled in, and the fleet's id."""
     (launch_template,) = [
         resource
@@ -162,7 +190,7 @@ def _user_data(template: dict[str, Any]) -> tuple[str, str]:
         if isinstance(part, str):
             rendered.append(part)
             continue
-        (value,) = [v for fragment, v in DEPLOY_TIME_VALUES.items() if fragment in json.dumps(part)]
+        (value,) = [v for fragment, v in deploy_time_values.items() if fragment in json.dumps(part)]
         rendered.append(value)
     (fleet,) = [
         logical_id
@@ -172,9 +200,14 @@ def _user_data(template: dict[str, Any]) -> tuple[str, str]:
     return separator.join(rendered), fleet
 
 
-def _on_this_host(user_data: str, *, work: Path, port: int, flags: list[str]) -> str:
-    """`user_data` with the host's paths, port and flags; the embedded script left untouched."""
+def _on_this_host(
+    user_data: str, *, work: Path, port: int, flags: list[str], env_lines: list[str]
+) -> str:
+    """`user_data` with the host's paths, port, flags and extra environment lines (local storage
+    endpoints); the embedded script left untouched."""
     head, rest = user_data.split("<<'SPITO_BOOTSTRAP'\n", 1)
+    extra = "".join(f"{line}\n" for line in env_lines)
+    head = head.replace("\nSPITO_ENV\n", f"\n{extra}SPITO_ENV\n")
     script, tail = rest.split("\nSPITO_BOOTSTRAP\n", 1)
     head = head.replace(USER_DATA_DIR, str(work / "user-data"))
     head = re.sub(r"^PORT=\d+$", f"PORT={port}", head, flags=re.MULTILINE)
@@ -186,12 +219,14 @@ def _on_this_host(user_data: str, *, work: Path, port: int, flags: list[str]) ->
 
 
 @pytest.fixture(scope="module")
-def bootstrapped(cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bootstrapped]:
+def bootstrapped(
+    cdk_out: Path, local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Bootstrapped]:
     """The shipped user data, run on this host; the service it started is stopped after."""
     work = tmp_path_factory.mktemp("bootstrap")
     bundle = _zip(_service_asset(cdk_out), work / "service.zip")
     template = json.loads((cdk_out / "Spito-dev-Api.template.json").read_text())
-    user_data, fleet = _user_data(template)
+    user_data, fleet = _user_data(template, _deploy_time_values(local_stack))
     signal_command, record = _recording_signal_command(work)
     port = _free_port()
     root = work / "root"
@@ -201,7 +236,15 @@ def bootstrapped(cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         *("--health-timeout", "60"),
     ]
     script = work / "user-data.sh"
-    script.write_text(_on_this_host(user_data, work=work, port=port, flags=host_flags))
+    script.write_text(
+        _on_this_host(
+            user_data,
+            work=work,
+            port=port,
+            flags=host_flags,
+            env_lines=_storage_lines(local_stack),
+        )
+    )
     result = subprocess.run(
         ["bash", str(script)],
         capture_output=True,
@@ -237,20 +280,20 @@ def test_user_data_writes_the_bootstrap_script_byte_for_byte(bootstrapped: Boots
 
 
 def test_the_service_runs_with_the_environment_the_template_gives_it(
-    bootstrapped: Bootstrapped,
+    bootstrapped: Bootstrapped, local_stack: LocalStack
 ) -> None:
     installed = (bootstrapped.root / "etc" / "spito" / "spito.env").read_text().splitlines()
     assert (bootstrapped.user_data_dir / "service.env").read_text().splitlines() == installed
     assert {
-        "SPITO_TABLE=spito-test",
-        "SPITO_BUCKET=spito-test-blobs",
+        f"SPITO_TABLE={local_stack.storage.table}",
+        f"SPITO_BUCKET={local_stack.storage.bucket}",
         "SPITO_CLIENT_IP_POSITION=2",
         f"AWS_REGION={REGION}",
         f"PORT={bootstrapped.port}",
     } <= set(installed)
 
 
-def test_success_is_signalled_once_for_the_fleet_after_healthz_answered(
+def test_success_is_signalled_once_for_the_fleet_after_readyz_and_the_alb_check_passed(
     bootstrapped: Bootstrapped,
 ) -> None:
     assert bootstrapped.signals.read_text().splitlines() == [
@@ -258,7 +301,66 @@ def test_success_is_signalled_once_for_the_fleet_after_healthz_answered(
         f" --region {REGION}"
     ]
     stderr = bootstrapped.result.stderr
-    assert stderr.index("waiting up to") < stderr.index("service healthy")
+    assert stderr.index("/readyz") < stderr.index("ready; checking /healthz for 15s")
+    assert stderr.index("ready; checking") < stderr.index("service ready on port")
+
+
+def test_bootstrap_waits_as_long_as_the_target_groups_health_check_needs() -> None:
+    # The script's defaults are the target group's check (infra/target_health.py).
+    script = BOOTSTRAP_SCRIPT.read_text()
+    assert (
+        f"ALB_HEALTH_PATH={target_health.PATH} ALB_INTERVAL={target_health.INTERVAL_SECONDS} "
+        f"ALB_HEALTHY_THRESHOLD={target_health.HEALTHY_THRESHOLD}\n"
+    ) in script
+
+
+def test_a_service_that_cannot_reach_its_storage_signals_failure(
+    cdk_out: Path, tmp_path: Path
+) -> None:
+    # /healthz answers (the process is up) but /readyz cannot reach DynamoDB or S3.
+    nowhere = f"http://127.0.0.1:{_free_port()}"
+    env_lines = [
+        f"PORT={_free_port()}",
+        "SPITO_BIND_HOST=127.0.0.1",
+        *(f"{key}={value}" for key, value in LOCAL_CREDENTIALS.items()),
+        f"SPITO_DYNAMODB_ENDPOINT={nowhere}",
+        f"SPITO_S3_ENDPOINT={nowhere}",
+        "SPITO_TABLE=spito-missing",
+        "SPITO_BUCKET=spito-missing",
+    ]
+    bundle = _zip(_service_asset(cdk_out), tmp_path / "service.zip")
+    result, root, record = _run_bootstrap(tmp_path, bundle, env_lines, health_timeout=15)
+    try:
+        assert result.returncode != 0
+        assert "/readyz did not answer 200" in result.stderr
+        assert record.read_text().splitlines() == [
+            f"--exit-code 1 --stack {STACK} --resource {RESOURCE} --region {REGION}"
+        ]
+    finally:
+        _stop(root)
+
+
+def test_a_signal_no_stack_operation_waits_for_does_not_fail_the_boot(
+    cdk_out: Path, local_stack: LocalStack, tmp_path: Path
+) -> None:
+    # An instance launched by scaling runs the same user data; CloudFormation refuses its signal.
+    env_lines = [f"PORT={_free_port()}", "SPITO_BIND_HOST=127.0.0.1", *_storage_lines(local_stack)]
+    bundle = _zip(_service_asset(cdk_out), tmp_path / "service.zip")
+    refused = (
+        "ValidationError: Stack arn:aws:cloudformation:eu-west-1:111111111111:stack/"
+        f"{STACK}/x is in UPDATE_COMPLETE state and cannot be signaled"
+    )
+    result, root, record = _run_bootstrap(
+        tmp_path, bundle, env_lines, signal_refusal=refused, alb_interval=1
+    )
+    try:
+        assert result.returncode == 0, result.stderr
+        assert "no stack operation is waiting for this instance" in result.stderr
+        assert record.read_text().splitlines() == [
+            f"--exit-code 0 --stack {STACK} --resource {RESOURCE} --region {REGION}"
+        ]
+    finally:
+        _stop(root)
 
 
 def test_dependencies_are_installed_into_a_virtualenv(bootstrapped: Bootstrapped) -> None:

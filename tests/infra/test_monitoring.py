@@ -131,32 +131,67 @@ def test_cloudwatch_may_use_the_topic_key_only_for_this_accounts_alarms(
     ]
 
 
-def test_auto_scaling_may_use_the_topic_key_through_its_service_linked_role(
-    cdk_template: Templates,
-) -> None:
-    from aws_cdk.assertions import Match
+def _key_policy(template: Template) -> list[dict[str, Any]]:
+    (key,) = template.find_resources("AWS::KMS::Key").values()
+    statements: list[dict[str, Any]] = key["Properties"]["KeyPolicy"]["Statement"]
+    return statements
 
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_topic_key_policy_names_no_principal_that_may_not_exist_yet(
+    stage: str, cdk_template: Templates
+) -> None:
+    # KMS refuses a key policy naming a missing principal; service-linked roles appear only
+    # once the account first uses their service (the first deploy in a fresh account).
+    principals = json.dumps([s["Principal"] for s in _key_policy(_api(cdk_template, stage))])
+    assert "aws-service-role" not in principals
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_auto_scaling_may_use_the_topic_key_through_sns_as_its_service_linked_role(
+    stage: str, cdk_template: Templates
+) -> None:
+    account = ACCOUNTS[stage]
     role = (
-        "arn:aws:iam::111111111111:role/aws-service-role/autoscaling.amazonaws.com/"
+        f"arn:aws:iam::{account}:role/aws-service-role/autoscaling.amazonaws.com/"
         "AWSServiceRoleForAutoScaling"
     )
-    _api(cdk_template).has_resource_properties(
-        "AWS::KMS::Key",
-        {
-            "KeyPolicy": {
-                "Statement": Match.array_with(
-                    [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"AWS": role},
-                            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                            "Resource": "*",
-                        }
-                    ]
-                )
-            }
+    assert {
+        "Effect": "Allow",
+        "Principal": {"AWS": "*"},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+        "Resource": "*",
+        "Condition": {
+            "ArnEquals": {"aws:PrincipalArn": role},
+            "StringEquals": {
+                "kms:CallerAccount": account,
+                "kms:ViaService": "sns.eu-west-1.amazonaws.com",
+            },
         },
-    )
+    } in _key_policy(_api(cdk_template, stage))
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_alarm_topic_policy_lets_this_accounts_alarms_publish(
+    stage: str, cdk_template: Templates
+) -> None:
+    # The topic policy replaces SNS's default one: without this Allow every alarm action fails.
+    account = ACCOUNTS[stage]
+    template = _api(cdk_template, stage)
+    (topic_id,) = template.find_resources("AWS::SNS::Topic")
+    (policy,) = template.find_resources("AWS::SNS::TopicPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert {
+        "Sid": "CloudWatchAlarmsOfThisAccountPublish",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": "sns:Publish",
+        "Resource": {"Ref": topic_id},
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": account},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:eu-west-1:{account}:alarm:*"},
+        },
+    } in statements
 
 
 def test_alarm_topic_refuses_publishing_without_tls(cdk_template: Templates) -> None:

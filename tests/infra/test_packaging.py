@@ -27,7 +27,7 @@ import json
 import sys
 from pathlib import Path
 
-from aws_cdk import App, Duration, Environment, RemovalPolicy, Stack
+from aws_cdk import App, Duration, Environment, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 
@@ -36,6 +36,7 @@ from infra.api_fleet import ApiFleet
 from infra.data import DataStore
 from infra.monitoring import AlarmTopic
 from infra.network import Network
+from infra.runtime_rules import AwsRuntimeRules
 
 site, repo, outdir = (Path(arg).resolve() for arg in sys.argv[1:])
 assert Path(infra.__file__).resolve().is_relative_to(site), infra.__file__
@@ -76,6 +77,8 @@ fleet = ApiFleet(
     removal_policy=RemovalPolicy.DESTROY,
     deletion_protection=False,
 )
+# The platform engineer's one line: the reused constructs must pass the AWS runtime rules.
+Validations.of(app).add_plugins(AwsRuntimeRules())
 app.synth()
 print(json.dumps({"service_asset_hash": fleet.service_asset.asset_hash}))
 """
@@ -147,6 +150,7 @@ def test_the_wheel_carries_the_files_the_constructs_read_at_synth(reused: dict[s
     names = set(reused["names"])
     assert {
         "infra/network.py",
+        "infra/runtime_rules/plugin.py",
         "infra/bootstrap/fleet_bootstrap.sh",
         "infra/edge_function/spa_fallback.js",
         "service/__main__.py",
