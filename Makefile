@@ -16,7 +16,9 @@ CDK := node_modules/.bin/cdk
 CHECKOV := .tools/checkov/bin/checkov
 STAGE ?= dev
 PORT ?= 8080
-export PORT STAGE
+# STAGE is not exported: a make run inside `make test` (the diff tests) must not inherit this
+# default as if a user had chosen a stage (make diff reports every stage unless one is given).
+export PORT
 
 .PHONY: help deps dev test synth diff bench lint deploy destroy integ faults clean web browser haproxy shellcheck
 
