@@ -53,6 +53,7 @@ def add_stage(app: App, config: SpitoConfig) -> SpitoStacks:
         f"{prefix}-Api",
         config=config,
         vpc=network.vpc,
+        fleet_subnets=network.network.private_subnets,
         table=data.table,
         blob_bucket=data.blob_bucket,
         data_access_policy=data.data.service_access_policy,
@@ -69,7 +70,8 @@ def add_stage(app: App, config: SpitoConfig) -> SpitoStacks:
         config=config,
         web_dist=Path(app.node.try_get_context(WEB_DIST_CONTEXT_KEY) or WEB_DIST),
         load_balancer=api.load_balancer,
-        origin_secret=api.origin_secret,
+        load_balancer_security_group=api.fleet.load_balancer_security_group,
+        vpc_id=network.vpc.vpc_id,
         viewer_certificate=edge_global.viewer_certificate if edge_global else None,
         web_acl_arn=edge_global.web_acl_arn if edge_global else None,
     )
@@ -106,12 +108,11 @@ def use_strong_references(app: App) -> None:
 
     Strong means Fn::ImportValue within a region, and the CDK's ExportWriter/ExportReader (SSM
     parameters) from us-east-1. A weak Fn::GetStackOutput is resolved only when its consumer
-    deploys, and the CDK CLI skips a stack whose template is unchanged, so a replaced ALB, secret
-    or certificate would silently never reach CloudFront. With strong references the producer's
+    deploys, and the CDK CLI skips a stack whose template is unchanged, so a replaced ALB or
+    certificate would silently never reach CloudFront. With strong references the producer's
     deploy fails instead ("export ... is in use"), at the price that replacing a referenced
-    resource takes the CDK's two-step export migration (the origin secret has its own one-deploy
-    rotation, infra/api_fleet.py). Set here rather than in cdk.json, so no context value can
-    weaken it.
+    resource takes the CDK's two-step export migration. Set here rather than in cdk.json, so no
+    context value can weaken it.
     """
     CrossStackReferences.of(app).consume(ReferenceStrength.STRONG)
 

@@ -27,6 +27,12 @@ DEFAULT_STAGE = "dev"
 Architecture = Literal["arm64", "x86_64"]
 RemovalPolicyName = Literal["destroy", "retain"]
 InterfaceEndpointName = Literal["logs", "ssm", "ssmmessages", "ec2messages"]
+# How CloudFront reaches the ALB over its VPC origin: HTTPS needs the domain's certificate.
+OriginProtocol = Literal["http", "https"]
+# The ALB's listener port for each (infra/api_fleet.py), which CloudFront's VPC origins use.
+ORIGIN_PORTS: Mapping[OriginProtocol, int] = types.MappingProxyType({"http": 80, "https": 443})
+# One deploy's worth of a change of that protocol (docs/ORIGIN-AND-EGRESS.md, "Adding a domain").
+OriginSwitch = Literal["to_https", "to_http"]
 
 
 # The subnets every zone gets (infra/network.py): a public /24 (ALB, NAT) and a private /20 (fleet).
@@ -128,8 +134,9 @@ class EdgeConfig:
     # Per client address, per 5 minutes, on POST /api/* (creating links and pastes).
     waf_api_post_limit_per_5_minutes: int = 500
     access_log_retention_days: int = 90
-    # Bumping it by one rotates the secret origin header in one `cdk deploy --all`.
-    origin_secret_generation: int = 1
+    # Set for the one deploy that changes the protocol CloudFront uses to reach the ALB: the ALB
+    # keeps both listeners while the edge moves, so CloudFront never points at a missing one.
+    origin_switch: OriginSwitch | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -151,6 +158,30 @@ class SpitoConfig:
     @property
     def retain_data(self) -> bool:
         return self.data.removal_policy == "retain"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OriginPlan:
+    """The protocol CloudFront uses to reach the ALB, and the listeners the ALB has meanwhile."""
+
+    cloudfront: OriginProtocol
+    listeners: tuple[OriginProtocol, ...]
+
+
+def origin_plan(config: SpitoConfig) -> OriginPlan:
+    """HTTPS with a custom domain (its certificate is what CloudFront checks), HTTP without.
+
+    The Api stack deploys before the edge, so a listener CloudFront still uses must survive the
+    deploy that moves CloudFront off it: `edge.origin_switch` keeps both listeners for that deploy
+    and names the side CloudFront takes; the next deploy, without it, removes the other.
+    """
+    switch = config.edge.origin_switch
+    if switch is not None:
+        return OriginPlan(
+            cloudfront="https" if switch == "to_https" else "http", listeners=("http", "https")
+        )
+    protocol: OriginProtocol = "https" if config.domain.domain_name else "http"
+    return OriginPlan(cloudfront=protocol, listeners=(protocol,))
 
 
 def load_config(context: Mapping[str, Any], stage: str | None = None) -> SpitoConfig:
@@ -311,6 +342,7 @@ def _validate(config: SpitoConfig) -> None:
     _validate_data(config)
     _validate_domain(config.domain)
     _validate_edge(config.edge)
+    _validate_origin_switch(config)
 
 
 def _validate_environment(config: SpitoConfig) -> None:
@@ -501,7 +533,19 @@ def _validate_edge(edge: EdgeConfig) -> None:
         2_000_000_000,
     )
     _check_range("spito.edge.access_log_retention_days", edge.access_log_retention_days, 1, 3650)
-    _check_range("spito.edge.origin_secret_generation", edge.origin_secret_generation, 1, 10**6)
+
+
+def _validate_origin_switch(config: SpitoConfig) -> None:
+    switch = config.edge.origin_switch
+    if switch is not None and config.domain.domain_name is None:
+        # Both directions keep an HTTPS listener for one deploy, and it needs the domain's
+        # certificate: remove the domain only in the deploy after "to_http".
+        raise ConfigError(
+            "spito.edge.origin_switch",
+            f"{switch!r} keeps an HTTPS listener, which needs the domain's certificate",
+            "keep spito.domain set for this deploy (remove it in the next one), or set "
+            "origin_switch to null",
+        )
 
 
 def _check_range(key: str, value: int | float, low: int | float, high: int | float) -> None:

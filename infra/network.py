@@ -24,14 +24,20 @@ INTERFACE_ENDPOINT_SERVICES: dict[InterfaceEndpointName, ec2.InterfaceVpcEndpoin
 
 
 class Network(Construct):
-    """A VPC over the given zones: a public /24 (ALB, NAT) and a private /20 with egress (fleet)
-    in each.
+    """A VPC over the given zones: a public /24 (NAT, if any) and a private /20 (internal ALB,
+    fleet) in each.
 
-    S3 and DynamoDB are reached through free gateway endpoints, so the data path never crosses NAT;
-    the chosen interface endpoints keep CloudWatch Logs and Session Manager traffic private too.
-    Flow logs go to a log group with retention, and the default security group allows nothing.
+    With `nat_gateways` of 1 or more the private subnets route to the internet through NAT; with
+    0 they are isolated: no NAT gateway, and no route to the internet gateway from them. The
+    public subnets and the internet gateway stay either way: CloudFront VPC origins need the VPC
+    to have an internet gateway (CloudFront developer guide, "Restrict access with VPC origins";
+    aws-cdk's VPC-origin integration test keeps one for the same reason), though nothing is
+    placed in them without NAT. S3 and DynamoDB are reached through free gateway endpoints, so
+    the data path never crosses NAT; the chosen interface endpoints keep the other AWS APIs the
+    fleet calls private too. Flow logs go to a log group with retention, and the default security
+    group allows nothing.
 
-    Attributes: `vpc`, `flow_log_group`.
+    Attributes: `vpc`, `private_subnets` (the selection the ALB and fleet use), `flow_log_group`.
     """
 
     def __init__(
@@ -47,6 +53,10 @@ class Network(Construct):
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
+        private_type = (
+            ec2.SubnetType.PRIVATE_WITH_EGRESS if nat_gateways else ec2.SubnetType.PRIVATE_ISOLATED
+        )
+        self.private_subnets = ec2.SubnetSelection(subnet_type=private_type)
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
@@ -63,7 +73,7 @@ class Network(Construct):
                 ),
                 ec2.SubnetConfiguration(
                     name="private",
-                    subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS,
+                    subnet_type=private_type,
                     cidr_mask=PRIVATE_SUBNET_PREFIX,
                 ),
             ],
@@ -94,7 +104,7 @@ class Network(Construct):
                 f"{name.capitalize()}Endpoint",
                 service=INTERFACE_ENDPOINT_SERVICES[name],
                 private_dns_enabled=True,
-                subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+                subnets=self.private_subnets,
             )
             acknowledge(
                 endpoint.node.find_child("SecurityGroup"),
@@ -102,7 +112,11 @@ class Network(Construct):
                 "The endpoint admits HTTPS from the VPC's own CIDR, a Fn::GetAtt the rule "
                 "cannot evaluate; nothing outside the VPC can reach an interface endpoint.",
             )
-        for subnet in [*self.vpc.public_subnets, *self.vpc.private_subnets]:
+        for subnet in [
+            *self.vpc.public_subnets,
+            *self.vpc.private_subnets,
+            *self.vpc.isolated_subnets,
+        ]:
             ignore_check(
                 subnet,
                 "W3010",

@@ -61,8 +61,9 @@ MEANINGS = {
     "edge.waf_api_post_limit_per_5_minutes": "WAF rate limit per address on every POST "
     "(the service takes POST only under /api/)",
     "edge.access_log_retention_days": "CloudFront access log expiry",
-    "edge.origin_secret_generation": "bump by one to rotate the secret origin header "
-    "(README: Rotating the origin secret)",
+    "edge.origin_switch": "for one deploy when adding (`to_https`) or removing (`to_http`, "
+    "domain still set) a domain: the ALB keeps both listeners while CloudFront moves "
+    "(docs/ORIGIN-AND-EGRESS.md)",
 }
 
 
