@@ -18,7 +18,7 @@ STAGE ?= dev
 PORT ?= 8080
 export PORT STAGE
 
-.PHONY: help deps dev test synth diff bench lint deploy destroy faults clean web browser haproxy shellcheck
+.PHONY: help deps dev test synth diff bench lint deploy destroy faults clean web browser haproxy shellcheck wheelhouse
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,7 +45,16 @@ $(WHEELHOUSE)/.downloaded: service/requirements.lock
 	$(PY) -m pip download -q --require-hashes --only-binary=:all: -d $(WHEELHOUSE) -r service/requirements.lock
 	touch $@
 
-deps: $(VENV)/.installed node_modules/.installed $(CHECKOV) $(WHEELHOUSE)/.downloaded ## create .venv and node_modules when missing or stale
+# The fleet's wheels per architecture, which synth bundles into the service asset so instances
+# install with pip's index off (infra/service_bundle.py); synth stops, naming this target, when
+# they are missing or older than the lock.
+FLEET_WHEELS := .tools/fleet-wheels
+$(FLEET_WHEELS)/%/.lock-sha256: service/requirements.lock $(VENV)/.installed
+	$(PY) -m infra.service_bundle $*
+
+wheelhouse: $(FLEET_WHEELS)/arm64/.lock-sha256 $(FLEET_WHEELS)/x86_64/.lock-sha256 ## download the fleet's locked wheels (arm64, x86_64) that synth puts in the service asset
+
+deps: $(VENV)/.installed node_modules/.installed $(CHECKOV) $(WHEELHOUSE)/.downloaded wheelhouse ## create .venv and node_modules when missing or stale
 
 # The web app has its own package.json and lock (web/); its build output is never committed.
 WEB_SOURCES := web/index.html web/vite.config.ts web/tsconfig.json $(shell find web/src -type f)

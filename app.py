@@ -41,8 +41,8 @@ class SpitoStacks:
 def add_stage(app: App, config: SpitoConfig) -> SpitoStacks:
     """Add every stack of one stage to `app`."""
     prefix = f"Spito-{config.stage}"
-    network = NetworkStack(app, f"{prefix}-Network", config=config)
     data = DataStack(app, f"{prefix}-Data", config=config)
+    network = NetworkStack(app, f"{prefix}-Network", config=config, data_buckets=[data.blob_bucket])
     certificate = (
         CertificateStack(app, f"{prefix}-Certificate", config=config)
         if config.domain.domain_name

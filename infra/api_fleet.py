@@ -3,10 +3,20 @@ auto-scaling EC2 fleet."""
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+import jsii
+from aws_cdk import (
+    AssetHashType,
+    BundlingOptions,
+    DockerImage,
+    Duration,
+    ILocalBundling,
+    RemovalPolicy,
+    Stack,
+)
 from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
@@ -24,12 +34,11 @@ from infra.checkov import skip_check
 from infra.config import ORIGIN_PORTS, OriginProtocol
 from infra.data import private_bucket
 from infra.nag import acknowledge
+from infra.service_bundle import SERVICE_EXCLUDES, check_wheelhouse, stage_bundle
 
 # The service package sits beside infra/, in the repository and in an installed wheel alike.
 SERVICE_DIR = Path(__file__).resolve().parent.parent / "service"
 BOOTSTRAP_SCRIPT = Path(__file__).resolve().parent / "bootstrap" / "fleet_bootstrap.sh"
-# Kept out of the asset: they change the hash without changing what runs.
-SERVICE_ASSET_EXCLUDES = ["__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", "tests"]
 
 
 class ApiFleet(Construct):
@@ -41,12 +50,13 @@ class ApiFleet(Construct):
     VPC-origin security group on the listeners' ports. One listener per protocol in `listeners`
     (HTTP on 80, HTTPS on 443 with `certificate`), each forwarding everything to the fleet. The
     fleet runs Amazon Linux 2023 in the private subnets with IMDSv2, an encrypted root volume and
-    no key pair (Session Manager only); user data installs the service asset and signals
-    CloudFormation after `/healthz` answers (the creation waits for `min_capacity` signals). A
-    change of launch template rolls the fleet one instance at a time, each replacement launched
-    first and gated on its own signal, with every instance the group has at the time kept in
-    service. The desired capacity is left to target tracking: a template value would reset a
-    scaled-out fleet on every deploy (aws-cdk #5215).
+    no key pair (Session Manager only); user data installs the service asset (service/ and a
+    wheelhouse for the fleet's platform, `wheelhouse`, installed with pip's index off: no
+    internet needed) and signals CloudFormation after `/healthz` answers (the creation waits for
+    `min_capacity` signals). A change of launch template rolls the fleet one instance at a time,
+    each replacement launched first and gated on its own signal, with every instance the group
+    has at the time kept in service. The desired capacity is left to target tracking: a template
+    value would reset a scaled-out fleet on every deploy (aws-cdk #5215).
 
     Attributes: `load_balancer`, `load_balancer_security_group`, `listeners` (by protocol),
     `target_group`, `auto_scaling_group`, `role`, `log_group`, `access_log_bucket`,
@@ -76,6 +86,7 @@ class ApiFleet(Construct):
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
         deletion_protection: bool,
+        wheelhouse: Path,
         listeners: Sequence[OriginProtocol] = ("http",),
         certificate: acm.ICertificate | None = None,
         access_log_days: int = 90,
@@ -87,6 +98,8 @@ class ApiFleet(Construct):
                 f"ApiFleet: service_dir {service_dir} has no __main__.py; pass the directory of "
                 "Spito's service package (the default is the one installed beside infra)"
             )
+        # Up front, with the fix in the message, rather than from inside the asset's bundling.
+        check_wheelhouse(wheelhouse, service_dir / "requirements.lock")
         if not listeners or len(set(listeners)) != len(listeners):
             raise ValueError(f"ApiFleet: listeners {list(listeners)} must name each protocol once")
         if ("https" in listeners) != (certificate is not None):
@@ -108,7 +121,19 @@ class ApiFleet(Construct):
             vpc=vpc, vpc_subnets=vpc_subnets, deletion_protection=deletion_protection
         )
         self.service_asset = s3_assets.Asset(
-            self, "ServiceCode", path=str(service_dir), exclude=SERVICE_ASSET_EXCLUDES
+            self,
+            "ServiceCode",
+            path=str(service_dir),
+            exclude=list(SERVICE_EXCLUDES),
+            # Laid out by this process (no container runs): service/ and the fleet's wheels.
+            bundling=BundlingOptions(
+                image=DockerImage.from_registry("spito/bundled-locally-never-pulled"),
+                local=typing.cast(
+                    ILocalBundling, _ServiceBundle(service_dir=service_dir, wheelhouse=wheelhouse)
+                ),
+            ),
+            # The wheels are part of what runs: a new lock or wheel is a new asset.
+            asset_hash_type=AssetHashType.OUTPUT,
         )
         self.role = self._instance_role(data_access_policy)
         instance_security_group = ec2.SecurityGroup(
@@ -118,7 +143,8 @@ class ApiFleet(Construct):
             description="Spito instances: the service port from the ALB, HTTPS out",
             allow_all_outbound=False,
         )
-        # AWS APIs, the OS repositories and PyPI (for the hash-locked install) are all HTTPS.
+        # AWS APIs and the OS repositories (S3) are HTTPS; PyPI is not needed (wheels ship in
+        # the asset). Without NAT only the VPC's endpoints answer (infra/network.py).
         instance_security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS out")
         self.user_data = ec2.UserData.for_linux()
         launch_template = ec2.LaunchTemplate(
@@ -359,3 +385,21 @@ class ApiFleet(Construct):
             f" --log-group {self.log_group.log_group_name}"
             f" --stack {stack.stack_name} --resource {asg_logical_id} --region {stack.region}",
         )
+
+
+@jsii.implements(ILocalBundling)
+class _ServiceBundle:
+    """Stages the service asset in this process: service/ and `wheelhouse` (infra/service_bundle).
+
+    jsii hands the bundling options over as one positional struct, which the generated
+    `ILocalBundling` protocol spells as keyword arguments; hence the cast where it is used.
+    """
+
+    def __init__(self, *, service_dir: Path, wheelhouse: Path) -> None:
+        self._service_dir = service_dir
+        self._wheelhouse = wheelhouse
+
+    def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:
+        del options  # nothing to configure: the layout is fixed
+        stage_bundle(self._service_dir, self._wheelhouse, Path(output_dir))
+        return True

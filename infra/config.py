@@ -26,7 +26,17 @@ DEFAULT_STAGE = "dev"
 
 Architecture = Literal["arm64", "x86_64"]
 RemovalPolicyName = Literal["destroy", "retain"]
-InterfaceEndpointName = Literal["logs", "ssm", "ssmmessages", "ec2messages"]
+InterfaceEndpointName = Literal["logs", "cloudformation", "ssm", "ssmmessages", "ec2messages"]
+# What an instance calls besides S3 and DynamoDB (gateway endpoints): the CloudWatch agent ships
+# logs, cfn-signal reports to CloudFormation, the SSM agent serves Session Manager. Without NAT
+# each needs its interface endpoint (infra/network.py).
+EGRESS_FREE_ENDPOINTS: tuple[InterfaceEndpointName, ...] = (
+    "logs",
+    "cloudformation",
+    "ssm",
+    "ssmmessages",
+    "ec2messages",
+)
 # How CloudFront reaches the ALB over its VPC origin: HTTPS needs the domain's certificate.
 OriginProtocol = Literal["http", "https"]
 # The ALB's listener port for each (infra/api_fleet.py), which CloudFront's VPC origins use.
@@ -53,6 +63,7 @@ class NetworkConfig:
     """The VPC: address range, NAT gateways and which interface endpoints to pay for."""
 
     cidr: str = "10.40.0.0/16"
+    # 0: no NAT, no route to the internet from the fleet's subnets (needs EGRESS_FREE_ENDPOINTS).
     nat_gateways: int = 1
     # Interface endpoints cost per AZ and hour; without them the same traffic leaves through NAT.
     interface_endpoints: tuple[InterfaceEndpointName, ...] = ()
@@ -372,11 +383,20 @@ def _validate_environment(config: SpitoConfig) -> None:
 
 def _validate_network(config: SpitoConfig) -> None:
     network = config.network
-    if not 1 <= network.nat_gateways <= len(config.availability_zones):
+    if not 0 <= network.nat_gateways <= len(config.availability_zones):
         raise ConfigError(
             "spito.network.nat_gateways",
-            f"{network.nat_gateways} is outside 1..{len(config.availability_zones)}",
-            "use 1 (cheapest) up to one per availability zone (survives a zone outage)",
+            f"{network.nat_gateways} is outside 0..{len(config.availability_zones)}",
+            "use 0 (no internet from the fleet), 1 (one NAT) up to one per availability zone "
+            "(NAT survives a zone outage)",
+        )
+    missing = [e for e in EGRESS_FREE_ENDPOINTS if e not in network.interface_endpoints]
+    if network.nat_gateways == 0 and missing:
+        raise ConfigError(
+            "spito.network.interface_endpoints",
+            f"without NAT the fleet reaches AWS only through endpoints, and {', '.join(missing)} "
+            "are missing",
+            f"list all of {', '.join(EGRESS_FREE_ENDPOINTS)}, or set nat_gateways to 1",
         )
     _validate_cidr(network.cidr, len(config.availability_zones))
     if len(set(network.interface_endpoints)) != len(network.interface_endpoints):

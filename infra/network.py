@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import DefaultStackSynthesizer, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.cdk_providers import skip_provider_function_checks
@@ -15,8 +17,15 @@ from infra.checkov import skip_check
 from infra.config import PRIVATE_SUBNET_PREFIX, PUBLIC_SUBNET_PREFIX, InterfaceEndpointName
 from infra.nag import acknowledge
 
+# Amazon Linux 2023's dnf repositories in a region (`format(region)`).
+AL2023_REPOSITORY_BUCKET = "al2023-repos-{}-de612dc2"
+# The CDK bootstrap's file asset bucket, as CloudFormation substitutes it (${AWS::AccountId}...).
+CDK_ASSET_BUCKET = DefaultStackSynthesizer.DEFAULT_FILE_ASSETS_BUCKET_NAME.replace(
+    "${Qualifier}", DefaultStackSynthesizer.DEFAULT_QUALIFIER
+)
 INTERFACE_ENDPOINT_SERVICES: dict[InterfaceEndpointName, ec2.InterfaceVpcEndpointAwsService] = {
     "logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+    "cloudformation": ec2.InterfaceVpcEndpointAwsService.CLOUDFORMATION,
     "ssm": ec2.InterfaceVpcEndpointAwsService.SSM,
     "ssmmessages": ec2.InterfaceVpcEndpointAwsService.SSM_MESSAGES,
     "ec2messages": ec2.InterfaceVpcEndpointAwsService.EC2_MESSAGES,
@@ -49,6 +58,7 @@ class Network(Construct):
         availability_zones: Sequence[str],
         nat_gateways: int,
         interface_endpoints: Sequence[InterfaceEndpointName],
+        data_buckets: Sequence[s3.IBucket],
         flow_log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
     ) -> None:
@@ -78,12 +88,15 @@ class Network(Construct):
                 ),
             ],
             gateway_endpoints={
-                "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3),
                 "DynamoDB": ec2.GatewayVpcEndpointOptions(
                     service=ec2.GatewayVpcEndpointAwsService.DYNAMODB
                 ),
             },
         )
+        self.s3_endpoint = self.vpc.add_gateway_endpoint(
+            "S3", service=ec2.GatewayVpcEndpointAwsService.S3
+        )
+        self._allow_only_spitos_s3_traffic(data_buckets)
         self.flow_log_group = logs.LogGroup(
             self, "FlowLogs", retention=flow_log_retention, removal_policy=removal_policy
         )
@@ -122,6 +135,42 @@ class Network(Construct):
                 "W3010",
                 "Zones are pinned in the config on purpose: synth stays offline and "
                 "deterministic, and the subnets never move between zones.",
+            )
+
+    def _allow_only_spitos_s3_traffic(self, data_buckets: Sequence[s3.IBucket]) -> None:
+        """The S3 endpoint's policy: what the fleet reads and writes, and nothing else.
+
+        With a statement of its own the endpoint no longer allows all of S3 (VPC user guide,
+        "Control access to VPC endpoints using endpoint policies"): requests from the VPC to any
+        other bucket fail, whatever IAM allows. The instances need the AL2023 package
+        repositories (dnf reads them from the region's al2023-repos-REGION-de612dc2 bucket; AWS
+        Knowledge Center, "install packages without internet access on Amazon Linux"), the
+        service asset in the CDK's bootstrap bucket, and the data buckets' objects.
+        """
+        stack = Stack.of(self)
+        statements = {
+            "AmazonLinuxRepositories": (
+                ["s3:GetObject"],
+                [f"arn:{stack.partition}:s3:::{AL2023_REPOSITORY_BUCKET.format(stack.region)}/*"],
+            ),
+            "ServiceAsset": (
+                ["s3:GetObject"],
+                [Fn.sub(f"arn:${{AWS::Partition}}:s3:::{CDK_ASSET_BUCKET}/*")],
+            ),
+            "SpitoData": (
+                ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                [bucket.arn_for_objects("*") for bucket in data_buckets],
+            ),
+        }
+        for sid, (actions, resources) in statements.items():
+            self.s3_endpoint.add_to_policy(
+                iam.PolicyStatement(
+                    sid=sid,
+                    # Who may is IAM's to decide (the instance role); the endpoint decides where.
+                    principals=[iam.AnyPrincipal()],
+                    actions=actions,
+                    resources=resources,
+                )
             )
 
     def _skip_restrict_default_sg_provider_checks(self) -> None:

@@ -16,6 +16,7 @@ from infra.api_fleet import SERVICE_DIR, ApiFleet
 from infra.certificates import domain_names
 from infra.config import SpitoConfig, origin_plan
 from infra.monitoring import AlarmTopic, FleetAlarms
+from infra.service_bundle import wheelhouse_dir
 from stacks.base import SpitoStack
 from stacks.conversions import removal_policy, retention
 
@@ -118,6 +119,7 @@ class ApiStack(SpitoStack):
             listeners=origin_plan(config).listeners,
             certificate=certificate,
             service_dir=service_dir,
+            wheelhouse=wheelhouse_dir(fleet_config.architecture),
         )
         self.load_balancer = self.fleet.load_balancer
         self.alarms = FleetAlarms(

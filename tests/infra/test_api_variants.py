@@ -46,6 +46,7 @@ def _add_fleet(stack: Stack, **variant: Any) -> None:
     from aws_cdk import aws_sns as sns
 
     from infra.api_fleet import ApiFleet
+    from infra.service_bundle import wheelhouse_dir
 
     ApiFleet(
         stack,
@@ -77,7 +78,7 @@ def _add_fleet(stack: Stack, **variant: Any) -> None:
         log_retention=logs.RetentionDays.ONE_MONTH,
         removal_policy=RemovalPolicy.DESTROY,
         deletion_protection=False,
-        **variant,
+        **{"wheelhouse": wheelhouse_dir("arm64"), **variant},
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from infra.config import ConfigError, load_config
+from infra.config import EGRESS_FREE_ENDPOINTS, ConfigError, load_config
 
 CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
 
@@ -37,10 +37,11 @@ def test_dev_uses_the_base_with_one_nat_gateway_and_no_interface_endpoints() -> 
     assert config.data.removal_policy == "destroy"
 
 
-def test_prod_overrides_the_base_for_resilience_and_retention() -> None:
+def test_prod_overrides_the_base_for_an_egress_free_fleet_and_retention() -> None:
     config = load_config(context(), "prod")
-    assert config.network.nat_gateways == len(config.availability_zones) == 3
-    assert set(config.network.interface_endpoints) == {"logs", "ssm", "ssmmessages", "ec2messages"}
+    assert len(config.availability_zones) == 3
+    assert config.network.nat_gateways == 0
+    assert set(config.network.interface_endpoints) == set(EGRESS_FREE_ENDPOINTS)
     assert config.fleet.min_capacity >= 2
     assert config.data.removal_policy == "retain"
     assert config.data.deletion_protection is True
@@ -84,6 +85,12 @@ def test_domain_without_hosted_zone_names_the_key_and_the_fix() -> None:
         ({"availability_zones": ["eu-west-1a"]}, "spito.availability_zones"),
         ({"availability_zones": ["eu-west-1a", "us-east-1b"]}, "spito.availability_zones"),
         ({"network": {"nat_gateways": 3}}, "spito.network.nat_gateways"),
+        ({"network": {"nat_gateways": -1}}, "spito.network.nat_gateways"),
+        # Without NAT, cfn-signal, the log agent and Session Manager need their endpoints.
+        (
+            {"network": {"nat_gateways": 0, "interface_endpoints": ["logs", "ssm"]}},
+            "spito.network.interface_endpoints",
+        ),
         ({"network": {"interface_endpoints": ["sqs"]}}, "spito.network.interface_endpoints[0]"),
         ({"fleet": {"instance_type": "t3.small"}}, "spito.fleet.instance_type"),
         ({"fleet": {"min_capacity": 0}}, "spito.fleet.min_capacity"),
