@@ -18,7 +18,7 @@ STAGE ?= dev
 PORT ?= 8080
 export PORT STAGE
 
-.PHONY: help deps dev test synth diff bench lint deploy destroy faults clean web browser haproxy shellcheck wheelhouse
+.PHONY: help deps dev test synth diff bench lint deploy destroy faults clean web browser haproxy shellcheck wheelhouse ami
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -110,6 +110,10 @@ synth: deps web ## synthesize every stack of STAGE into cdk.out offline; stacks 
 	$(PY) -m scripts.synth_summary cdk.out
 	$(VENV)/bin/cfn-lint cdk.out/*.template.json
 	$(CHECKOV) --directory cdk.out --framework cloudformation --quiet --compact --skip-download
+
+# Needs AWS credentials (a Systems Manager lookup); without them it says so and changes nothing.
+ami: $(VENV)/.installed ## pin the newest Amazon Linux 2023 image for STAGE in cdk.json (make diff then shows the fleet's replacement)
+	$(PY) -m scripts.pin_ami --stage $(STAGE)
 
 BASE ?= main
 # DIFF_OUTPUT=FILE also writes the report there (the PR workflow posts that file).

@@ -151,10 +151,9 @@ def read_config(app: App) -> SpitoConfig:
 def main() -> None:
     app = new_app()
     try:
-        config = read_config(app)
+        build(app, [read_config(app)])
     except ConfigError as error:
         sys.exit(str(error))
-    build(app, [config])
     app.synth()
 
 

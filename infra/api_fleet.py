@@ -73,7 +73,7 @@ class ApiFleet(Construct):
         data_access_policy: iam.IManagedPolicy,
         notification_topic: sns.ITopic,
         instance_type: ec2.InstanceType,
-        cpu_type: ec2.AmazonLinuxCpuType,
+        ami_id: str,
         min_capacity: int,
         max_capacity: int,
         cpu_target_percent: int,
@@ -150,7 +150,9 @@ class ApiFleet(Construct):
         launch_template = ec2.LaunchTemplate(
             self,
             "LaunchTemplate",
-            machine_image=ec2.MachineImage.latest_amazon_linux2023(cpu_type=cpu_type),
+            # A literal id, never an SSM parameter CloudFormation re-reads at every update:
+            # a new image reaches the fleet only through a config change the diff shows.
+            machine_image=ec2.MachineImage.generic_linux({Stack.of(self).region: ami_id}),
             instance_type=instance_type,
             role=self.role,
             security_group=instance_security_group,

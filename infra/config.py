@@ -76,6 +76,9 @@ class FleetConfig:
 
     instance_type: str = "t4g.small"
     architecture: Architecture = "arm64"
+    # The reviewed Amazon Linux 2023 image of the stage's region and architecture; `make ami`
+    # looks up the newest and writes it here, so an image changes only in a reviewed diff.
+    ami_id: str | None = None
     # No desired capacity: target tracking owns it between min and max, and a value in the template
     # would reset a scaled-out fleet on every deploy (aws-cdk #5215).
     min_capacity: int = 1
@@ -311,6 +314,7 @@ _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+_AMI_ID = re.compile(r"^ami-[0-9a-f]{8}([0-9a-f]{9})?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Instance families with a "g" after the generation number are Graviton (arm64): t4g, m7g, c7gn.
 _GRAVITON_FAMILY = re.compile(r"^[a-z]+\d+[a-z]*g[a-z]*\.")
@@ -347,7 +351,7 @@ LOG_RETENTION_DAYS: Mapping[int, str] = types.MappingProxyType(
 def _validate(config: SpitoConfig) -> None:
     _validate_environment(config)
     _validate_network(config)
-    _validate_fleet(config.fleet)
+    _validate_fleet(config)
     _validate_service(config.service)
     _validate_monitoring(config.monitoring)
     _validate_data(config)
@@ -439,7 +443,14 @@ def _validate_cidr(cidr: str, zones: int) -> None:
         )
 
 
-def _validate_fleet(fleet: FleetConfig) -> None:
+def _validate_fleet(config: SpitoConfig) -> None:
+    fleet = config.fleet
+    if fleet.ami_id is not None and not _AMI_ID.match(fleet.ami_id):
+        raise ConfigError(
+            f"spito.stages.{config.stage}.fleet.ami_id",
+            f"{fleet.ami_id!r} is not an AMI id",
+            unpinned_fix(config),
+        )
     is_graviton = bool(_GRAVITON_FAMILY.match(fleet.instance_type))
     if is_graviton != (fleet.architecture == "arm64"):
         raise ConfigError(
@@ -566,6 +577,24 @@ def _validate_origin_switch(config: SpitoConfig) -> None:
             "keep spito.domain set for this deploy (remove it in the next one), or set "
             "origin_switch to null",
         )
+
+
+def unpinned_fix(config: SpitoConfig) -> str:
+    return (
+        f"run `make ami STAGE={config.stage}` (needs AWS credentials) to pin the newest Amazon "
+        f"Linux 2023 image for {config.region} and {config.fleet.architecture}"
+    )
+
+
+def pinned_ami(config: SpitoConfig) -> str:
+    """The stage's reviewed image, which the fleet needs (`make ami` writes it)."""
+    if config.fleet.ami_id is None:
+        raise ConfigError(
+            f"spito.stages.{config.stage}.fleet.ami_id",
+            "no image is pinned for the fleet",
+            unpinned_fix(config),
+        )
+    return config.fleet.ami_id
 
 
 def _check_range(key: str, value: int | float, low: int | float, high: int | float) -> None:

@@ -14,17 +14,13 @@ from constructs import Construct
 
 from infra.api_fleet import SERVICE_DIR, ApiFleet
 from infra.certificates import domain_names
-from infra.config import SpitoConfig, origin_plan
+from infra.config import SpitoConfig, origin_plan, pinned_ami
 from infra.monitoring import AlarmTopic, FleetAlarms
 from infra.service_bundle import wheelhouse_dir
 from stacks.base import SpitoStack
 from stacks.conversions import removal_policy, retention
 
 DAY_SECONDS = 24 * 60 * 60
-CPU_TYPES = {
-    "arm64": ec2.AmazonLinuxCpuType.ARM_64,
-    "x86_64": ec2.AmazonLinuxCpuType.X86_64,
-}
 
 
 def service_environment(config: SpitoConfig, *, table: str, bucket: str) -> dict[str, str]:
@@ -101,7 +97,7 @@ class ApiStack(SpitoStack):
             data_access_policy=data_access_policy,
             notification_topic=self.alarm_topic,
             instance_type=ec2.InstanceType(fleet_config.instance_type),
-            cpu_type=CPU_TYPES[fleet_config.architecture],
+            ami_id=pinned_ami(config),
             min_capacity=fleet_config.min_capacity,
             max_capacity=fleet_config.max_capacity,
             cpu_target_percent=fleet_config.cpu_target_percent,

@@ -65,7 +65,7 @@ def _add_fleet(stack: Stack, **variant: Any) -> None:
             stack, "Topic", "arn:aws:sns:eu-west-1:111111111111:alarms"
         ),
         instance_type=ec2.InstanceType("t4g.small"),
-        cpu_type=ec2.AmazonLinuxCpuType.ARM_64,
+        ami_id="ami-0123456789abcdef0",
         min_capacity=1,
         max_capacity=2,
         cpu_target_percent=60,
