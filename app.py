@@ -12,6 +12,7 @@ from aws_cdk import App, CrossStackReferences, ReferenceStrength, Tags, Validati
 from cdk_nag import AwsSolutionsChecks
 
 from infra.config import CONTEXT_KEY, STAGE_CONTEXT_KEY, ConfigError, SpitoConfig, load_config
+from infra.service_bundle import WheelhouseError
 from stacks.api_stack import ApiStack
 from stacks.certificate_stack import CertificateStack
 from stacks.data_stack import DataStack
@@ -152,7 +153,8 @@ def main() -> None:
     app = new_app()
     try:
         build(app, [read_config(app)])
-    except ConfigError as error:
+    except (ConfigError, WheelhouseError) as error:
+        # What to fix, without a traceback: a config value, or `make wheelhouse`.
         sys.exit(str(error))
     app.synth()
 

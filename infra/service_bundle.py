@@ -15,6 +15,7 @@ what the fleet runs): the service's files at the root, as before, and the wheels
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -26,8 +27,11 @@ from types import MappingProxyType
 from infra.config import Architecture
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# One folder per fleet architecture; `make wheelhouse` fills it.
-WHEELHOUSE_ROOT = REPO_ROOT / ".tools" / "fleet-wheels"
+# One folder per fleet architecture; `make wheelhouse` fills it. SPITO_FLEET_WHEELS points a
+# synth elsewhere (a checkout of another commit, say, sharing one cache).
+WHEELHOUSE_ROOT = Path(
+    os.environ.get("SPITO_FLEET_WHEELS") or REPO_ROOT / ".tools" / "fleet-wheels"
+)
 # pip's names for the platforms AL2023 runs on (glibc 2.34, so manylinux2014 wheels install).
 PIP_PLATFORMS: Mapping[Architecture, str] = MappingProxyType(
     {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from infra.config import EGRESS_FREE_ENDPOINTS, ConfigError, load_config
+from tests.fixtures.cdk_app import FIXTURE_WEB_DIST
 
 CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
 
@@ -205,4 +206,24 @@ def test_invalid_stage_stops_the_app_with_the_message_and_no_traceback(tmp_path:
     )
     assert result.returncode == 1
     assert "spito config: stage: unknown stage 'qa'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_fleet_wheelhouse_stops_the_app_naming_make_wheelhouse(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=CDK_JSON.parent,
+        env={
+            **os.environ,
+            "CDK_CONTEXT_JSON": json.dumps({**context(), "spito:web_dist": str(FIXTURE_WEB_DIST)}),
+            "CDK_OUTDIR": str(tmp_path / "out"),
+            "SPITO_FLEET_WHEELS": str(tmp_path / "no-wheels"),
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "no fleet wheelhouse in" in result.stderr
+    assert "run `make wheelhouse`" in result.stderr
     assert "Traceback" not in result.stderr
