@@ -3,8 +3,9 @@
 The fleet's launch template names a literal AMI id from the config (infra/api_fleet.py), so no
 deploy changes the image behind anyone's back. This looks up the newest AL2023 image for the
 stage's region and architecture from AWS's public Systems Manager parameter
-(/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-<arch>; Amazon Linux 2023 user
-guide, "Launching AL2023 using the SSM parameter and AWS CLI") and writes it to
+/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-<arch> (the one aws-cdk-lib's
+`MachineImage.latest_amazon_linux2023` reads at every deploy, which this replaces; Amazon Linux
+2023 user guide, "Launching AL2023 using the SSM parameter and AWS CLI") and writes it to
 `spito.stages.<stage>.fleet.ami_id`. The change is then an ordinary diff: `make diff` shows the
 launch template's new image and the rolling replacement of every instance it causes.
 
