@@ -49,6 +49,9 @@ $(WHEELHOUSE)/.downloaded: service/requirements.lock
 # install with pip's index off (infra/service_bundle.py); synth stops, naming this target, when
 # they are missing or older than the lock.
 FLEET_WHEELS := .tools/fleet-wheels
+# Every synth make runs uses these, the base checkout of `make diff` included (it has no .tools
+# of its own); a base whose lock differs stops, naming `make wheelhouse`.
+export SPITO_FLEET_WHEELS := $(CURDIR)/$(FLEET_WHEELS)
 $(FLEET_WHEELS)/%/.lock-sha256: service/requirements.lock $(VENV)/.installed
 	$(PY) -m infra.service_bundle $*
 
