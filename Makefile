@@ -20,7 +20,7 @@ PORT ?= 8080
 # default as if a user had chosen a stage (make diff reports every stage unless one is given).
 export PORT
 
-.PHONY: help deps dev test synth diff bench lint deploy destroy integ faults clean web browser haproxy shellcheck
+.PHONY: help deps dev test synth diff bench lint deploy destroy integ faults clean web browser haproxy shellcheck wheelhouse ami
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,7 +49,19 @@ $(WHEELHOUSE)/.downloaded: service/requirements.lock
 	$(PY) -m pip download -q --require-hashes --only-binary=:all: -d $(WHEELHOUSE) -r service/requirements.lock
 	touch $@
 
-deps: $(VENV)/.installed node_modules/.installed $(CHECKOV) $(WHEELHOUSE)/.downloaded ## create .venv and node_modules when missing or stale
+# The fleet's wheels per architecture, which synth bundles into the service asset so instances
+# install with pip's index off (infra/service_bundle.py); synth stops, naming this target, when
+# they are missing or older than the lock.
+FLEET_WHEELS := .tools/fleet-wheels
+# Every synth make runs uses these, the base checkout of `make diff` included (it has no .tools
+# of its own); a base whose lock differs stops, naming `make wheelhouse`.
+export SPITO_FLEET_WHEELS := $(CURDIR)/$(FLEET_WHEELS)
+$(FLEET_WHEELS)/%/.lock-sha256: service/requirements.lock $(VENV)/.installed
+	$(PY) -m infra.service_bundle $*
+
+wheelhouse: $(FLEET_WHEELS)/arm64/.lock-sha256 $(FLEET_WHEELS)/x86_64/.lock-sha256 ## download the fleet's locked wheels (arm64, x86_64) that synth puts in the service asset
+
+deps: $(VENV)/.installed node_modules/.installed $(CHECKOV) $(WHEELHOUSE)/.downloaded wheelhouse ## create .venv and node_modules when missing or stale
 
 # The web app has its own package.json and lock (web/); its build output is never committed.
 WEB_SOURCES := web/index.html web/vite.config.ts web/tsconfig.json $(shell find web/src web/public -type f)
@@ -105,6 +117,10 @@ synth: deps web ## synthesize every stack of STAGE into cdk.out offline; stacks 
 	$(PY) -m ci.synth_summary cdk.out
 	$(VENV)/bin/cfn-lint cdk.out/*.template.json
 	$(CHECKOV) --directory cdk.out --framework cloudformation --quiet --compact --skip-download
+
+# Needs AWS credentials (a Systems Manager lookup); without them it says so and changes nothing.
+ami: $(VENV)/.installed ## pin the newest Amazon Linux 2023 image for STAGE in cdk.json (make diff then shows the fleet's replacement)
+	$(PY) -m ci.pin_ami --stage $(STAGE)
 
 BASE ?= main
 # Every stage of cdk.json, unless STAGE is given (on the command line or in the environment;

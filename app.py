@@ -20,6 +20,7 @@ from infra.config import (
     load_config,
 )
 from infra.runtime_rules import AwsRuntimeRules
+from infra.service_bundle import WheelhouseError
 from stacks.api_stack import ApiStack
 from stacks.certificate_stack import CertificateStack
 from stacks.data_stack import DataStack
@@ -49,8 +50,8 @@ class SpitoStacks:
 def add_stage(app: App, config: SpitoConfig) -> SpitoStacks:
     """Add every stack of one stage to `app`."""
     prefix = f"Spito-{config.stage}"
-    network = NetworkStack(app, f"{prefix}-Network", config=config)
     data = DataStack(app, f"{prefix}-Data", config=config)
+    network = NetworkStack(app, f"{prefix}-Network", config=config, data_buckets=[data.blob_bucket])
     certificate = (
         CertificateStack(app, f"{prefix}-Certificate", config=config)
         if config.domain.domain_name
@@ -61,6 +62,7 @@ def add_stage(app: App, config: SpitoConfig) -> SpitoStacks:
         f"{prefix}-Api",
         config=config,
         vpc=network.vpc,
+        fleet_subnets=network.network.private_subnets,
         table=data.table,
         blob_bucket=data.blob_bucket,
         data_access_policy=data.data.service_access_policy,
@@ -77,7 +79,8 @@ def add_stage(app: App, config: SpitoConfig) -> SpitoStacks:
         config=config,
         web_dist=Path(app.node.try_get_context(WEB_DIST_CONTEXT_KEY) or WEB_DIST),
         load_balancer=api.load_balancer,
-        origin_secret=api.origin_secret,
+        load_balancer_security_group=api.fleet.load_balancer_security_group,
+        vpc_id=network.vpc.vpc_id,
         viewer_certificate=edge_global.viewer_certificate if edge_global else None,
         web_acl_arn=edge_global.web_acl_arn if edge_global else None,
     )
@@ -114,12 +117,11 @@ def use_strong_references(app: App) -> None:
 
     Strong means Fn::ImportValue within a region, and the CDK's ExportWriter/ExportReader (SSM
     parameters) from us-east-1. A weak Fn::GetStackOutput is resolved only when its consumer
-    deploys, and the CDK CLI skips a stack whose template is unchanged, so a replaced ALB, secret
-    or certificate would silently never reach CloudFront. With strong references the producer's
+    deploys, and the CDK CLI skips a stack whose template is unchanged, so a replaced ALB or
+    certificate would silently never reach CloudFront. With strong references the producer's
     deploy fails instead ("export ... is in use"), at the price that replacing a referenced
-    resource takes the CDK's two-step export migration (the origin secret has its own one-deploy
-    rotation, infra/api_fleet.py). Set here rather than in cdk.json, so no context value can
-    weaken it.
+    resource takes the CDK's two-step export migration. Set here rather than in cdk.json, so no
+    context value can weaken it.
     """
     CrossStackReferences.of(app).consume(ReferenceStrength.STRONG)
 
@@ -163,9 +165,10 @@ def main() -> None:
     app = new_app()
     try:
         configs = read_configs(app)
-    except ConfigError as error:
+        build(app, configs)
+    except (ConfigError, WheelhouseError) as error:
+        # What to fix, without a traceback: a config value, or `make wheelhouse`.
         sys.exit(str(error))
-    build(app, configs)
     app.synth()
 
 

@@ -23,12 +23,17 @@ MEANINGS = {
     "availability_zones": "zones the VPC spans, pinned so synth is offline and deterministic",
     "network.cidr": "IPv4 VPC range, a /16 at most; each zone takes a /24 and a /20 "
     "(a /18 holds 3 zones)",
-    "network.nat_gateways": "1 is cheapest; one per zone survives a zone outage",
-    "network.interface_endpoints": "private endpoints (logs, ssm, ssmmessages, ec2messages); "
-    "without them the same traffic leaves through NAT",
+    "network.nat_gateways": "0: no internet from the fleet (needs the five endpoints; prod, "
+    "cheaper than NAT per zone once AWS traffic is counted); 1: cheapest with internet (dev); one "
+    "per zone survives a zone outage (docs/ORIGIN-AND-EGRESS.md)",
+    "network.interface_endpoints": "private endpoints (logs, cloudformation, ssm, ssmmessages, "
+    "ec2messages); without them the same traffic leaves through NAT",
     "network.flow_log_retention_days": "VPC flow log retention",
+    "fleet.ami_id": "the reviewed Amazon Linux 2023 image; `make ami STAGE=...` pins the newest "
+    "(the shipped ids are placeholders)",
     "fleet.instance_type": "EC2 type; must match the architecture (Graviton types for arm64)",
-    "fleet.architecture": "arm64 or x86_64 (Amazon Linux 2023 image of that architecture)",
+    "fleet.architecture": "arm64 or x86_64: the instance type's, the pinned image's and the "
+    "asset's wheels' (`make wheelhouse`)",
     "fleet.min_capacity": "fewest instances; the creation waits for this many signals",
     "fleet.max_capacity": "most instances target tracking may run; above the running count so "
     "a rolling update can add one first",
@@ -61,8 +66,9 @@ MEANINGS = {
     "edge.waf_api_post_limit_per_5_minutes": "WAF rate limit per address on every POST "
     "(the service takes POST only under /api/)",
     "edge.access_log_retention_days": "CloudFront access log expiry",
-    "edge.origin_secret_generation": "bump by one to rotate the secret origin header "
-    "(docs/ARCHITECTURE.md: Rotating the origin secret)",
+    "edge.origin_switch": "for one deploy when adding (`to_https`) or removing (`to_http`, "
+    "domain still set) a domain: the ALB keeps both listeners while CloudFront moves "
+    "(docs/ORIGIN-AND-EGRESS.md)",
 }
 
 

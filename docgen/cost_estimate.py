@@ -77,8 +77,14 @@ def _fleet(templates: Templates) -> tuple[int, str, int]:
 
 
 def _public_ipv4(templates: Templates) -> int:
+    """NAT gateways' addresses, and one per zone of an internet-facing ALB (an internal one,
+    behind CloudFront's VPC origin, has none)."""
     albs = _resources(templates, "AWS::ElasticLoadBalancingV2::LoadBalancer")
-    alb_addresses = sum(len(alb["Properties"]["Subnets"]) for alb in albs)
+    alb_addresses = sum(
+        len(alb["Properties"]["Subnets"])
+        for alb in albs
+        if alb["Properties"].get("Scheme") != "internal"
+    )
     return len(_resources(templates, "AWS::EC2::EIP")) + alb_addresses
 
 
@@ -138,7 +144,11 @@ LINES = (
         lambda t: len(_resources(t, "AWS::EC2::NatGateway")),
         _hourly(PRICES_USD["nat_gateway_hour"]),
     ),
-    Line("Public IPv4 addresses (NAT, ALB)", _public_ipv4, _hourly(PRICES_USD["public_ipv4_hour"])),
+    Line(
+        "Public IPv4 addresses (NAT, internet-facing ALB)",
+        _public_ipv4,
+        _hourly(PRICES_USD["public_ipv4_hour"]),
+    ),
     Line(
         "Interface endpoint ENIs (endpoints x zones)",
         _endpoint_enis,

@@ -75,13 +75,14 @@ def _bootstrap_value(script: str, pattern: str) -> str:
 
 def install_service(app_dir: Path) -> None:
     """Lay out app_dir as fleet_bootstrap.sh lays out /opt/spito/app: service/ as the asset
-    ships it, and nothing else of the repository.
+    ships it (its wheelhouse moved out, as the bootstrap does), and nothing else.
     """
-    from infra.api_fleet import SERVICE_ASSET_EXCLUDES, SERVICE_DIR
+    from infra.api_fleet import SERVICE_DIR
+    from infra.service_bundle import SERVICE_EXCLUDES
 
     shutil.rmtree(app_dir, ignore_errors=True)
     shutil.copytree(
-        SERVICE_DIR, app_dir / "service", ignore=shutil.ignore_patterns(*SERVICE_ASSET_EXCLUDES)
+        SERVICE_DIR, app_dir / "service", ignore=shutil.ignore_patterns(*SERVICE_EXCLUDES)
     )
 
 

@@ -1,11 +1,22 @@
-"""The API: an ALB that only CloudFront can use, in front of an auto-scaling EC2 fleet."""
+"""The API: an internal ALB that only CloudFront's VPC origin reaches, in front of an
+auto-scaling EC2 fleet."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import typing
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+import jsii
+from aws_cdk import (
+    AssetHashType,
+    BundlingOptions,
+    DockerImage,
+    Duration,
+    ILocalBundling,
+    RemovalPolicy,
+    Stack,
+)
 from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
@@ -14,47 +25,42 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
-from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
-from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from infra import target_health
-from infra.cdk_providers import skip_provider_function_checks
+from infra.cfn_lint import ignore_check
 from infra.checkov import skip_check
+from infra.config import ORIGIN_PORTS, OriginProtocol
 from infra.data import private_bucket
 from infra.nag import acknowledge
+from infra.service_bundle import SERVICE_EXCLUDES, check_wheelhouse, stage_bundle
 
 # The service package sits beside infra/, in the repository and in an installed wheel alike.
 SERVICE_DIR = Path(__file__).resolve().parent.parent / "service"
 BOOTSTRAP_SCRIPT = Path(__file__).resolve().parent / "bootstrap" / "fleet_bootstrap.sh"
-# The edge sends this header with the secret's value; the ALB forwards nothing without it.
-ORIGIN_VERIFY_HEADER = "X-Spito-Origin-Verify"
-CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
-# Kept out of the asset: they change the hash without changing what runs.
-SERVICE_ASSET_EXCLUDES = ["__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", "tests"]
 
 
 class ApiFleet(Construct):
-    """An internet-facing ALB reachable only from CloudFront, and the EC2 fleet it forwards to.
+    """An internal ALB and the EC2 fleet it forwards to, both in `vpc_subnets` (private ones:
+    with a NAT route or none, infra/network.py).
 
-    The ALB's security group admits CloudFront's origin-facing prefix list (resolved at deploy time)
-    on one port, and its listener forwards only requests carrying `ORIGIN_VERIFY_HEADER` with the
-    value of an accepted origin secret; anything else gets a fixed 403. The fleet runs Amazon
-    Linux 2023 in private subnets with IMDSv2, an encrypted root volume and no key pair (Session
-    Manager only); user data installs the service asset and signals CloudFormation after
-    `/healthz` answers (the creation waits for `min_capacity` signals). A change of launch
-    template rolls the fleet one instance at a time, each replacement launched first and gated on
-    its own signal, with every instance the group has at the time kept in service. The desired
-    capacity is left to target tracking: a template value would reset a scaled-out fleet on every
-    deploy (aws-cdk #5215).
+    The ALB has no public address: CloudFront reaches it through a VPC origin, and its security
+    group starts with no ingress at all; the edge (infra/vpc_origin.py) admits CloudFront's
+    VPC-origin security group on the listeners' ports. One listener per protocol in `listeners`
+    (HTTP on 80, HTTPS on 443 with `certificate`), each forwarding everything to the fleet. The
+    fleet runs Amazon Linux 2023 in the private subnets with IMDSv2, an encrypted root volume and
+    no key pair (Session Manager only); user data installs the service asset (service/ and a
+    wheelhouse for the fleet's platform, `wheelhouse`, installed with pip's index off: no
+    internet needed) and signals CloudFormation after `/healthz` answers (the creation waits for
+    `min_capacity` signals). A change of launch template rolls the fleet one instance at a time,
+    each replacement launched first and gated on its own signal, with every instance the group
+    has at the time kept in service. The desired capacity is left to target tracking: a template
+    value would reset a scaled-out fleet on every deploy (aws-cdk #5215).
 
-    The secret is rotated by bumping `origin_secret_generation`: the listener accepts the current
-    and the previous generation, so the edge can switch to the new one after this stack deploys.
-
-    Attributes: `load_balancer`, `listener`, `target_group`, `auto_scaling_group`, `role`,
-    `origin_secret` (the current generation), `accepted_origin_secrets`, `log_group`,
-    `access_log_bucket`, `service_asset`, `user_data`.
+    Attributes: `load_balancer`, `load_balancer_security_group`, `listeners` (by protocol),
+    `target_group`, `auto_scaling_group`, `role`, `log_group`, `access_log_bucket`,
+    `service_asset`, `user_data`.
     """
 
     def __init__(
@@ -63,10 +69,11 @@ class ApiFleet(Construct):
         construct_id: str,
         *,
         vpc: ec2.IVpc,
+        vpc_subnets: ec2.SubnetSelection,
         data_access_policy: iam.IManagedPolicy,
         notification_topic: sns.ITopic,
         instance_type: ec2.InstanceType,
-        cpu_type: ec2.AmazonLinuxCpuType,
+        ami_id: str,
         min_capacity: int,
         max_capacity: int,
         cpu_target_percent: int,
@@ -79,8 +86,9 @@ class ApiFleet(Construct):
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
         deletion_protection: bool,
+        wheelhouse: Path,
+        listeners: Sequence[OriginProtocol] = ("http",),
         certificate: acm.ICertificate | None = None,
-        origin_secret_generation: int = 1,
         access_log_days: int = 90,
         service_dir: Path = SERVICE_DIR,
     ) -> None:
@@ -90,19 +98,15 @@ class ApiFleet(Construct):
                 f"ApiFleet: service_dir {service_dir} has no __main__.py; pass the directory of "
                 "Spito's service package (the default is the one installed beside infra)"
             )
-        # The current generation's secret, which CloudFront sends, and the one before it, which
-        # the listener still accepts: between this stack's deploy and the edge's, CloudFront
-        # still sends the old value.
-        self.accepted_origin_secrets = [
-            self._origin_secret(generation)
-            for generation in (origin_secret_generation, origin_secret_generation - 1)
-            if generation >= 1
-        ]
-        self.origin_secret = self.accepted_origin_secrets[0]
-        for previous in self.accepted_origin_secrets[1:]:
-            # The edge imported this ARN until now; dropping the export before the edge deploys
-            # would fail this stack's update ("export ... in use").
-            Stack.of(self).export_value(previous.secret_arn)
+        # Up front, with the fix in the message, rather than from inside the asset's bundling.
+        check_wheelhouse(wheelhouse, service_dir / "requirements.lock")
+        if not listeners or len(set(listeners)) != len(listeners):
+            raise ValueError(f"ApiFleet: listeners {list(listeners)} must name each protocol once")
+        if ("https" in listeners) != (certificate is not None):
+            raise ValueError(
+                "ApiFleet: an HTTPS listener needs a certificate, and a certificate is only "
+                "used by an HTTPS listener; pass both or neither"
+            )
         self.log_group = logs.LogGroup(
             self, "ServiceLogs", retention=log_retention, removal_policy=removal_policy
         )
@@ -113,19 +117,23 @@ class ApiFleet(Construct):
             "the key, not who can read the logs (IAM on the log group decides that).",
         )
         self.access_log_bucket = self._alb_log_bucket(removal_policy, access_log_days)
-        self.load_balancer, self.listener = self._load_balancer(
-            vpc=vpc,
-            certificate=certificate,
-            deletion_protection=deletion_protection,
-            lookup_log_group=logs.LogGroup(
-                self,
-                "PrefixListLookupLogs",
-                retention=log_retention,
-                removal_policy=removal_policy,
-            ),
+        self.load_balancer, self.load_balancer_security_group = self._load_balancer(
+            vpc=vpc, vpc_subnets=vpc_subnets, deletion_protection=deletion_protection
         )
         self.service_asset = s3_assets.Asset(
-            self, "ServiceCode", path=str(service_dir), exclude=SERVICE_ASSET_EXCLUDES
+            self,
+            "ServiceCode",
+            path=str(service_dir),
+            exclude=list(SERVICE_EXCLUDES),
+            # Laid out by this process (no container runs): service/ and the fleet's wheels.
+            bundling=BundlingOptions(
+                image=DockerImage.from_registry("spito/bundled-locally-never-pulled"),
+                local=typing.cast(
+                    ILocalBundling, _ServiceBundle(service_dir=service_dir, wheelhouse=wheelhouse)
+                ),
+            ),
+            # The wheels are part of what runs: a new lock or wheel is a new asset.
+            asset_hash_type=AssetHashType.OUTPUT,
         )
         self.role = self._instance_role(data_access_policy)
         instance_security_group = ec2.SecurityGroup(
@@ -135,13 +143,16 @@ class ApiFleet(Construct):
             description="Spito instances: the service port from the ALB, HTTPS out",
             allow_all_outbound=False,
         )
-        # AWS APIs, the OS repositories and PyPI (for the hash-locked install) are all HTTPS.
+        # AWS APIs and the OS repositories (S3) are HTTPS; PyPI is not needed (wheels ship in
+        # the asset). Without NAT only the VPC's endpoints answer (infra/network.py).
         instance_security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS out")
         self.user_data = ec2.UserData.for_linux()
         launch_template = ec2.LaunchTemplate(
             self,
             "LaunchTemplate",
-            machine_image=ec2.MachineImage.latest_amazon_linux2023(cpu_type=cpu_type),
+            # A literal id, never an SSM parameter CloudFormation re-reads at every update:
+            # a new image reaches the fleet only through a config change the diff shows.
+            machine_image=ec2.MachineImage.generic_linux({Stack.of(self).region: ami_id}),
             instance_type=instance_type,
             role=self.role,
             security_group=instance_security_group,
@@ -165,7 +176,7 @@ class ApiFleet(Construct):
             self,
             "Fleet",
             vpc=vpc,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            vpc_subnets=vpc_subnets,
             launch_template=launch_template,
             min_capacity=min_capacity,
             max_capacity=max_capacity,
@@ -216,58 +227,20 @@ class ApiFleet(Construct):
                 unhealthy_threshold_count=target_health.UNHEALTHY_THRESHOLD,
             ),
         )
-        self.listener.add_target_groups(
-            "FromCloudFront",
-            priority=1,
-            target_groups=[self.target_group],
-            conditions=[
-                elbv2.ListenerCondition.http_header(
-                    ORIGIN_VERIFY_HEADER,
-                    # {{resolve:secretsmanager:...}} dynamic references, not the values.
-                    [s.secret_value.unsafe_unwrap() for s in self.accepted_origin_secrets],
-                )
-            ],
-        )
+        self.listeners = {protocol: self._listener(protocol, certificate) for protocol in listeners}
         self.auto_scaling_group.scale_on_cpu_utilization(
             "CpuTarget", target_utilization_percent=cpu_target_percent
         )
-        self.auto_scaling_group.scale_on_request_count(
+        requests_policy = self.auto_scaling_group.scale_on_request_count(
             "RequestsTarget", target_requests_per_minute=requests_per_target_per_minute
         )
-
-    def _origin_secret(self, generation: int) -> secretsmanager.Secret:
-        """The origin header value of one generation, a construct id of its own.
-
-        A new generation is a new resource, so CloudFormation creates its secret and then deletes
-        the secret two generations back; generation 1 keeps the id it had before generations
-        existed, so no stage replaces its secret by upgrading.
-        """
-        secret = secretsmanager.Secret(
-            self,
-            "OriginSecret" if generation == 1 else f"OriginSecretGeneration{generation}",
-            description=f"Value of the origin header CloudFront sends and the ALB requires "
-            f"(generation {generation})",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                exclude_punctuation=True, password_length=48
-            ),
+        ignore_check(
+            requests_policy,
+            "W3005",
+            "aws-cdk-lib names the load balancer in the policy's ResourceLabel through a "
+            "listener's ARN and also makes the policy DependsOn that listener; both order it "
+            "after the listener, the second redundantly.",
         )
-        acknowledge(
-            secret,
-            "AwsSolutions-SMG4",
-            "CloudFormation resolves the value into CloudFront's origin header and the ALB's "
-            "listener rule only when each deploys, so a rotation Lambda would change it behind "
-            "both and fail every API request. It is rotated by deploy instead: bumping "
-            "spito.edge.origin_secret_generation creates a new secret, the listener accepts the "
-            "new and the previous one, and the edge switches to the new one (README: Rotating the "
-            "origin secret).",
-        )
-        skip_check(
-            secret,
-            "CKV_AWS_149",
-            "Only CloudFormation reads this value, at deploy; the AWS-managed Secrets Manager "
-            "key protects it without a key policy to keep in step.",
-        )
-        return secret
 
     def _keep_every_instance_in_service_while_rolling(self) -> None:
         """No capacity drop at any fleet size: all of the group's instances at the time stay in
@@ -304,111 +277,63 @@ class ApiFleet(Construct):
         return bucket
 
     def _load_balancer(
-        self,
-        *,
-        vpc: ec2.IVpc,
-        certificate: acm.ICertificate | None,
-        deletion_protection: bool,
-        lookup_log_group: logs.ILogGroup,
-    ) -> tuple[elbv2.ApplicationLoadBalancer, elbv2.ApplicationListener]:
-        port = 443 if certificate else 80
+        self, *, vpc: ec2.IVpc, vpc_subnets: ec2.SubnetSelection, deletion_protection: bool
+    ) -> tuple[elbv2.ApplicationLoadBalancer, ec2.SecurityGroup]:
+        # No ingress here: the edge adds CloudFront's VPC-origin group once CloudFront has created
+        # it (infra/vpc_origin.py); until then nothing at all reaches the ALB.
         security_group = ec2.SecurityGroup(
             self,
             "AlbSecurityGroup",
             vpc=vpc,
-            description="Spito ALB: only the CloudFront origin-facing prefix list, on one port",
+            description="Spito ALB: only the CloudFront VPC-origin group, on the listener ports",
             allow_all_outbound=False,
-        )
-        # The prefix list counts as ~55 rules of the 60 a security group may hold: one port only.
-        security_group.add_ingress_rule(
-            ec2.Peer.prefix_list(self._cloudfront_prefix_list_id(lookup_log_group)),
-            ec2.Port.tcp(port),
-            "CloudFront origin-facing",
         )
         load_balancer = elbv2.ApplicationLoadBalancer(
             self,
             "Alb",
             vpc=vpc,
-            internet_facing=True,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
+            internet_facing=False,
+            vpc_subnets=vpc_subnets,
             security_group=security_group,
             drop_invalid_header_fields=True,
             desync_mitigation_mode=elbv2.DesyncMitigationMode.DEFENSIVE,
             deletion_protection=deletion_protection,
         )
         load_balancer.log_access_logs(self.access_log_bucket, prefix="alb")
-        forbidden = elbv2.ListenerAction.fixed_response(
-            403, content_type="text/plain", message_body="Forbidden"
-        )
-        if certificate:
-            listener = load_balancer.add_listener(
+        return load_balancer, security_group
+
+    def _listener(
+        self, protocol: OriginProtocol, certificate: acm.ICertificate | None
+    ) -> elbv2.ApplicationListener:
+        """Everything to the fleet: only CloudFront's VPC origin reaches the ALB at all."""
+        if protocol == "https":
+            assert certificate is not None  # checked in __init__
+            return self.load_balancer.add_listener(
                 "Https",
-                port=443,
+                port=ORIGIN_PORTS[protocol],
                 protocol=elbv2.ApplicationProtocol.HTTPS,
                 certificates=[elbv2.ListenerCertificate.from_certificate_manager(certificate)],
                 ssl_policy=elbv2.SslPolicy.TLS13_RES,
-                default_action=forbidden,
+                default_target_groups=[self.target_group],
                 open=False,
             )
-        else:
-            listener = load_balancer.add_listener(
-                "Http",
-                port=80,
-                protocol=elbv2.ApplicationProtocol.HTTP,
-                default_action=forbidden,
-                open=False,
+        listener = self.load_balancer.add_listener(
+            "Http",
+            port=ORIGIN_PORTS[protocol],
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            default_target_groups=[self.target_group],
+            open=False,
+        )
+        for check in ("CKV_AWS_2", "CKV_AWS_103"):
+            skip_check(
+                listener,
+                check,
+                "CloudFront's VPC origin is this listener's only client, over the VPC's own "
+                "network: the ALB is internal and its group admits only CloudFront's VPC-origin "
+                "group. Without a domain there is no certificate CloudFront could verify; with "
+                "one, the HTTPS listener serves it (docs/ORIGIN-AND-EGRESS.md).",
             )
-            for check in ("CKV_AWS_2", "CKV_AWS_103"):
-                skip_check(
-                    listener,
-                    check,
-                    "No domain is configured, so there is no certificate the ALB could present: "
-                    "only CloudFront's addresses reach this port, and only with the secret header. "
-                    "Configure spito.domain for HTTPS with a TLS 1.3 policy.",
-                )
-        return load_balancer, listener
-
-    def _cloudfront_prefix_list_id(self, log_group: logs.ILogGroup) -> str:
-        """Ask EC2 for the prefix list's id when the stack deploys: ids differ per region."""
-        lookup = cr.AwsCustomResource(
-            self,
-            "CloudFrontPrefixList",
-            on_update=cr.AwsSdkCall(
-                service="EC2",
-                action="describeManagedPrefixLists",
-                parameters={
-                    "Filters": [{"Name": "prefix-list-name", "Values": [CLOUDFRONT_PREFIX_LIST]}]
-                },
-                physical_resource_id=cr.PhysicalResourceId.of(CLOUDFRONT_PREFIX_LIST),
-                output_paths=["PrefixLists.0.PrefixListId"],
-            ),
-            policy=cr.AwsCustomResourcePolicy.from_sdk_calls(
-                resources=cr.AwsCustomResourcePolicy.ANY_RESOURCE
-            ),
-            install_latest_aws_sdk=False,
-            # The stage's retention and removal policy, not the provider's 2 years and RETAIN.
-            log_group=log_group,
-        )
-        acknowledge(
-            lookup.node.find_child("CustomResourcePolicy"),
-            "AwsSolutions-IAM5[Resource::*]",
-            "ec2:DescribeManagedPrefixLists supports no resource-level permissions.",
-        )
-        skip_check(
-            log_group,
-            "CKV_AWS_158",
-            "The CDK provider logs one SDK call per deploy; CloudWatch Logs encrypts it at rest.",
-        )
-        provider = Stack.of(self).node.find_child(
-            "AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", "")
-        )
-        skip_provider_function_checks(provider)
-        acknowledge(
-            provider.node.find_child("ServiceRole"),
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-            "The CDK's AwsCustomResource provider writes only its own logs with this policy.",
-        )
-        return lookup.get_response_field("PrefixLists.0.PrefixListId")
+        return listener
 
     def _instance_role(self, data_access_policy: iam.IManagedPolicy) -> iam.Role:
         role = iam.Role(
@@ -462,3 +387,21 @@ class ApiFleet(Construct):
             f" --log-group {self.log_group.log_group_name}"
             f" --stack {stack.stack_name} --resource {asg_logical_id} --region {stack.region}",
         )
+
+
+@jsii.implements(ILocalBundling)
+class _ServiceBundle:
+    """Stages the service asset in this process: service/ and `wheelhouse` (infra/service_bundle).
+
+    jsii hands the bundling options over as one positional struct, which the generated
+    `ILocalBundling` protocol spells as keyword arguments; hence the cast where it is used.
+    """
+
+    def __init__(self, *, service_dir: Path, wheelhouse: Path) -> None:
+        self._service_dir = service_dir
+        self._wheelhouse = wheelhouse
+
+    def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:
+        del options  # nothing to configure: the layout is fixed
+        stage_bundle(self._service_dir, self._wheelhouse, Path(output_dir))
+        return True

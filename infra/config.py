@@ -26,7 +26,23 @@ DEFAULT_STAGE = "dev"
 
 Architecture = Literal["arm64", "x86_64"]
 RemovalPolicyName = Literal["destroy", "retain"]
-InterfaceEndpointName = Literal["logs", "ssm", "ssmmessages", "ec2messages"]
+InterfaceEndpointName = Literal["logs", "cloudformation", "ssm", "ssmmessages", "ec2messages"]
+# What an instance calls besides S3 and DynamoDB (gateway endpoints): the CloudWatch agent ships
+# logs, cfn-signal reports to CloudFormation, the SSM agent serves Session Manager. Without NAT
+# each needs its interface endpoint (infra/network.py).
+EGRESS_FREE_ENDPOINTS: tuple[InterfaceEndpointName, ...] = (
+    "logs",
+    "cloudformation",
+    "ssm",
+    "ssmmessages",
+    "ec2messages",
+)
+# How CloudFront reaches the ALB over its VPC origin: HTTPS needs the domain's certificate.
+OriginProtocol = Literal["http", "https"]
+# The ALB's listener port for each (infra/api_fleet.py), which CloudFront's VPC origins use.
+ORIGIN_PORTS: Mapping[OriginProtocol, int] = types.MappingProxyType({"http": 80, "https": 443})
+# One deploy's worth of a change of that protocol (docs/ORIGIN-AND-EGRESS.md, "Adding a domain").
+OriginSwitch = Literal["to_https", "to_http"]
 
 
 # The subnets every zone gets (infra/network.py): a public /24 (ALB, NAT) and a private /20 (fleet).
@@ -47,6 +63,7 @@ class NetworkConfig:
     """The VPC: address range, NAT gateways and which interface endpoints to pay for."""
 
     cidr: str = "10.40.0.0/16"
+    # 0: no NAT, no route to the internet from the fleet's subnets (needs EGRESS_FREE_ENDPOINTS).
     nat_gateways: int = 1
     # Interface endpoints cost per AZ and hour; without them the same traffic leaves through NAT.
     interface_endpoints: tuple[InterfaceEndpointName, ...] = ()
@@ -59,6 +76,9 @@ class FleetConfig:
 
     instance_type: str = "t4g.small"
     architecture: Architecture = "arm64"
+    # The reviewed Amazon Linux 2023 image of the stage's region and architecture; `make ami`
+    # looks up the newest and writes it here, so an image changes only in a reviewed diff.
+    ami_id: str | None = None
     # No desired capacity: target tracking owns it between min and max, and a value in the template
     # would reset a scaled-out fleet on every deploy (aws-cdk #5215).
     min_capacity: int = 1
@@ -128,8 +148,9 @@ class EdgeConfig:
     # Per client address, per 5 minutes, on POST /api/* (creating links and pastes).
     waf_api_post_limit_per_5_minutes: int = 500
     access_log_retention_days: int = 90
-    # Bumping it by one rotates the secret origin header in one `cdk deploy --all`.
-    origin_secret_generation: int = 1
+    # Set for the one deploy that changes the protocol CloudFront uses to reach the ALB: the ALB
+    # keeps both listeners while the edge moves, so CloudFront never points at a missing one.
+    origin_switch: OriginSwitch | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -151,6 +172,30 @@ class SpitoConfig:
     @property
     def retain_data(self) -> bool:
         return self.data.removal_policy == "retain"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OriginPlan:
+    """The protocol CloudFront uses to reach the ALB, and the listeners the ALB has meanwhile."""
+
+    cloudfront: OriginProtocol
+    listeners: tuple[OriginProtocol, ...]
+
+
+def origin_plan(config: SpitoConfig) -> OriginPlan:
+    """HTTPS with a custom domain (its certificate is what CloudFront checks), HTTP without.
+
+    The Api stack deploys before the edge, so a listener CloudFront still uses must survive the
+    deploy that moves CloudFront off it: `edge.origin_switch` keeps both listeners for that deploy
+    and names the side CloudFront takes; the next deploy, without it, removes the other.
+    """
+    switch = config.edge.origin_switch
+    if switch is not None:
+        return OriginPlan(
+            cloudfront="https" if switch == "to_https" else "http", listeners=("http", "https")
+        )
+    protocol: OriginProtocol = "https" if config.domain.domain_name else "http"
+    return OriginPlan(cloudfront=protocol, listeners=(protocol,))
 
 
 def load_config(context: Mapping[str, Any], stage: str | None = None) -> SpitoConfig:
@@ -269,6 +314,7 @@ _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+_AMI_ID = re.compile(r"^ami-[0-9a-f]{8}([0-9a-f]{9})?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Instance families with a "g" after the generation number are Graviton (arm64): t4g, m7g, c7gn.
 _GRAVITON_FAMILY = re.compile(r"^[a-z]+\d+[a-z]*g[a-z]*\.")
@@ -305,12 +351,13 @@ LOG_RETENTION_DAYS: Mapping[int, str] = types.MappingProxyType(
 def _validate(config: SpitoConfig) -> None:
     _validate_environment(config)
     _validate_network(config)
-    _validate_fleet(config.fleet)
+    _validate_fleet(config)
     _validate_service(config.service)
     _validate_monitoring(config.monitoring)
     _validate_data(config)
     _validate_domain(config.domain)
     _validate_edge(config.edge)
+    _validate_origin_switch(config)
 
 
 def _validate_environment(config: SpitoConfig) -> None:
@@ -340,11 +387,20 @@ def _validate_environment(config: SpitoConfig) -> None:
 
 def _validate_network(config: SpitoConfig) -> None:
     network = config.network
-    if not 1 <= network.nat_gateways <= len(config.availability_zones):
+    if not 0 <= network.nat_gateways <= len(config.availability_zones):
         raise ConfigError(
             "spito.network.nat_gateways",
-            f"{network.nat_gateways} is outside 1..{len(config.availability_zones)}",
-            "use 1 (cheapest) up to one per availability zone (survives a zone outage)",
+            f"{network.nat_gateways} is outside 0..{len(config.availability_zones)}",
+            "use 0 (no internet from the fleet), 1 (one NAT) up to one per availability zone "
+            "(NAT survives a zone outage)",
+        )
+    missing = [e for e in EGRESS_FREE_ENDPOINTS if e not in network.interface_endpoints]
+    if network.nat_gateways == 0 and missing:
+        raise ConfigError(
+            "spito.network.interface_endpoints",
+            f"without NAT the fleet reaches AWS only through endpoints, and {', '.join(missing)} "
+            "are missing",
+            f"list all of {', '.join(EGRESS_FREE_ENDPOINTS)}, or set nat_gateways to 1",
         )
     _validate_cidr(network.cidr, len(config.availability_zones))
     if len(set(network.interface_endpoints)) != len(network.interface_endpoints):
@@ -387,7 +443,14 @@ def _validate_cidr(cidr: str, zones: int) -> None:
         )
 
 
-def _validate_fleet(fleet: FleetConfig) -> None:
+def _validate_fleet(config: SpitoConfig) -> None:
+    fleet = config.fleet
+    if fleet.ami_id is not None and not _AMI_ID.match(fleet.ami_id):
+        raise ConfigError(
+            f"spito.stages.{config.stage}.fleet.ami_id",
+            f"{fleet.ami_id!r} is not an AMI id",
+            unpinned_fix(config),
+        )
     is_graviton = bool(_GRAVITON_FAMILY.match(fleet.instance_type))
     if is_graviton != (fleet.architecture == "arm64"):
         raise ConfigError(
@@ -501,7 +564,37 @@ def _validate_edge(edge: EdgeConfig) -> None:
         2_000_000_000,
     )
     _check_range("spito.edge.access_log_retention_days", edge.access_log_retention_days, 1, 3650)
-    _check_range("spito.edge.origin_secret_generation", edge.origin_secret_generation, 1, 10**6)
+
+
+def _validate_origin_switch(config: SpitoConfig) -> None:
+    switch = config.edge.origin_switch
+    if switch is not None and config.domain.domain_name is None:
+        # Both directions keep an HTTPS listener for one deploy, and it needs the domain's
+        # certificate: remove the domain only in the deploy after "to_http".
+        raise ConfigError(
+            "spito.edge.origin_switch",
+            f"{switch!r} keeps an HTTPS listener, which needs the domain's certificate",
+            "keep spito.domain set for this deploy (remove it in the next one), or set "
+            "origin_switch to null",
+        )
+
+
+def unpinned_fix(config: SpitoConfig) -> str:
+    return (
+        f"run `make ami STAGE={config.stage}` (needs AWS credentials) to pin the newest Amazon "
+        f"Linux 2023 image for {config.region} and {config.fleet.architecture}"
+    )
+
+
+def pinned_ami(config: SpitoConfig) -> str:
+    """The stage's reviewed image, which the fleet needs (`make ami` writes it)."""
+    if config.fleet.ami_id is None:
+        raise ConfigError(
+            f"spito.stages.{config.stage}.fleet.ami_id",
+            "no image is pinned for the fleet",
+            unpinned_fix(config),
+        )
+    return config.fleet.ami_id
 
 
 def _check_range(key: str, value: int | float, low: int | float, high: int | float) -> None:

@@ -11,10 +11,8 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
-from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra import edge_headers
@@ -54,12 +52,11 @@ ORIGIN_FAILURE_CACHING = Duration.seconds(5)
 
 @dataclass(frozen=True, kw_only=True)
 class ApiOrigin:
-    """How CloudFront reaches the ALB: its address, protocol, and the secret header it requires."""
+    """How CloudFront reaches the API: a VPC origin to the internal ALB (infra/vpc_origin.py),
+    and whether it speaks HTTPS to it."""
 
-    load_balancer: elbv2.ILoadBalancerV2
+    origin: cloudfront.IOrigin
     https: bool
-    verify_header_name: str
-    verify_secret: secretsmanager.ISecret
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,17 +68,17 @@ class ViewerDomain:
 
 
 class EdgeDistribution(Construct):
-    """One CloudFront distribution: the web app from S3 (OAC), the API and short links from the ALB.
+    """One CloudFront distribution: the web app from S3 (OAC), the API and short links from the
+    internal ALB through a VPC origin.
 
     Behaviours are generated from `infra.routing.ROUTES`, in order, so the local dev router and
     the edge route every path the same way. Web app behaviours are cached (the files' own
     Cache-Control decides); those of routes with `spa_fallback` run the SPA fallback CloudFront
     Function, the others serve files as named ("/" is the default root object). API behaviours
     cache nothing, allow every method, forward the viewer's Host, scheme, query string and the
-    headers the service reads (`infra.routing.API_FORWARDED_HEADERS`), and send the ALB's secret
-    origin header as a Secrets Manager dynamic reference. Every response gets the security
-    headers of `infra.edge_headers`. Viewers get HTTPS only (HTTP redirects), TLSv1.2_2021 at
-    least, HTTP/2 and HTTP/3, IPv6; standard logs go to `log_bucket`.
+    headers the service reads (`infra.routing.API_FORWARDED_HEADERS`). Every response gets the
+    security headers of `infra.edge_headers`. Viewers get HTTPS only (HTTP redirects),
+    TLSv1.2_2021 at least, HTTP/2 and HTTP/3, IPv6; standard logs go to `log_bucket`.
 
     Attributes: `distribution`, `spa_fallback` (None when no route falls back),
     `response_headers_policy`, `spa_cache_policy`, `api_origin_request_policy`.
@@ -136,7 +133,7 @@ class EdgeDistribution(Construct):
         )
         origins_by_kind: dict[Origin, cloudfront.IOrigin] = {
             Origin.SPA: origins.S3BucketOrigin.with_origin_access_control(spa_bucket),
-            Origin.API: self._api_origin(api_origin),
+            Origin.API: api_origin.origin,
         }
         self.distribution = cloudfront.Distribution(
             self,
@@ -206,24 +203,6 @@ class EdgeDistribution(Construct):
             "function_associations": fallback,
         }
 
-    @staticmethod
-    def _api_origin(api_origin: ApiOrigin) -> cloudfront.IOrigin:
-        return origins.LoadBalancerV2Origin(
-            api_origin.load_balancer,
-            protocol_policy=(
-                cloudfront.OriginProtocolPolicy.HTTPS_ONLY
-                if api_origin.https
-                else cloudfront.OriginProtocolPolicy.HTTP_ONLY
-            ),
-            origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
-            read_timeout=API_ORIGIN_TIMEOUT,
-            custom_headers={
-                # A {{resolve:secretsmanager:...}} dynamic reference: the value never appears in
-                # the template; CloudFormation resolves it when it deploys the distribution.
-                api_origin.verify_header_name: api_origin.verify_secret.secret_value.unsafe_unwrap()
-            },
-        )
-
     def _response_headers_policy(self) -> cloudfront.ResponseHeadersPolicy:
         return cloudfront.ResponseHeadersPolicy(
             self,
@@ -284,8 +263,9 @@ class EdgeDistribution(Construct):
                 self.distribution,
                 "AwsSolutions-CFR5",
                 "No custom domain, so the ALB has no certificate CloudFront could verify: "
-                "CloudFront reaches it over HTTP, and the ALB forwards only requests carrying the "
-                "secret origin header from Secrets Manager. Configure a domain for HTTPS.",
+                "CloudFront reaches the internal ALB over HTTP through its VPC origin, inside the "
+                "VPC, where the ALB admits only CloudFront's VPC-origin group. Configure a domain "
+                "for HTTPS (docs/ORIGIN-AND-EGRESS.md).",
             )
         if viewer_domain is None:
             default_certificate = (

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import DefaultStackSynthesizer, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.cdk_providers import skip_provider_function_checks
@@ -15,8 +17,15 @@ from infra.checkov import skip_check
 from infra.config import PRIVATE_SUBNET_PREFIX, PUBLIC_SUBNET_PREFIX, InterfaceEndpointName
 from infra.nag import acknowledge
 
+# Amazon Linux 2023's dnf repositories in a region (`format(region)`).
+AL2023_REPOSITORY_BUCKET = "al2023-repos-{}-de612dc2"
+# The CDK bootstrap's file asset bucket, as CloudFormation substitutes it (${AWS::AccountId}...).
+CDK_ASSET_BUCKET = DefaultStackSynthesizer.DEFAULT_FILE_ASSETS_BUCKET_NAME.replace(
+    "${Qualifier}", DefaultStackSynthesizer.DEFAULT_QUALIFIER
+)
 INTERFACE_ENDPOINT_SERVICES: dict[InterfaceEndpointName, ec2.InterfaceVpcEndpointAwsService] = {
     "logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+    "cloudformation": ec2.InterfaceVpcEndpointAwsService.CLOUDFORMATION,
     "ssm": ec2.InterfaceVpcEndpointAwsService.SSM,
     "ssmmessages": ec2.InterfaceVpcEndpointAwsService.SSM_MESSAGES,
     "ec2messages": ec2.InterfaceVpcEndpointAwsService.EC2_MESSAGES,
@@ -24,14 +33,20 @@ INTERFACE_ENDPOINT_SERVICES: dict[InterfaceEndpointName, ec2.InterfaceVpcEndpoin
 
 
 class Network(Construct):
-    """A VPC over the given zones: a public /24 (ALB, NAT) and a private /20 with egress (fleet)
-    in each.
+    """A VPC over the given zones: a public /24 (NAT, if any) and a private /20 (internal ALB,
+    fleet) in each.
 
-    S3 and DynamoDB are reached through free gateway endpoints, so the data path never crosses NAT;
-    the chosen interface endpoints keep CloudWatch Logs and Session Manager traffic private too.
-    Flow logs go to a log group with retention, and the default security group allows nothing.
+    With `nat_gateways` of 1 or more the private subnets route to the internet through NAT; with
+    0 they are isolated: no NAT gateway, and no route to the internet gateway from them. The
+    public subnets and the internet gateway stay either way: CloudFront VPC origins need the VPC
+    to have an internet gateway (CloudFront developer guide, "Restrict access with VPC origins";
+    aws-cdk's VPC-origin integration test keeps one for the same reason), though nothing is
+    placed in them without NAT. S3 and DynamoDB are reached through free gateway endpoints, so
+    the data path never crosses NAT; the chosen interface endpoints keep the other AWS APIs the
+    fleet calls private too. Flow logs go to a log group with retention, and the default security
+    group allows nothing.
 
-    Attributes: `vpc`, `flow_log_group`.
+    Attributes: `vpc`, `private_subnets` (the selection the ALB and fleet use), `flow_log_group`.
     """
 
     def __init__(
@@ -43,10 +58,15 @@ class Network(Construct):
         availability_zones: Sequence[str],
         nat_gateways: int,
         interface_endpoints: Sequence[InterfaceEndpointName],
+        data_buckets: Sequence[s3.IBucket],
         flow_log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
+        private_type = (
+            ec2.SubnetType.PRIVATE_WITH_EGRESS if nat_gateways else ec2.SubnetType.PRIVATE_ISOLATED
+        )
+        self.private_subnets = ec2.SubnetSelection(subnet_type=private_type)
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
@@ -63,17 +83,20 @@ class Network(Construct):
                 ),
                 ec2.SubnetConfiguration(
                     name="private",
-                    subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS,
+                    subnet_type=private_type,
                     cidr_mask=PRIVATE_SUBNET_PREFIX,
                 ),
             ],
             gateway_endpoints={
-                "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3),
                 "DynamoDB": ec2.GatewayVpcEndpointOptions(
                     service=ec2.GatewayVpcEndpointAwsService.DYNAMODB
                 ),
             },
         )
+        self.s3_endpoint = self.vpc.add_gateway_endpoint(
+            "S3", service=ec2.GatewayVpcEndpointAwsService.S3
+        )
+        self._allow_only_spitos_s3_traffic(data_buckets)
         self.flow_log_group = logs.LogGroup(
             self, "FlowLogs", retention=flow_log_retention, removal_policy=removal_policy
         )
@@ -94,7 +117,7 @@ class Network(Construct):
                 f"{name.capitalize()}Endpoint",
                 service=INTERFACE_ENDPOINT_SERVICES[name],
                 private_dns_enabled=True,
-                subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+                subnets=self.private_subnets,
             )
             acknowledge(
                 endpoint.node.find_child("SecurityGroup"),
@@ -102,12 +125,52 @@ class Network(Construct):
                 "The endpoint admits HTTPS from the VPC's own CIDR, a Fn::GetAtt the rule "
                 "cannot evaluate; nothing outside the VPC can reach an interface endpoint.",
             )
-        for subnet in [*self.vpc.public_subnets, *self.vpc.private_subnets]:
+        for subnet in [
+            *self.vpc.public_subnets,
+            *self.vpc.private_subnets,
+            *self.vpc.isolated_subnets,
+        ]:
             ignore_check(
                 subnet,
                 "W3010",
                 "Zones are pinned in the config on purpose: synth stays offline and "
                 "deterministic, and the subnets never move between zones.",
+            )
+
+    def _allow_only_spitos_s3_traffic(self, data_buckets: Sequence[s3.IBucket]) -> None:
+        """The S3 endpoint's policy: what the fleet reads and writes, and nothing else.
+
+        With a statement of its own the endpoint no longer allows all of S3 (VPC user guide,
+        "Control access to VPC endpoints using endpoint policies"): requests from the VPC to any
+        other bucket fail, whatever IAM allows. The instances need the AL2023 package
+        repositories (dnf reads them from the region's al2023-repos-REGION-de612dc2 bucket; AWS
+        Knowledge Center, "install packages without internet access on Amazon Linux"), the
+        service asset in the CDK's bootstrap bucket, and the data buckets' objects.
+        """
+        stack = Stack.of(self)
+        statements = {
+            "AmazonLinuxRepositories": (
+                ["s3:GetObject"],
+                [f"arn:{stack.partition}:s3:::{AL2023_REPOSITORY_BUCKET.format(stack.region)}/*"],
+            ),
+            "ServiceAsset": (
+                ["s3:GetObject"],
+                [Fn.sub(f"arn:${{AWS::Partition}}:s3:::{CDK_ASSET_BUCKET}/*")],
+            ),
+            "SpitoData": (
+                ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                [bucket.arn_for_objects("*") for bucket in data_buckets],
+            ),
+        }
+        for sid, (actions, resources) in statements.items():
+            self.s3_endpoint.add_to_policy(
+                iam.PolicyStatement(
+                    sid=sid,
+                    # Who may is IAM's to decide (the instance role); the endpoint decides where.
+                    principals=[iam.AnyPrincipal()],
+                    actions=actions,
+                    resources=resources,
+                )
             )
 
     def _skip_restrict_default_sg_provider_checks(self) -> None:

@@ -14,16 +14,13 @@ from constructs import Construct
 
 from infra.api_fleet import SERVICE_DIR, ApiFleet
 from infra.certificates import domain_names
-from infra.config import SpitoConfig
+from infra.config import SpitoConfig, origin_plan, pinned_ami
 from infra.monitoring import AlarmTopic, FleetAlarms
+from infra.service_bundle import wheelhouse_dir
 from stacks.base import SpitoStack
 from stacks.conversions import removal_policy, retention
 
 DAY_SECONDS = 24 * 60 * 60
-CPU_TYPES = {
-    "arm64": ec2.AmazonLinuxCpuType.ARM_64,
-    "x86_64": ec2.AmazonLinuxCpuType.X86_64,
-}
 
 
 def service_environment(config: SpitoConfig, *, table: str, bucket: str) -> dict[str, str]:
@@ -64,7 +61,7 @@ def public_host_environment(config: SpitoConfig) -> dict[str, str]:
 class ApiStack(SpitoStack):
     """ALB + fleet, the alarm topic, alarms and dashboard.
 
-    Attributes for the other stacks: `load_balancer`, `origin_secret`, `alarm_topic`, `fleet`.
+    Attributes for the other stacks: `load_balancer`, `alarm_topic`, `fleet`.
     """
 
     def __init__(
@@ -74,6 +71,7 @@ class ApiStack(SpitoStack):
         *,
         config: SpitoConfig,
         vpc: ec2.IVpc,
+        fleet_subnets: ec2.SubnetSelection,
         table: dynamodb.ITable,
         blob_bucket: s3.IBucket,
         data_access_policy: iam.IManagedPolicy,
@@ -95,10 +93,11 @@ class ApiStack(SpitoStack):
             self,
             "Api",
             vpc=vpc,
+            vpc_subnets=fleet_subnets,
             data_access_policy=data_access_policy,
             notification_topic=self.alarm_topic,
             instance_type=ec2.InstanceType(fleet_config.instance_type),
-            cpu_type=CPU_TYPES[fleet_config.architecture],
+            ami_id=pinned_ami(config),
             min_capacity=fleet_config.min_capacity,
             max_capacity=fleet_config.max_capacity,
             cpu_target_percent=fleet_config.cpu_target_percent,
@@ -113,12 +112,12 @@ class ApiStack(SpitoStack):
             log_retention=retention(config.monitoring.log_retention_days),
             removal_policy=removal_policy(config),
             deletion_protection=config.data.deletion_protection,
+            listeners=origin_plan(config).listeners,
             certificate=certificate,
-            origin_secret_generation=config.edge.origin_secret_generation,
             service_dir=service_dir,
+            wheelhouse=wheelhouse_dir(fleet_config.architecture),
         )
         self.load_balancer = self.fleet.load_balancer
-        self.origin_secret = self.fleet.origin_secret
         self.alarms = FleetAlarms(
             self,
             "Alarms",

@@ -7,19 +7,26 @@ from pathlib import Path
 from aws_cdk import CfnOutput
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.api_fleet import ORIGIN_VERIFY_HEADER
 from infra.cdk_providers import CrossRegionProviderSkips
 from infra.certificates import custom_domain
-from infra.config import SpitoConfig
-from infra.distribution import ApiOrigin, EdgeDistribution, ViewerDomain, access_log_bucket
+from infra.config import SpitoConfig, origin_plan
+from infra.distribution import (
+    API_ORIGIN_TIMEOUT,
+    ApiOrigin,
+    EdgeDistribution,
+    ViewerDomain,
+    access_log_bucket,
+)
 from infra.dns import DistributionAliases, hosted_zone
 from infra.static_site import SpaBucket, SpaDeployment
+from infra.vpc_origin import PrivateApiOrigin
 from stacks.base import SpitoStack
-from stacks.conversions import removal_policy
+from stacks.conversions import removal_policy, retention
 
 PRICE_CLASSES = {
     "PriceClass_100": cloudfront.PriceClass.PRICE_CLASS_100,
@@ -45,8 +52,9 @@ class EdgeStack(SpitoStack):
         *,
         config: SpitoConfig,
         web_dist: Path,
-        load_balancer: elbv2.ILoadBalancerV2,
-        origin_secret: secretsmanager.ISecret,
+        load_balancer: elbv2.IApplicationLoadBalancer,
+        load_balancer_security_group: ec2.ISecurityGroup,
+        vpc_id: str,
         viewer_certificate: acm.ICertificate | None = None,
         web_acl_arn: str | None = None,
     ) -> None:
@@ -75,22 +83,38 @@ class EdgeStack(SpitoStack):
             if domain is not None and viewer_certificate is not None
             else None
         )
+        plan = origin_plan(config)
+        api_origin = PrivateApiOrigin(
+            self,
+            "ApiOrigin",
+            load_balancer=load_balancer,
+            load_balancer_security_group=load_balancer_security_group,
+            vpc_id=vpc_id,
+            listeners=plan.listeners,
+            protocol=plan.cloudfront,
+            read_timeout=API_ORIGIN_TIMEOUT,
+            # The apex is on the ALB's certificate (stacks/certificate_stack.py).
+            tls_name=domain.name if domain is not None and plan.cloudfront == "https" else None,
+            lookup_log_group=logs.LogGroup(
+                self,
+                "OriginLookupLogs",
+                retention=retention(config.monitoring.log_retention_days),
+                removal_policy=removal_policy(config),
+            ),
+        )
         self.edge = EdgeDistribution(
             self,
             "Edge",
             spa_bucket=self.spa_bucket,
-            api_origin=ApiOrigin(
-                load_balancer=load_balancer,
-                https=viewer_domain is not None,
-                verify_header_name=ORIGIN_VERIFY_HEADER,
-                verify_secret=origin_secret,
-            ),
+            api_origin=ApiOrigin(origin=api_origin.origin, https=plan.cloudfront == "https"),
             log_bucket=self.log_bucket,
             price_class=PRICE_CLASSES[config.edge.price_class],
             viewer_domain=viewer_domain,
             web_acl_arn=web_acl_arn,
         )
         self.distribution = self.edge.distribution
+        # Onto a VPC origin only once the ALB admits CloudFront on its port.
+        self.distribution.node.add_dependency(*api_origin.admissions)
         SpaDeployment(
             self,
             "WebAppDeployment",

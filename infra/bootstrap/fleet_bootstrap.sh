@@ -19,7 +19,8 @@ usage: fleet_bootstrap.sh --bundle ZIP|s3://BUCKET/KEY --env-file FILE [options]
   --alb-health-path P   the target group's health check path (default /healthz)
   --alb-interval S      its interval in seconds (default 5)
   --alb-healthy-threshold N   its healthy threshold count (default 2)
-  --wheelhouse DIR      install the locked wheels from DIR, not from PyPI (offline hosts)
+  --wheelhouse DIR      install the locked wheels from DIR instead of the bundle's wheelhouse/
+  --index               no wheelhouse: install from pip's configured index (needs the internet)
   --no-packages         skip dnf and the CloudWatch agent (host without dnf)
   --no-systemd          start the service as a background process of this user (host without systemd)
   --no-signal           skip cfn-signal (host outside CloudFormation)
@@ -28,7 +29,7 @@ USAGE
 }
 
 ROOT="" BUNDLE="" ENV_FILE="" LOG_GROUP="" STACK="" RESOURCE="" REGION=""
-PYTHON="python3.11" HEALTH_TIMEOUT=180 WHEELHOUSE=""
+PYTHON="python3.11" HEALTH_TIMEOUT=180 WHEELHOUSE="" INDEX=0
 # The target group's health check (infra/target_health.py; a test keeps the two equal).
 ALB_HEALTH_PATH=/healthz ALB_INTERVAL=5 ALB_HEALTHY_THRESHOLD=2
 PACKAGES=1 SYSTEMD=1 SIGNAL=1 SIGNAL_COMMAND=/opt/aws/bin/cfn-signal
@@ -49,6 +50,7 @@ while (($#)); do
     --alb-interval) ALB_INTERVAL="$2"; shift 2 ;;
     --alb-healthy-threshold) ALB_HEALTHY_THRESHOLD="$2"; shift 2 ;;
     --wheelhouse) WHEELHOUSE="$2"; shift 2 ;;
+    --index) INDEX=1; shift ;;
     --no-packages) PACKAGES=0; shift ;;
     --no-systemd) SYSTEMD=0; shift ;;
     --no-signal) SIGNAL=0; shift ;;
@@ -120,14 +122,28 @@ unpack_bundle() {
   "$PYTHON" -m zipfile -e "$zip" "$APP_DIR/service"
   [[ -f "$APP_DIR/service/__main__.py" && -f "$APP_DIR/service/requirements.lock" ]] ||
     die "the bundle has no service/__main__.py or service/requirements.lock"
+  # The asset carries the locked wheels for this platform (infra/service_bundle.py); they leave
+  # the service's directory so only the service is on its path.
+  if [[ -d "$APP_DIR/service/wheelhouse" ]]; then
+    rm -rf "$ROOT/opt/spito/wheelhouse"
+    mv "$APP_DIR/service/wheelhouse" "$ROOT/opt/spito/wheelhouse"
+    WHEELHOUSE="${WHEELHOUSE:-$ROOT/opt/spito/wheelhouse}"
+  fi
 }
 
 install_dependencies() {
-  log "installing the hash-locked dependencies into $VENV"
+  local source=()
+  if [[ -n "$WHEELHOUSE" ]]; then
+    # No index at all: a boot needs neither PyPI nor a route to the internet.
+    source=(--no-index --find-links "$WHEELHOUSE")
+    log "installing the hash-locked dependencies from $WHEELHOUSE into $VENV"
+  elif ((INDEX)); then
+    log "installing the hash-locked dependencies from the package index into $VENV"
+  else
+    die "the bundle has no wheelhouse/: rebuild the asset (make wheelhouse, then synth), or pass --index"
+  fi
   rm -rf "$VENV"
   "$PYTHON" -m venv "$VENV"
-  local source=()
-  [[ -z "$WHEELHOUSE" ]] || source=(--no-index --find-links "$WHEELHOUSE")
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
     --require-hashes --only-binary=:all: "${source[@]}" -r "$APP_DIR/service/requirements.lock"
 }

@@ -68,3 +68,26 @@ def written_across_regions(writer: Template, reference: Any) -> Any:
     _, parameter = reference["Fn::GetAtt"]
     _, export_writer = only(writer, "Custom::CrossRegionExportWriter")
     return export_writer["Properties"]["WriterProps"]["exports"][parameter]
+
+
+def api_origin(template: Template) -> dict[str, Any]:
+    """The distribution's origin for the API: the one reached through a VPC origin."""
+    (origin,) = [o for o in distribution_config(template)["Origins"] if "VpcOriginConfig" in o]
+    return dict(origin)
+
+
+def api_vpc_origin(template: Template) -> dict[str, Any]:
+    """The endpoint config of the `AWS::CloudFront::VpcOrigin` the API origin uses."""
+    vpc_origin_id, attribute = api_origin(template)["VpcOriginConfig"]["VpcOriginId"]["Fn::GetAtt"]
+    assert attribute == "Id"
+    resource = template.find_resources("AWS::CloudFront::VpcOrigin")[vpc_origin_id]
+    config: dict[str, Any] = resource["Properties"]["VpcOriginEndpointConfig"]
+    return config
+
+
+def api_origin_port(template: Template) -> int:
+    """The ALB port CloudFront sends API requests to."""
+    config = api_vpc_origin(template)
+    policy = config["OriginProtocolPolicy"]
+    assert policy in ("http-only", "https-only"), policy
+    return int(config["HTTPPort"] if policy == "http-only" else config["HTTPSPort"])

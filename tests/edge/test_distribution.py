@@ -8,12 +8,14 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra import edge_headers
-from infra.api_fleet import ORIGIN_VERIFY_HEADER
 from infra.routing import API_FORWARDED_HEADERS, ROUTES, Origin
 from tests.edge.cases import ROUTING_CASES, RoutingCase
 from tests.edge.templates import (
     DISTRIBUTION,
     Templates,
+    api_origin,
+    api_origin_port,
+    api_vpc_origin,
     behaviour_for,
     distribution_config,
     imported,
@@ -107,60 +109,62 @@ def test_api_forwards_viewer_host_scheme_queries_and_the_services_headers(
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
-def test_api_origin_sends_the_secret_the_alb_requires_as_a_dynamic_reference(
+def test_api_origin_is_a_vpc_origin_to_the_alb_of_the_fleet_stack(
     cdk_template: Templates, stage: str
 ) -> None:
     edge, api = cdk_template(f"Spito-{stage}-Edge"), cdk_template(f"Spito-{stage}-Api")
-    (origin,) = [o for o in distribution_config(edge)["Origins"] if "CustomOriginConfig" in o]
-    (header,) = origin["OriginCustomHeaders"]
-    opening, secret_arn, closing = header["HeaderValue"]["Fn::Join"][1]
-    assert header["HeaderName"] == ORIGIN_VERIFY_HEADER
-    assert (opening, closing) == ("{{resolve:secretsmanager:", ":SecretString:::}}")
-    # A strong reference: the Api stack exports the ARN of its (only) origin secret.
-    secret_id = logical_id(api, "AWS::SecretsManager::Secret")
-    assert imported(api, secret_arn) == {"Ref": secret_id}
-    accepted = ["{{resolve:secretsmanager:", {"Ref": secret_id}, ":SecretString:::}}"]
-    api.has_resource_properties(
-        "AWS::ElasticLoadBalancingV2::ListenerRule",
-        {
-            "Conditions": [
-                {
-                    "Field": "http-header",
-                    "HttpHeaderConfig": {
-                        "HttpHeaderName": ORIGIN_VERIFY_HEADER,
-                        "Values": [{"Fn::Join": ["", accepted]}],
-                    },
-                }
-            ]
-        },
-    )
+    alb_id = logical_id(api, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert imported(api, api_vpc_origin(edge)["Arn"]) == {"Ref": alb_id}
+    assert imported(api, api_origin(edge)["DomainName"]) == {"Fn::GetAtt": [alb_id, "DNSName"]}
+    assert "OriginCustomHeaders" not in api_origin(edge)
+
+
+def test_without_a_domain_cloudfront_reaches_the_alb_over_http_on_its_one_listener(
+    cdk_template: Templates,
+) -> None:
+    for stage in ("dev", "prod"):
+        edge, api = cdk_template(f"Spito-{stage}-Edge"), cdk_template(f"Spito-{stage}-Api")
+        assert api_vpc_origin(edge)["OriginProtocolPolicy"] == "http-only"
+        edge.resource_count_is("AWS::CloudFront::VpcOrigin", 1)
+        _, listener = only(api, "AWS::ElasticLoadBalancingV2::Listener")
+        assert listener["Properties"]["Port"] == api_origin_port(edge) == 80
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
-def test_api_origin_is_the_alb_of_the_fleet_stack(cdk_template: Templates, stage: str) -> None:
+def test_alb_admits_only_cloudfronts_vpc_origin_group_on_the_port_cloudfront_uses(
+    cdk_template: Templates, stage: str
+) -> None:
     edge, api = cdk_template(f"Spito-{stage}-Edge"), cdk_template(f"Spito-{stage}-Api")
-    (origin,) = [o for o in distribution_config(edge)["Origins"] if "CustomOriginConfig" in o]
-    alb_id = logical_id(api, "AWS::ElasticLoadBalancingV2::LoadBalancer")
-    assert imported(api, origin["DomainName"]) == {"Fn::GetAtt": [alb_id, "DNSName"]}
+    network = cdk_template(f"Spito-{stage}-Network")
+    lookup_id, lookup = only(edge, "Custom::AWS")
+    call = lookup["Properties"]["Create"]["Fn::Join"][1]
+    # {"service":"EC2","action":"describeSecurityGroups", filters on the VPC and the group name}
+    assert '"action":"describeSecurityGroups"' in call[0]
+    assert imported(network, call[1]) == {"Ref": logical_id(network, "AWS::EC2::VPC")}
+    assert '"Values":["CloudFront-VPCOrigins-Service-SG"]' in call[2]
+    rule_id, rule = only(edge, "AWS::EC2::SecurityGroupIngress")
+    properties = rule["Properties"]
+    (alb_group,) = [
+        key
+        for key, group in api.find_resources("AWS::EC2::SecurityGroup").items()
+        if group["Properties"]["GroupDescription"].startswith("Spito ALB")
+    ]
+    assert imported(api, properties["GroupId"]) == {"Fn::GetAtt": [alb_group, "GroupId"]}
+    assert properties["SourceSecurityGroupId"] == {
+        "Fn::GetAtt": [lookup_id, "SecurityGroups.0.GroupId"]
+    }
+    assert (properties["FromPort"], properties["ToPort"]) == (api_origin_port(edge),) * 2
+    # The distribution moves onto the port only once it is admitted.
+    _, distribution = only(edge, DISTRIBUTION)
+    assert rule_id in distribution["DependsOn"]
 
 
-def test_without_a_domain_cloudfront_reaches_the_alb_over_http(edge: Template) -> None:
-    _has_distribution(
-        edge,
-        {
-            "Origins": Match.array_with(
-                [
-                    Match.object_like(
-                        {
-                            "CustomOriginConfig": Match.object_like(
-                                {"OriginProtocolPolicy": "http-only"}
-                            )
-                        }
-                    )
-                ]
-            )
-        },
-    )
+def test_the_security_group_lookup_waits_for_the_vpc_origin_that_creates_the_group(
+    edge: Template,
+) -> None:
+    (vpc_origin_id,) = edge.find_resources("AWS::CloudFront::VpcOrigin")
+    _, lookup = only(edge, "Custom::AWS")
+    assert vpc_origin_id in lookup["DependsOn"]
 
 
 def test_spa_is_read_through_origin_access_control(edge: Template) -> None:

@@ -13,9 +13,13 @@ from aws_cdk.assertions import Match, Template
 from tests.edge.templates import (
     DISTRIBUTION,
     Templates,
+    api_origin,
+    api_origin_port,
+    api_vpc_origin,
     distribution_config,
     imported,
     logical_id,
+    only,
     written_across_regions,
 )
 from tests.fixtures.cdk_app import (
@@ -107,22 +111,23 @@ def test_viewers_use_the_domain_with_tls_1_2_2021_and_sni(
     assert written_across_regions(edge_global, certificate_arn) == certificate
 
 
-def test_cloudfront_reaches_the_alb_over_https_with_tls_1_2(edge: Template) -> None:
-    custom_origin = Match.object_like(
-        {"OriginProtocolPolicy": "https-only", "OriginSSLProtocols": ["TLSv1.2"]}
-    )
-    edge.has_resource_properties(
-        DISTRIBUTION,
-        {
-            "DistributionConfig": Match.object_like(
-                {
-                    "Origins": Match.array_with(
-                        [Match.object_like({"CustomOriginConfig": custom_origin})]
-                    )
-                }
-            )
-        },
-    )
+def test_cloudfront_reaches_the_alb_over_https_with_tls_1_2_checking_the_domain(
+    edge: Template, domain_template: Templates
+) -> None:
+    vpc_origin = api_vpc_origin(edge)
+    assert vpc_origin["OriginProtocolPolicy"] == "https-only"
+    assert vpc_origin["OriginSSLProtocols"] == ["TLSv1.2"]
+    edge.resource_count_is("AWS::CloudFront::VpcOrigin", 1)
+    # CloudFront accepts the ALB's certificate when it names the origin's domain (or the
+    # forwarded Host): the apex, which the regional certificate covers.
+    assert api_origin(edge)["DomainName"] == DOMAIN_NAME
+    certificate_stack = domain_template("Spito-prod-Certificate")
+    certificate_stack.has_resource_properties(CERTIFICATE, {"DomainName": DOMAIN_NAME})
+    api = domain_template("Spito-prod-Api")
+    (listener,) = api.find_resources("AWS::ElasticLoadBalancingV2::Listener").values()
+    assert listener["Properties"]["Port"] == api_origin_port(edge) == 443
+    _, rule = only(edge, "AWS::EC2::SecurityGroupIngress")
+    assert rule["Properties"]["FromPort"] == rule["Properties"]["ToPort"] == 443
 
 
 def test_alb_listens_on_https_with_the_regional_certificate(domain_template: Templates) -> None:

@@ -57,16 +57,16 @@ def test_without_a_domain_the_service_gets_no_fixed_host_names(
     assert "SPITO_PUBLIC_HOSTS" not in str(cdk_template_json("Spito-dev-Api"))
 
 
-def test_origin_secret_generation_starts_at_one_and_must_be_positive() -> None:
-    assert load_config(context(), "prod").edge.origin_secret_generation == 1
-    assert _error_for(origin_secret_generation=0).key == "spito.edge.origin_secret_generation"
-    assert _error_for(origin_secret_generation=True).key == "spito.edge.origin_secret_generation"
+def test_origin_switch_is_off_by_default_and_needs_a_domain() -> None:
+    assert load_config(context(), "prod").edge.origin_switch is None
+    assert _error_for(origin_switch="to_https").key == "spito.edge.origin_switch"
+    assert _error_for(origin_switch="sideways").key == "spito.edge.origin_switch"
 
 
 def test_edge_stacks_follow_non_default_config_values(tmp_path: Path) -> None:
     """Price class, log retention and the WAF limit reach the templates, not just their defaults."""
+    from aws_cdk import aws_ec2 as ec2
     from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-    from aws_cdk import aws_secretsmanager as secretsmanager
     from aws_cdk.assertions import Match, Template
 
     from app import new_app, use_strong_references
@@ -83,7 +83,7 @@ def test_edge_stacks_follow_non_default_config_values(tmp_path: Path) -> None:
     app = new_app(context=cdk_context(), outdir=str(tmp_path))
     use_strong_references(app)
     edge_global = EdgeGlobalStack(app, "EdgeGlobal", config=config)
-    # The fleet's ALB and secret, imported by value (no Api stack needed; any stack can hold them).
+    # The fleet's ALB, imported by value (no Api stack needed; any stack can hold it).
     arn = f"arn:aws:elasticloadbalancing:{config.region}:{config.account}:loadbalancer/app/a/0a1b"
     alb = elbv2.ApplicationLoadBalancer.from_application_load_balancer_attributes(
         edge_global,
@@ -92,10 +92,8 @@ def test_edge_stacks_follow_non_default_config_values(tmp_path: Path) -> None:
         security_group_id="sg-0123456789abcdef0",
         load_balancer_dns_name="spito.eu-west-1.elb.amazonaws.com",
     )
-    secret = secretsmanager.Secret.from_secret_complete_arn(
-        edge_global,
-        "Secret",
-        f"arn:aws:secretsmanager:{config.region}:{config.account}:secret:o-AbCdEf",
+    alb_group = ec2.SecurityGroup.from_security_group_id(
+        edge_global, "AlbGroup", "sg-0123456789abcdef0"
     )
     edge = EdgeStack(
         app,
@@ -103,7 +101,8 @@ def test_edge_stacks_follow_non_default_config_values(tmp_path: Path) -> None:
         config=config,
         web_dist=FIXTURE_WEB_DIST,
         load_balancer=alb,
-        origin_secret=secret,
+        load_balancer_security_group=alb_group,
+        vpc_id="vpc-0123456789abcdef0",
         web_acl_arn=edge_global.web_acl_arn,
     )
     edge_template = Template.from_stack(edge)

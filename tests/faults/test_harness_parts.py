@@ -33,6 +33,7 @@ from faults.haproxy import (
 from faults.load import ANSWER_CUT_OFF, CREATE_LINK, REDIRECT, Outcome, percentile
 from faults.processes import EPHEMERAL_RANGE, ManagedProcess, free_port
 from faults.scenarios import OutageFailures, OutageMarks, explained_by_failover
+from infra.service_bundle import BUNDLED_WHEELHOUSE
 
 RELIABILITY_DOC = REPO_ROOT / "docs" / "RELIABILITY.md"
 DIFFERENCES_HEADING = "### How an instance here differs from one on EC2"
@@ -77,6 +78,21 @@ def test_haproxy_checks_health_with_the_target_groups_path_codes_and_counts(
     assert f"http-check expect status {check.healthy_codes}\n" in config
     assert f"inter {check.interval_ms}ms " in config
     assert f" fall {check.fall} rise {check.rise}\n" in config
+
+
+def test_the_balancer_forwards_every_request_as_the_internal_albs_one_listener_does(
+    tmp_path: Path, cdk_template: Callable[[str], Any]
+) -> None:
+    config = rendered_config(tmp_path, HealthCheck())
+    frontend = config.split("frontend spito\n", 1)[1].split("\nbackend ", 1)[0]
+    assert "http-request deny" not in frontend
+    assert "hdr(" not in frontend  # no header the request must carry
+    assert "    default_backend fleet" in frontend
+    for stage in ("dev", "prod"):
+        api = cdk_template(f"Spito-{stage}-Api")
+        (listener,) = api.find_resources("AWS::ElasticLoadBalancingV2::Listener").values()
+        assert [a["Type"] for a in listener["Properties"]["DefaultActions"]] == ["forward"]
+        api.resource_count_is("AWS::ElasticLoadBalancingV2::ListenerRule", 0)
 
 
 def test_balancer_log_lines_give_the_server_status_termination_and_retries() -> None:
@@ -198,7 +214,9 @@ def test_an_instance_runs_from_a_directory_holding_only_what_the_service_asset_s
 ) -> None:
     (asset,) = {p.parent for p in cdk_out.glob("asset.*/__main__.py")}
     install_service(tmp_path / "app")
-    assert _files(tmp_path / "app") == {Path("service") / p for p in _files(asset)}
+    # The bootstrap moves the bundled wheelhouse out of service/ before the service runs.
+    shipped = {p for p in _files(asset) if p.parts[0] != BUNDLED_WHEELHOUSE}
+    assert _files(tmp_path / "app") == {Path("service") / p for p in shipped}
 
 
 def _files(directory: Path) -> set[Path]:

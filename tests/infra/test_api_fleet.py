@@ -1,15 +1,13 @@
-"""The API fleet: an ALB only CloudFront can use, and a locked-down, self-healing EC2 fleet."""
+"""The API fleet: an internal ALB only CloudFront's VPC origin reaches, and a locked-down,
+self-healing EC2 fleet."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-
-from infra.api_fleet import CLOUDFRONT_PREFIX_LIST, ORIGIN_VERIFY_HEADER
 
 if TYPE_CHECKING:
     from aws_cdk.assertions import Template
@@ -47,14 +45,14 @@ def _alb_attribute(template: Template, key: str, value: Any) -> None:
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_alb_is_internet_facing_in_the_public_subnets(stage: str, cdk_template: Templates) -> None:
+def test_alb_is_internal_in_the_private_subnets(stage: str, cdk_template: Templates) -> None:
     template = _api(cdk_template, stage)
     template.has_resource_properties(
-        "AWS::ElasticLoadBalancingV2::LoadBalancer", {"Scheme": "internet-facing"}
+        "AWS::ElasticLoadBalancingV2::LoadBalancer", {"Scheme": "internal"}
     )
     subnets = _only(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")["Properties"]["Subnets"]
     assert len(subnets) >= 2
-    assert all("publicSubnet" in json.dumps(subnet) for subnet in subnets)
+    assert all("privateSubnet" in json.dumps(subnet) for subnet in subnets)
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -95,14 +93,12 @@ def test_alb_deletion_protection_follows_the_stage(
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_alb_security_group_admits_only_the_cloudfront_prefix_list_on_one_port(
-    stage: str, cdk_template: Templates
-) -> None:
+def test_alb_security_group_admits_nothing_of_its_own(stage: str, cdk_template: Templates) -> None:
+    """Its only ingress is CloudFront's VPC-origin group, added by the edge (tests/edge)."""
     from aws_cdk.assertions import Match
 
     template = _api(cdk_template, stage)
     group_id = _logical_id(template, "AWS::EC2::SecurityGroup", "AlbSecurityGroup")
-    lookup_id = _logical_id(template, "Custom::AWS", "CloudFrontPrefixList")
     template.has_resource_properties(
         "AWS::EC2::SecurityGroup",
         {
@@ -114,137 +110,32 @@ def test_alb_security_group_admits_only_the_cloudfront_prefix_list_on_one_port(
         "AWS::EC2::SecurityGroupIngress",
         {"Properties": {"GroupId": {"Fn::GetAtt": [group_id, "GroupId"]}}},
     )
-    assert [rule["Properties"] for rule in ingress.values()] == [
-        {
-            "Description": "CloudFront origin-facing",
-            "FromPort": 80,
-            "GroupId": {"Fn::GetAtt": [group_id, "GroupId"]},
-            "IpProtocol": "tcp",
-            "SourcePrefixListId": {"Fn::GetAtt": [lookup_id, "PrefixLists.0.PrefixListId"]},
-            "ToPort": 80,
-        }
+    assert ingress == {}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_no_stack_keeps_an_origin_secret_or_looks_up_a_prefix_list(
+    stage: str, cdk_template_json: Callable[[str], dict[str, Any]]
+) -> None:
+    for name in ("Api", "Edge"):
+        text = json.dumps(cdk_template_json(f"Spito-{stage}-{name}"))
+        assert "AWS::SecretsManager::Secret" not in text
+        assert "secretsmanager" not in text
+        assert "describeManagedPrefixLists" not in text
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_one_http_listener_forwards_everything_to_the_fleet(
+    stage: str, cdk_template: Templates
+) -> None:
+    template = _api(cdk_template, stage)
+    target_group = _logical_id(template, "AWS::ElasticLoadBalancingV2::TargetGroup", "Targets")
+    template.resource_count_is("AWS::ElasticLoadBalancingV2::ListenerRule", 0)
+    listener = _only(template, "AWS::ElasticLoadBalancingV2::Listener")["Properties"]
+    assert (listener["Port"], listener["Protocol"]) == (80, "HTTP")
+    assert listener["DefaultActions"] == [
+        {"TargetGroupArn": {"Ref": target_group}, "Type": "forward"}
     ]
-
-
-def test_prefix_list_is_resolved_at_deploy_time_by_its_cloudfront_name(
-    cdk_template: Templates,
-) -> None:
-    from aws_cdk.assertions import Match
-
-    call = Match.serialized_json(
-        Match.object_like(
-            {
-                "service": "EC2",
-                "action": "describeManagedPrefixLists",
-                "parameters": {
-                    "Filters": [{"Name": "prefix-list-name", "Values": [CLOUDFRONT_PREFIX_LIST]}]
-                },
-            }
-        )
-    )
-    _api(cdk_template, "dev").has_resource_properties(
-        "Custom::AWS", {"Create": call, "Update": call}
-    )
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_prefix_list_lookup_logs_follow_the_stage_retention_and_removal(
-    stage: str, cdk_template: Templates
-) -> None:
-    template = _api(cdk_template, stage)
-    group_id = _logical_id(template, "AWS::Logs::LogGroup", "PrefixListLookupLogs")
-    log_group = template.find_resources("AWS::Logs::LogGroup")[group_id]
-    assert log_group["DeletionPolicy"] == REMOVAL[stage]
-    assert log_group["Properties"]["RetentionInDays"] == LOG_RETENTION_DAYS[stage]
-    template.has_resource_properties(
-        "AWS::Lambda::Function", {"LoggingConfig": {"LogGroup": {"Ref": group_id}}}
-    )
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_prefix_list_wildcard_is_acknowledged_on_the_lookup_policy_alone(
-    stage: str, cdk_out: Path
-) -> None:
-    metadata = json.loads((cdk_out / f"Spito-{stage}-Api.metadata.json").read_text())
-    acknowledged_at = [
-        path
-        for path, entries in metadata.items()
-        for entry in entries
-        if entry["type"] == "aws:cdk:acknowledged-rules"
-        and "Annotation::AwsSolutions-IAM5[Resource::*]" in entry["data"]
-    ]
-    assert acknowledged_at == [f"/Spito-{stage}-Api/Api/CloudFrontPrefixList/CustomResourcePolicy"]
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_listener_answers_403_unless_a_rule_matches(stage: str, cdk_template: Templates) -> None:
-    _api(cdk_template, stage).has_resource_properties(
-        "AWS::ElasticLoadBalancingV2::Listener",
-        {
-            "DefaultActions": [
-                {
-                    "Type": "fixed-response",
-                    "FixedResponseConfig": {
-                        "StatusCode": "403",
-                        "ContentType": "text/plain",
-                        "MessageBody": "Forbidden",
-                    },
-                }
-            ]
-        },
-    )
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_only_requests_with_the_secret_origin_header_are_forwarded(
-    stage: str, cdk_template: Templates
-) -> None:
-    from aws_cdk.assertions import Match
-
-    template = _api(cdk_template, stage)
-    template.resource_count_is("AWS::ElasticLoadBalancingV2::ListenerRule", 1)
-    secret_id = _logical_id(template, "AWS::SecretsManager::Secret", "OriginSecret")
-    template.has_resource_properties(
-        "AWS::ElasticLoadBalancingV2::ListenerRule",
-        {
-            "Actions": [Match.object_like({"Type": "forward"})],
-            "Conditions": [
-                {
-                    "Field": "http-header",
-                    "HttpHeaderConfig": {
-                        "HttpHeaderName": ORIGIN_VERIFY_HEADER,
-                        "Values": [
-                            {
-                                "Fn::Join": [
-                                    "",
-                                    [
-                                        "{{resolve:secretsmanager:",
-                                        {"Ref": secret_id},
-                                        ":SecretString:::}}",
-                                    ],
-                                ]
-                            }
-                        ],
-                    },
-                }
-            ],
-        },
-    )
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_origin_secret_is_generated_by_secrets_manager_not_written_in_the_template(
-    stage: str, cdk_template: Templates
-) -> None:
-    from aws_cdk.assertions import Match
-
-    template = _api(cdk_template, stage)
-    template.has_resource_properties(
-        "AWS::SecretsManager::Secret",
-        {"SecretString": Match.absent(), "GenerateSecretString": Match.any_value()},
-    )
-    secret = _only(template, "AWS::SecretsManager::Secret")["Properties"]
-    assert secret["GenerateSecretString"]["PasswordLength"] >= 32
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -274,14 +165,11 @@ def test_instances_require_imdsv2_encrypted_gp3_and_no_key_pair(
     )
 
 
-def test_instances_run_amazon_linux_2023_on_graviton(cdk_template: Templates) -> None:
+def test_instances_run_graviton_on_the_pinned_image(cdk_template: Templates) -> None:
     template = _api(cdk_template, "dev")
     data = _only(template, "AWS::EC2::LaunchTemplate")["Properties"]["LaunchTemplateData"]
     assert data["InstanceType"] == "t4g.small"
-    image = template.find_parameters(data["ImageId"]["Ref"])[data["ImageId"]["Ref"]]
-    assert image["Type"] == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
-    assert image["Default"].startswith("/aws/service/ami-amazon-linux-latest/al2023-ami")
-    assert image["Default"].endswith("-arm64")
+    assert str(data["ImageId"]).startswith("ami-")  # a literal (tests/infra/test_pin_ami.py)
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -46,6 +46,7 @@ def _add_fleet(stack: Stack, **variant: Any) -> None:
     from aws_cdk import aws_sns as sns
 
     from infra.api_fleet import ApiFleet
+    from infra.service_bundle import wheelhouse_dir
 
     ApiFleet(
         stack,
@@ -58,12 +59,13 @@ def _add_fleet(stack: Stack, **variant: Any) -> None:
             public_subnet_ids=["subnet-0000000000000000a", "subnet-0000000000000000b"],
             private_subnet_ids=["subnet-0000000000000000c", "subnet-0000000000000000d"],
         ),
+        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
         data_access_policy=iam.ManagedPolicy.from_managed_policy_name(stack, "Data", "data"),
         notification_topic=sns.Topic.from_topic_arn(
             stack, "Topic", "arn:aws:sns:eu-west-1:111111111111:alarms"
         ),
         instance_type=ec2.InstanceType("t4g.small"),
-        cpu_type=ec2.AmazonLinuxCpuType.ARM_64,
+        ami_id="ami-0123456789abcdef0",
         min_capacity=1,
         max_capacity=2,
         cpu_target_percent=60,
@@ -76,7 +78,7 @@ def _add_fleet(stack: Stack, **variant: Any) -> None:
         log_retention=logs.RetentionDays.ONE_MONTH,
         removal_policy=RemovalPolicy.DESTROY,
         deletion_protection=False,
-        **variant,
+        **{"wheelhouse": wheelhouse_dir("arm64"), **variant},
     )
 
 
@@ -101,7 +103,9 @@ def _synthesize(outdir: Path) -> None:
     _add_fleet(CdkStack(app, "Changed", env=ENV), service_dir=changed_service)
     https = CdkStack(app, "HttpsFleet", env=ENV)
     _add_fleet(
-        https, certificate=acm.Certificate.from_certificate_arn(https, "Alb", CERTIFICATE_ARN)
+        https,
+        listeners=("https",),
+        certificate=acm.Certificate.from_certificate_arn(https, "Alb", CERTIFICATE_ARN),
     )
     topic = CdkStack(app, "Topic", env=ENV)
     AlarmTopic(topic, "AlarmTopic", email=ALARM_EMAIL, removal_policy=RemovalPolicy.DESTROY)
@@ -145,15 +149,38 @@ def test_with_a_certificate_the_listener_is_https_with_a_tls13_policy(variant: T
     )
 
 
-def test_with_a_certificate_cloudfront_is_admitted_on_443_only(variant: Templates) -> None:
-    from aws_cdk.assertions import Match
-
-    rules = variant("HttpsFleet").find_resources(
-        "AWS::EC2::SecurityGroupIngress", {"Properties": {"SourcePrefixListId": Match.any_value()}}
-    )
-    assert [(r["Properties"]["FromPort"], r["Properties"]["ToPort"]) for r in rules.values()] == [
-        (443, 443)
+def test_with_only_an_https_listener_there_is_no_port_80_and_no_ingress_yet(
+    variant: Templates,
+) -> None:
+    template = variant("HttpsFleet")
+    listeners = template.find_resources("AWS::ElasticLoadBalancingV2::Listener").values()
+    assert [listener["Properties"]["Port"] for listener in listeners] == [443]
+    # The ALB's group is opened by the edge (infra/vpc_origin.py), to CloudFront's group only.
+    assert not [
+        rule
+        for rule in template.find_resources("AWS::EC2::SecurityGroupIngress").values()
+        if rule["Properties"]["FromPort"] in (80, 443)
     ]
+
+
+@pytest.mark.parametrize(
+    ("listeners", "with_certificate"), [(("https",), False), (("http",), True), ((), False)]
+)
+def test_a_listener_set_that_does_not_fit_the_certificate_is_refused(
+    listeners: tuple[str, ...], with_certificate: bool
+) -> None:
+    from aws_cdk import App
+    from aws_cdk import Stack as CdkStack
+    from aws_cdk import aws_certificatemanager as acm
+
+    stack = CdkStack(App(), "Refused", env=ENV)
+    certificate = (
+        acm.Certificate.from_certificate_arn(stack, "Alb", CERTIFICATE_ARN)
+        if with_certificate
+        else None
+    )
+    with pytest.raises(ValueError, match="ApiFleet: "):
+        _add_fleet(stack, listeners=listeners, certificate=certificate)
 
 
 def test_a_configured_alarm_email_is_subscribed_to_the_alarm_topic(variant: Templates) -> None:

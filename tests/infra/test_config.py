@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from infra.config import ConfigError, load_config
+from infra.config import EGRESS_FREE_ENDPOINTS, ConfigError, load_config
+from tests.fixtures.cdk_app import FIXTURE_WEB_DIST
 
 CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
 
@@ -37,10 +38,11 @@ def test_dev_uses_the_base_with_one_nat_gateway_and_no_interface_endpoints() -> 
     assert config.data.removal_policy == "destroy"
 
 
-def test_prod_overrides_the_base_for_resilience_and_retention() -> None:
+def test_prod_overrides_the_base_for_an_egress_free_fleet_and_retention() -> None:
     config = load_config(context(), "prod")
-    assert config.network.nat_gateways == len(config.availability_zones) == 3
-    assert set(config.network.interface_endpoints) == {"logs", "ssm", "ssmmessages", "ec2messages"}
+    assert len(config.availability_zones) == 3
+    assert config.network.nat_gateways == 0
+    assert set(config.network.interface_endpoints) == set(EGRESS_FREE_ENDPOINTS)
     assert config.fleet.min_capacity >= 2
     assert config.data.removal_policy == "retain"
     assert config.data.deletion_protection is True
@@ -84,6 +86,12 @@ def test_domain_without_hosted_zone_names_the_key_and_the_fix() -> None:
         ({"availability_zones": ["eu-west-1a"]}, "spito.availability_zones"),
         ({"availability_zones": ["eu-west-1a", "us-east-1b"]}, "spito.availability_zones"),
         ({"network": {"nat_gateways": 3}}, "spito.network.nat_gateways"),
+        ({"network": {"nat_gateways": -1}}, "spito.network.nat_gateways"),
+        # Without NAT, cfn-signal, the log agent and Session Manager need their endpoints.
+        (
+            {"network": {"nat_gateways": 0, "interface_endpoints": ["logs", "ssm"]}},
+            "spito.network.interface_endpoints",
+        ),
         ({"network": {"interface_endpoints": ["sqs"]}}, "spito.network.interface_endpoints[0]"),
         ({"fleet": {"instance_type": "t3.small"}}, "spito.fleet.instance_type"),
         ({"fleet": {"min_capacity": 0}}, "spito.fleet.min_capacity"),
@@ -198,4 +206,24 @@ def test_invalid_stage_stops_the_app_with_the_message_and_no_traceback(tmp_path:
     )
     assert result.returncode == 1
     assert "spito config: stage: unknown stage 'qa'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_fleet_wheelhouse_stops_the_app_naming_make_wheelhouse(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=CDK_JSON.parent,
+        env={
+            **os.environ,
+            "CDK_CONTEXT_JSON": json.dumps({**context(), "spito:web_dist": str(FIXTURE_WEB_DIST)}),
+            "CDK_OUTDIR": str(tmp_path / "out"),
+            "SPITO_FLEET_WHEELS": str(tmp_path / "no-wheels"),
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "no fleet wheelhouse in" in result.stderr
+    assert "run `make wheelhouse`" in result.stderr
     assert "Traceback" not in result.stderr

@@ -13,6 +13,7 @@ gate) runs for real, offline.
 from __future__ import annotations
 
 import contextlib
+import http.server
 import json
 import os
 import re
@@ -21,18 +22,20 @@ import signal
 import socket
 import stat
 import subprocess
+import threading
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
 
 from devstack.stack import LOCAL_CREDENTIALS, LocalStack
 from infra import target_health
-from infra.api_fleet import BOOTSTRAP_SCRIPT
+from infra.api_fleet import BOOTSTRAP_SCRIPT, SERVICE_DIR
+from infra.service_bundle import stage_bundle, wheelhouse_dir
 from tests.fixtures.cdk_app import REPO_ROOT
 
 LOG_GROUP = "/spito/test/service"
@@ -430,3 +433,85 @@ def test_an_env_file_with_quotes_is_refused_before_anything_is_installed(tmp_pat
     assert result.returncode != 0
     assert "every line must be KEY=value" in result.stderr
     assert not root.exists()
+
+
+class _RecordingIndex(http.server.BaseHTTPRequestHandler):
+    """A package index that has nothing and remembers every path it was asked for."""
+
+    asked: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.asked.append(self.path)
+        self.send_error(404)
+
+    def log_message(self, format: str, *args: Any) -> None:  # the base class's signature
+        return
+
+
+@pytest.fixture
+def recording_index() -> Iterator[tuple[str, list[str]]]:
+    """(an index URL, the paths asked of it): the index pip would use if anything let it."""
+    _RecordingIndex.asked = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RecordingIndex)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/simple/", _RecordingIndex.asked
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _run_plain(work: Path, bundle: Path, port: int, *flags: str, index_url: str) -> Any:
+    """The bootstrap as a host without dnf, systemd or CloudFormation runs it."""
+    env_file = work / "service.env"
+    env_file.write_text(
+        f"PORT={port}\nSPITO_BIND_HOST=127.0.0.1\nAWS_REGION={REGION}\n"
+        "SPITO_TABLE=spito-test\nSPITO_BUCKET=spito-test-blobs\n"
+    )
+    return subprocess.run(
+        [
+            *("bash", str(BOOTSTRAP_SCRIPT), "--root", str(work / "root"), "--bundle", str(bundle)),
+            *("--env-file", str(env_file), "--health-timeout", "60"),
+            *("--no-packages", "--no-systemd", "--no-signal", *flags),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT_SECONDS,
+        check=False,
+        env={**os.environ, "PIP_INDEX_URL": index_url},
+    )
+
+
+def test_the_fleet_installs_only_from_the_assets_wheelhouse_with_no_index(
+    tmp_path: Path, recording_index: tuple[str, list[str]]
+) -> None:
+    index_url, asked = recording_index
+    # The asset as synth lays it out for an x86_64 fleet, the platform of this host.
+    staged = stage_bundle(SERVICE_DIR, wheelhouse_dir("x86_64"), tmp_path / "asset")
+    bundle = _zip(staged, tmp_path / "fleet.zip")
+    port = _free_port()
+    result = _run_plain(tmp_path, bundle, port, index_url=index_url)
+    root = tmp_path / "root"
+    try:
+        assert result.returncode == 0, result.stderr
+        assert f"from {root}/opt/spito/wheelhouse into" in result.stderr
+        assert asked == []  # pip never asked the index for anything
+        assert not (root / "opt" / "spito" / "app" / "service" / "wheelhouse").exists()
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    finally:
+        _stop(root)
+
+
+def test_a_bundle_without_a_wheelhouse_is_refused_rather_than_fetched(
+    tmp_path: Path, recording_index: tuple[str, list[str]]
+) -> None:
+    index_url, asked = recording_index
+    service = tmp_path / "service"
+    shutil.copytree(SERVICE_DIR, service, ignore=shutil.ignore_patterns("__pycache__"))
+    result = _run_plain(
+        tmp_path, _zip(service, tmp_path / "bare.zip"), _free_port(), index_url=index_url
+    )
+    assert result.returncode != 0
+    assert "the bundle has no wheelhouse/" in result.stderr
+    assert asked == []

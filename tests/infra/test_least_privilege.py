@@ -16,9 +16,9 @@ import pytest
 
 # (resource type, the statement's actions) -> why `Resource: "*"` is the only way to grant them.
 WILDCARD_ALLOWED: dict[tuple[str, frozenset[str]], str] = {
-    ("AWS::IAM::Policy", frozenset({"ec2:DescribeManagedPrefixLists"})): (
-        "the Api stack's deploy-time prefix-list lookup; the action has no resource-level "
-        "permissions"
+    ("AWS::IAM::Policy", frozenset({"ec2:DescribeSecurityGroups"})): (
+        "the edge's deploy-time lookup of CloudFront's VPC-origin security group; the action has "
+        "no resource-level permissions"
     ),
     ("AWS::IAM::Policy", frozenset({"dynamodb:ListStreams"})): (
         "the reaper's stream event source; ListStreams has no resource-level permissions"

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from infra.config import ConfigError, load_config
+from infra.config import EGRESS_FREE_ENDPOINTS, ConfigError, load_config
 from tests.infra.test_config import context
 
 if TYPE_CHECKING:
     from aws_cdk.assertions import Template
 
 Templates = Callable[[str], "Template"]
+ASSET_BUCKET = "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"
 ZONES = {"dev": ["eu-west-1a", "eu-west-1b"], "prod": ["eu-west-1a", "eu-west-1b", "eu-west-1c"]}
 REMOVAL = {"dev": "Delete", "prod": "Retain"}
 FLOW_LOG_RETENTION_DAYS = {"dev": 30, "prod": 90}
@@ -42,9 +44,79 @@ def test_each_pinned_zone_gets_a_public_slash_24_and_a_private_slash_20_inside_t
             assert block.subnet_of(vpc_range)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("stage", "count"), [("dev", 1), ("prod", 3)])
+@pytest.mark.parametrize(("stage", "count"), [("dev", 1), ("prod", 0)])
 def test_nat_gateways_follow_the_stage(stage: str, count: int, cdk_template: Templates) -> None:
     _network(cdk_template, stage).resource_count_is("AWS::EC2::NatGateway", count)
+
+
+def _routes_of_private_subnets(template: Template) -> list[dict[str, Any]]:
+    tables = {
+        json.dumps(association["Properties"]["RouteTableId"])
+        for association in template.find_resources("AWS::EC2::SubnetRouteTableAssociation").values()
+        if "private" in json.dumps(association["Properties"]["SubnetId"])
+    }
+    return [
+        route["Properties"]
+        for route in template.find_resources("AWS::EC2::Route").values()
+        if json.dumps(route["Properties"]["RouteTableId"]) in tables
+    ]
+
+
+def test_without_nat_the_fleets_subnets_have_no_route_out_of_the_vpc(
+    cdk_template: Templates,
+) -> None:
+    template = _network(cdk_template, "prod")
+    assert len(template.find_resources("AWS::EC2::RouteTable")) == 6  # 3 public, 3 private
+    assert _routes_of_private_subnets(template) == []
+    # The internet gateway stays, for CloudFront's VPC origins, routed from public subnets only.
+    template.resource_count_is("AWS::EC2::InternetGateway", 1)
+    (gateway,) = template.find_resources("AWS::EC2::InternetGateway")
+    routed = [
+        route
+        for route in template.find_resources("AWS::EC2::Route").values()
+        if route["Properties"].get("GatewayId") == {"Ref": gateway}
+    ]
+    assert len(routed) == 3
+    assert all("public" in json.dumps(route["Properties"]["RouteTableId"]) for route in routed)
+
+
+def test_with_nat_the_fleets_subnets_route_out_through_it_only(cdk_template: Templates) -> None:
+    routes = _routes_of_private_subnets(_network(cdk_template, "dev"))
+    assert routes
+    assert all(
+        set(route) == {"DestinationCidrBlock", "NatGatewayId", "RouteTableId"} for route in routes
+    )
+
+
+def test_the_s3_endpoint_admits_only_the_al2023_repositories_the_asset_and_the_data(
+    cdk_template: Templates,
+) -> None:
+    for stage in STAGES:
+        template = _network(cdk_template, stage)
+        (endpoint,) = [
+            e
+            for e in template.find_resources("AWS::EC2::VPCEndpoint").values()
+            if ".s3" in json.dumps(e["Properties"]["ServiceName"])
+        ]
+        statements = {
+            statement["Sid"]: (statement["Action"], statement["Resource"])
+            for statement in endpoint["Properties"]["PolicyDocument"]["Statement"]
+        }
+        assert all(
+            s["Effect"] == "Allow" for s in endpoint["Properties"]["PolicyDocument"]["Statement"]
+        )
+        assert statements["AmazonLinuxRepositories"] == (
+            "s3:GetObject",
+            "arn:aws:s3:::al2023-repos-eu-west-1-de612dc2/*",
+        )
+        assert statements["ServiceAsset"] == (
+            "s3:GetObject",
+            {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{ASSET_BUCKET}/*"},
+        )
+        actions, data = statements.pop("SpitoData")
+        assert sorted(actions) == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+        assert "DataBlobs" in json.dumps(data)
+        assert set(statements) == {"AmazonLinuxRepositories", "ServiceAsset"}
 
 
 def _endpoint_services(template: Template, endpoint_type: str) -> set[str]:
@@ -65,14 +137,14 @@ def test_s3_and_dynamodb_are_reached_through_gateway_endpoints(
     assert {service.rsplit(".", 1)[-1] for service in services} == {"s3", "dynamodb"}
 
 
-def test_prod_has_private_dns_endpoints_for_logs_and_session_manager_in_the_private_subnets(
+def test_prod_has_private_dns_endpoints_for_all_an_instance_calls_in_the_private_subnets(
     cdk_template: Templates,
 ) -> None:
     from aws_cdk.assertions import Match
 
     template = _network(cdk_template, "prod")
     assert _endpoint_services(template, "Interface") == {
-        f"com.amazonaws.eu-west-1.{name}" for name in ("logs", "ssm", "ssmmessages", "ec2messages")
+        f"com.amazonaws.eu-west-1.{name}" for name in EGRESS_FREE_ENDPOINTS
     }
     private_subnets = [
         {"Ref": logical_id}
@@ -80,7 +152,7 @@ def test_prod_has_private_dns_endpoints_for_logs_and_session_manager_in_the_priv
             "AWS::EC2::Subnet", {"Properties": {"MapPublicIpOnLaunch": False}}
         )
     ]
-    for name in ("logs", "ssm", "ssmmessages", "ec2messages"):
+    for name in EGRESS_FREE_ENDPOINTS:
         template.has_resource_properties(
             "AWS::EC2::VPCEndpoint",
             {
@@ -147,6 +219,7 @@ def _network_error(cidr: str, zones: list[str]) -> str | None:
             availability_zones=zones,
             nat_gateways=1,
             interface_endpoints=(),
+            data_buckets=(),
             flow_log_retention=logs.RetentionDays.ONE_MONTH,
             removal_policy=RemovalPolicy.DESTROY,
         )

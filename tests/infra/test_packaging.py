@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from infra.service_bundle import wheelhouse_dir
 from tests.fixtures.cdk_app import REPO_ROOT
 
 PACKAGED = ["pyproject.toml", "infra", "service", "lambda_src"]
@@ -28,6 +29,7 @@ import sys
 from pathlib import Path
 
 from aws_cdk import App, Duration, Environment, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 
@@ -37,8 +39,9 @@ from infra.data import DataStore
 from infra.monitoring import AlarmTopic
 from infra.network import Network
 from infra.runtime_rules import AwsRuntimeRules
+from infra.vpc_origin import PrivateApiOrigin
 
-site, repo, outdir = (Path(arg).resolve() for arg in sys.argv[1:])
+site, repo, outdir, wheelhouse = (Path(arg).resolve() for arg in sys.argv[1:])
 assert Path(infra.__file__).resolve().is_relative_to(site), infra.__file__
 assert not any(Path(entry or ".").resolve() == repo for entry in sys.path), sys.path
 
@@ -51,6 +54,7 @@ network = Network(
     availability_zones=["eu-central-1a", "eu-central-1b"],
     nat_gateways=1,
     interface_endpoints=["logs"],
+    data_buckets=[],
     flow_log_retention=logs.RetentionDays.ONE_WEEK,
     removal_policy=RemovalPolicy.DESTROY,
 )
@@ -60,10 +64,12 @@ fleet = ApiFleet(
     stack,
     "Api",
     vpc=network.vpc,
+    vpc_subnets=network.private_subnets,
+    wheelhouse=wheelhouse,
     data_access_policy=data.service_access_policy,
     notification_topic=topic.topic,
     instance_type=ec2.InstanceType("t4g.micro"),
-    cpu_type=ec2.AmazonLinuxCpuType.ARM_64,
+    ami_id="ami-0123456789abcdef0",
     min_capacity=1,
     max_capacity=2,
     cpu_target_percent=50,
@@ -77,6 +83,22 @@ fleet = ApiFleet(
     removal_policy=RemovalPolicy.DESTROY,
     deletion_protection=False,
 )
+# CloudFront reaches the internal ALB through a VPC origin, the only way in.
+origin = PrivateApiOrigin(
+    stack,
+    "ApiOrigin",
+    load_balancer=fleet.load_balancer,
+    load_balancer_security_group=fleet.load_balancer_security_group,
+    vpc_id=network.vpc.vpc_id,
+    listeners=["http"],
+    protocol="http",
+    read_timeout=Duration.seconds(30),
+    lookup_log_group=logs.LogGroup(stack, "OriginLookup", removal_policy=RemovalPolicy.DESTROY),
+)
+cdn = cloudfront.Distribution(
+    stack, "Cdn", default_behavior=cloudfront.BehaviorOptions(origin=origin.origin)
+)
+cdn.node.add_dependency(*origin.admissions)
 # The platform engineer's one line: the reused constructs must pass the AWS runtime rules.
 Validations.of(app).add_plugins(AwsRuntimeRules())
 app.synth()
@@ -128,7 +150,14 @@ def reused(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     outdir = work / "cdk.out"
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     completed = subprocess.run(
-        [sys.executable, "app.py", str(site), str(REPO_ROOT), str(outdir)],
+        [
+            sys.executable,
+            "app.py",
+            str(site),
+            str(REPO_ROOT),
+            str(outdir),
+            str(wheelhouse_dir("arm64")),
+        ],
         cwd=app_dir,
         env={**env, "PYTHONPATH": str(site)},
         capture_output=True,
@@ -178,6 +207,8 @@ def test_another_app_synthesizes_the_constructs_from_the_wheel_alone(
         "AWS::DynamoDB::Table",
         "AWS::ElasticLoadBalancingV2::LoadBalancer",
         "AWS::AutoScaling::AutoScalingGroup",
+        "AWS::CloudFront::VpcOrigin",
+        "AWS::EC2::SecurityGroupIngress",
     } <= types
 
 
