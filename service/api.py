@@ -26,7 +26,7 @@ from service.validation import (
     ID_PATTERN,
     decode_paste,
     encode_paste,
-    has_allowed_scheme,
+    is_redirectable,
     normalize_target_url,
     validate_expires_in,
     validate_slug,
@@ -234,7 +234,7 @@ class Api:
         if isinstance(record, Paste):
             location = _paste_urls(base_url(request, self._settings), record.id)[0]
             return Response(status_code=302, headers={"Location": location, **NO_CACHE})
-        if not has_allowed_scheme(record.url):
+        if not is_redirectable(record.url):
             raise not_found("link")
         if request.method == "GET":
             self._clicks.count(record.id)

@@ -108,3 +108,13 @@ def test_urls_over_2048_characters_are_refused(length: int) -> None:
     url = "https://example.com/" + "a" * (length - len("https://example.com/"))
     with pytest.raises(InvalidInputError):
         normalize_target_url(url, refused_hosts=frozenset())
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=120).map(lambda s: "https://" + s))
+@settings(max_examples=300, deadline=None)
+def test_the_canonical_form_is_a_fixed_point(raw: str) -> None:
+    try:
+        normalized = normalize_target_url(raw, refused_hosts=frozenset())
+    except InvalidInputError:
+        return
+    assert normalize_target_url(normalized, refused_hosts=frozenset()) == normalized
