@@ -53,6 +53,11 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or Settings.from_env()
     # Here rather than in __main__: with several workers, each process builds its own app.
     configure_logging(settings.log_level)
+    if settings.public_url is None:
+        log.warning(
+            "SPITO_PUBLIC_URL is not set: short URLs are built from each request's Host header; "
+            "set it wherever Spito is deployed"
+        )
     table = Table(aws.dynamodb_client(settings), settings.table)
     blobs = Blobs(aws.s3_client(settings), settings.bucket)
     cache = RedirectCache(

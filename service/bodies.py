@@ -69,8 +69,20 @@ def _too_large(limit: int, field: str | None) -> Problem:
 
 
 def parse_json_object(body: bytes, allowed_fields: frozenset[str]) -> dict[str, Any]:
+    """The body as a JSON object of `allowed_fields`, read strictly.
+
+    Only UTF-8 is JSON on the wire (RFC 8259 section 8.1): Python's own detection of UTF-16
+    and UTF-32 is not used. A key given twice is refused (RFC 8259 section 4 leaves its
+    meaning open), so no two readers of a body can disagree on what it says.
+    """
     try:
-        document = json.loads(body)
+        document = json.loads(_utf8_json_text(body), object_pairs_hook=_refuse_duplicate_keys)
+    except _DuplicateKeyError as error:
+        raise Problem(
+            400,
+            f"The key {error.key[:64]!r} appears more than once in a JSON object; send it once.",
+            slug="malformed-json",
+        ) from None
     except (ValueError, RecursionError):
         raise Problem(400, "The body is not valid JSON.", slug="malformed-json") from None
     if not isinstance(document, dict):
@@ -79,6 +91,32 @@ def parse_json_object(body: bytes, allowed_fields: frozenset[str]) -> dict[str, 
     if unknown:
         raise Problem(400, f"Unknown fields: {', '.join(unknown)}.", slug="invalid-field")
     return document
+
+
+def _utf8_json_text(body: bytes) -> str:
+    # No JSON text holds a raw NUL (RFC 8259 section 7), and ASCII in UTF-16 or UTF-32 is full
+    # of them (how RFC 4627 section 3 told the encodings apart): such a body is not UTF-8 JSON.
+    try:
+        if b"\x00" not in body:
+            return body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    raise Problem(400, "The body must be JSON encoded as UTF-8 (RFC 8259).", slug="malformed-json")
+
+
+class _DuplicateKeyError(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _DuplicateKeyError(key)
+        seen.add(key)
+    return dict(pairs)
 
 
 def field(

@@ -15,7 +15,7 @@ from service import ids
 from service.blobs import Blobs
 from service.records import Link, Paste, Record
 from service.settings import Settings
-from service.storage_errors import AlreadyExistsError, StorageUnavailableError
+from service.storage_errors import AlreadyExistsError, BlobGoneError, StorageUnavailableError
 from service.table import Table
 
 log = logging.getLogger("spito.core")
@@ -159,7 +159,7 @@ class Spito:
             raise BurnAfterReadingOnlyError(paste.id)
         if paste.blob_key is None:
             return iter([(paste.content or "").encode()])
-        return self._blobs.open(paste.blob_key)
+        return self._open_blob(paste)
 
     def open_burnable(self, paste_id: str) -> tuple[Paste, str]:
         """Delete a burn-after-reading paste atomically and return it with its content.
@@ -193,7 +193,16 @@ class Spito:
     def _content(self, paste: Paste) -> str:
         if paste.blob_key is None:
             return paste.content or ""
-        return self._blobs.read(paste.blob_key).decode()
+        return b"".join(self._open_blob(paste)).decode()
+
+    def _open_blob(self, paste: Paste) -> Iterator[bytes]:
+        """The body of a paste kept in the bucket; a body burned or deleted meanwhile is a
+        paste that no longer exists, however recently its item was read."""
+        assert paste.blob_key is not None
+        try:
+            return self._blobs.open(paste.blob_key)
+        except BlobGoneError:
+            raise NotFoundError(paste.id) from None
 
     def check_ready(self) -> None:
         self._table.ping()

@@ -1,0 +1,154 @@
+"""What a black-box probe found (issue 15), each over HTTP against dynalite and s3rver.
+
+Burn-after-reading races, request ids, strict JSON, duplicate Host headers, IPv6 rate-limit
+buckets, and cross-site requests from browsers.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.service.helpers import assert_problem, create_paste
+
+LARGE_PASTE = "x" * (200 * 1024)  # in the bucket, not inline
+
+
+# Burn after reading
+
+
+def _open_concurrently(base_url: str, paste_id: str, openers: int) -> list[int]:
+    """The statuses of `openers` clients opening the paste at the same moment."""
+    statuses: list[int] = []
+    barrier = threading.Barrier(openers)
+
+    def open_paste() -> None:
+        with httpx.Client(base_url=base_url, timeout=30) as client:
+            barrier.wait()
+            statuses.append(client.post(f"/api/v1/pastes/{paste_id}/open").status_code)
+
+    threads = [threading.Thread(target=open_paste) for _ in range(openers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
+def test_concurrent_opens_of_a_large_burn_paste_answer_one_200_and_only_404s(
+    http: httpx.Client, base_url: str
+) -> None:
+    for _ in range(3):  # the probe lost the race to a 503 in 3 rounds of 3
+        paste = create_paste(http, LARGE_PASTE, burn_after_reading=True)
+        assert sorted(_open_concurrently(base_url, paste["id"], 20)) == [200] + [404] * 19
+
+
+def test_a_large_paste_whose_body_is_gone_answers_404_everywhere(
+    http: httpx.Client, aws_client: Callable[[str], Any], spito_table: str
+) -> None:
+    paste = create_paste(http, LARGE_PASTE)
+    item = aws_client("dynamodb").get_item(TableName=spito_table, Key={"id": {"S": paste["id"]}})
+    bucket_key = item["Item"]["blob_key"]["S"]
+    aws_client("s3").delete_object(Bucket="spito-pastes", Key=bucket_key)
+    assert_problem(http.get(f"/api/v1/pastes/{paste['id']}"), 404)
+    assert_problem(http.get(f"/{paste['id']}/raw"), 404)
+
+
+# Request ids
+
+
+def test_request_ids_are_random_and_reveal_no_counter_or_worker(http: httpx.Client) -> None:
+    ids = [http.get("/healthz").headers["x-request-id"] for _ in range(50)]
+    assert len(set(ids)) == 50
+    assert all(len(request_id) == 16 and int(request_id, 16) >= 0 for request_id in ids)
+    # A per-process prefix or a counter shows as shared leading characters.
+    assert len({request_id[:6] for request_id in ids}) > 45
+
+
+# Strict JSON
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_json_not_in_utf8_answers_400(http: httpx.Client, encoding: str) -> None:
+    body = json.dumps({"url": "https://example.com/utf16"}).encode(encoding)
+    response = http.post(
+        "/api/v1/links", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert "UTF-8" in assert_problem(response, 400)["detail"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "key"),
+    [
+        ("/api/v1/links", b'{"url": "https://a.example/", "url": "https://b.example/"}', "url"),
+        (
+            "/api/v1/pastes",
+            b'{"content": "a", "burn_after_reading": true, "burn_after_reading": false}',
+            "burn_after_reading",
+        ),
+        ("/api/v1/pastes", b'{"content": "a", "syntax": {"x": 1, "x": 2}}', "x"),
+    ],
+)
+def test_duplicate_json_keys_answer_400_naming_the_key(
+    http: httpx.Client, path: str, body: bytes, key: str
+) -> None:
+    response = http.post(path, content=body, headers={"Content-Type": "application/json"})
+    problem = assert_problem(response, 400)
+    assert f"'{key}' appears more than once" in problem["detail"]
+
+
+# Host headers
+
+
+def _raw_request(base_url: str, request: bytes) -> bytes:
+    parts = urlsplit(base_url)
+    with socket.create_connection((parts.hostname or "", parts.port or 80), timeout=10) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+@pytest.mark.parametrize("request_line", [b"GET /healthz HTTP/1.1", b"POST /api/v1/links HTTP/1.1"])
+def test_two_host_headers_answer_400_problem(base_url: str, request_line: bytes) -> None:
+    body = b'{"url": "https://example.com/"}'
+    answer = _raw_request(
+        base_url,
+        request_line + b"\r\nHost: spito.test\r\nHost: other.test\r\nConnection: close\r\n"
+        b"Content-Type: application/json\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body,
+    )
+    head, _, document = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert b"content-type: application/problem+json" in head.lower()
+    assert json.loads(document)["status"] == 400
+
+
+# Rate limit
+
+
+def test_ipv6_clients_share_one_bucket_per_64(start_service: Callable[..., Any]) -> None:
+    service = start_service(
+        SPITO_RATE_LIMIT_BURST="2", SPITO_RATE_LIMIT_PER_MINUTE="1", SPITO_CLIENT_IP_POSITION="1"
+    )
+
+    def create(address: str) -> int:
+        return httpx.post(
+            f"{service.url}/api/v1/links",
+            json={"url": "https://example.com/"},
+            headers={"X-Forwarded-For": address},
+        ).status_code
+
+    statuses = [create(f"2001:db8:1:2::{n:x}") for n in range(1, 6)]
+    assert statuses == [201, 201, 429, 429, 429]
+    assert create("2001:db8:1:3::1") == 201  # another /64 is another client
