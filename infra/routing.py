@@ -61,13 +61,16 @@ DEFAULT_ORIGIN = Origin.SPA
 SPA_INDEX = "/index.html"
 
 # What the service reads from a request besides its body (service/public_urls.py, api.py,
-# bodies.py), as the API's origin request policy forwards it. CloudFront adds
+# bodies.py, cross_site.py), as the API's origin request policy forwards it. CloudFront adds
 # CLOUDFRONT_HEADERS itself and appends the viewer's address to X-Forwarded-For; the viewer's
 # other headers (cookies, Authorization, ...) never reach the service.
 VIEWER_HEADERS = (
     "Host",  # the viewer's host: the service builds its URLs from it and refuses to shorten it
     "Content-Type",
     "X-Delete-Token",
+    # Where a browser's request comes from: cross-site ones that change state are refused.
+    "Origin",
+    "Sec-Fetch-Site",
 )
 CLOUDFRONT_HEADERS = (
     "CloudFront-Forwarded-Proto",  # the viewer's scheme (the ALB's X-Forwarded-Proto is its own)

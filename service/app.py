@@ -32,6 +32,7 @@ from service.core import (
     Spito,
     WrongTokenError,
 )
+from service.cross_site import CrossSiteGuard, own_origins
 from service.hot_cache import RedirectCache
 from service.problems import Problem, not_found
 from service.ratelimit import RateLimiter
@@ -117,7 +118,8 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     )
     # A path with a trailing slash is another path: 404, not a redirect to a guess.
     starlette.router.redirect_slashes = False
-    return SpitoApp(starlette, cache=cache, clicks=clicks)
+    guarded = CrossSiteGuard(starlette, trusted_origins=own_origins(settings))
+    return SpitoApp(guarded, cache=cache, clicks=clicks)
 
 
 class SpitoApp:

@@ -152,3 +152,91 @@ def test_ipv6_clients_share_one_bucket_per_64(start_service: Callable[..., Any])
     statuses = [create(f"2001:db8:1:2::{n:x}") for n in range(1, 6)]
     assert statuses == [201, 201, 429, 429, 429]
     assert create("2001:db8:1:3::1") == 201  # another /64 is another client
+
+
+# Cross-site requests from browsers
+
+CROSS_SITE = {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        CROSS_SITE,
+        {"Sec-Fetch-Site": "same-site", "Origin": "https://other.spito.test"},
+        {"Origin": "https://evil.example"},  # a browser from before Sec-Fetch-Site
+        {"Origin": "null"},  # a sandboxed frame or a file: page
+    ],
+)
+def test_a_cross_site_no_cors_paste_is_refused_and_nothing_is_stored(
+    http: httpx.Client, aws_client: Callable[[str], Any], spito_table: str, headers: dict[str, str]
+) -> None:
+    marker = f"cross-site paste {sorted(headers.items())}"
+    response = http.post(
+        "/api/v1/pastes",
+        content=marker.encode(),
+        headers={"Content-Type": "text/plain", "Host": "spito.test", **headers},
+    )
+    assert assert_problem(response, 403)["type"] == "urn:spito:problem:cross-site-request"
+    items = aws_client("dynamodb").scan(TableName=spito_table)["Items"]
+    assert not [item for item in items if item.get("content", {}).get("S") == marker]
+
+
+def test_a_cross_site_open_is_refused_and_the_paste_is_not_burned(http: httpx.Client) -> None:
+    paste = create_paste(http, "secret", burn_after_reading=True)
+    assert_problem(http.post(f"/api/v1/pastes/{paste['id']}/open", headers=CROSS_SITE), 403)
+    assert http.post(f"/api/v1/pastes/{paste['id']}/open").json()["content"] == "secret"
+
+
+def test_a_cross_site_delete_is_refused_even_with_the_token(http: httpx.Client) -> None:
+    paste = create_paste(http)
+    headers = {"X-Delete-Token": paste["delete_token"], **CROSS_SITE}
+    assert_problem(http.delete(f"/api/v1/pastes/{paste['id']}", headers=headers), 403)
+    assert http.get(f"/api/v1/pastes/{paste['id']}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # curl, scripts: no browser headers at all
+        {"Sec-Fetch-Site": "same-origin", "Origin": "http://spito.test"},
+        {"Sec-Fetch-Site": "none"},
+        {"Origin": "http://spito.test"},  # an older browser on Spito's own page
+    ],
+)
+def test_same_origin_and_non_browser_creations_are_allowed(
+    http: httpx.Client, headers: dict[str, str]
+) -> None:
+    response = http.post(
+        "/api/v1/links",
+        json={"url": "https://example.com/"},
+        headers={"Host": "spito.test", **headers},
+    )
+    assert response.status_code == 201, response.text
+
+
+def test_following_a_link_from_another_site_still_works(http: httpx.Client) -> None:
+    link = http.post("/api/v1/links", json={"url": "https://example.com/x"}).json()
+    assert http.get(f"/{link['id']}", headers=CROSS_SITE).status_code == 302
+
+
+def test_spitos_own_origins_are_trusted_from_a_sibling_host(
+    start_service: Callable[..., Any],
+) -> None:
+    service = start_service(
+        SPITO_PUBLIC_URL="https://spito.example.com",
+        SPITO_PUBLIC_HOSTS="spito.example.com,api.spito.example.com",
+    )
+    for origin in ("https://spito.example.com", "https://api.spito.example.com"):
+        response = httpx.post(
+            f"{service.url}/api/v1/links",
+            json={"url": "https://example.com/"},
+            headers={"Sec-Fetch-Site": "same-site", "Origin": origin},
+        )
+        assert response.status_code == 201, response.text
+    other = httpx.post(
+        f"{service.url}/api/v1/links",
+        json={"url": "https://example.com/"},
+        headers={"Sec-Fetch-Site": "same-site", "Origin": "https://evil.spito.example.com"},
+    )
+    assert_problem(other, 403)
