@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -113,6 +113,10 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
                 409, "burn-after-reading", "This paste can only be read once, via POST .../open."
             ),
             StorageUnavailableError: _storage_unavailable,
+            # The client left mid-body: its fault, not a server error to alarm on.
+            ClientDisconnect: _status_response(
+                400, "client-disconnected", "The client closed the connection mid-body."
+            ),
             Exception: _unexpected_error,
         },
     )

@@ -75,9 +75,13 @@ class Spito:
         return Created(self._create(build, slug), token)
 
     def create_paste(
-        self, *, content: str, data: bytes, syntax: str, expires_in: int | None, burn: bool
+        self, *, data: bytes, syntax: str, expires_in: int | None, burn: bool
     ) -> Created[Paste]:
-        """Create a paste; `data` is `content` as UTF-8, whose length is the paste's size."""
+        """Create a paste from its UTF-8 bytes (checked already), whose length is its size.
+
+        Only a paste kept inline is decoded: a large one goes to the bucket as bytes, so no
+        text copy of it (up to 4 bytes a character) is ever held.
+        """
         token = ids.new_delete_token()
         in_bucket = len(data) > self._settings.paste_inline_max_bytes
         uploaded: list[str] = []
@@ -93,7 +97,7 @@ class Spito:
                 created_at=created_at,
                 expires_at=None if expires_in is None else created_at + expires_in,
                 burn_after_reading=burn,
-                content=None if blob_key else content,
+                content=None if blob_key else data.decode(),
                 blob_key=blob_key,
                 delete_token_hash=ids.hash_token(token),
             )

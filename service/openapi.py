@@ -180,7 +180,10 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                         "413": _problem("Content too large"),
                         "415": _problem("Neither JSON nor UTF-8 text"),
                         "429": _problem("Rate limited; see Retry-After"),
-                        "503": _problem("Storage unavailable"),
+                        "503": _problem(
+                            "Storage unavailable, or too many large bodies at once (busy); "
+                            "see Retry-After"
+                        ),
                     },
                 }
             },

@@ -7,6 +7,7 @@ user and the request field it concerns; the HTTP layer turns it into a 400 (413)
 
 from __future__ import annotations
 
+import codecs
 import ipaddress
 import re
 import string
@@ -68,6 +69,7 @@ SYNTAXES = (
     "yaml",
 )
 DEFAULT_SYNTAX = "text"
+_UTF8_CHECK_BYTES = 1024 * 1024
 _HOSTNAME_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_PORT = 65535
@@ -213,12 +215,20 @@ def encode_paste(content: str, *, max_bytes: int) -> bytes:
     return _checked_paste(_utf8("content", content), max_bytes)
 
 
-def decode_paste(data: bytes, *, max_bytes: int) -> str:
-    """The paste's text from its UTF-8 bytes, exactly as sent."""
+def check_paste_bytes(data: bytes, *, max_bytes: int) -> bytes:
+    """The paste's bytes, exactly as sent, once known to be UTF-8 text within the limit.
+
+    Checked a piece at a time, so no text copy of a large paste is ever made.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(_checked_paste(data, max_bytes))
     try:
-        return _checked_paste(data, max_bytes).decode("utf-8")
+        for start in range(0, len(view), _UTF8_CHECK_BYTES):
+            decoder.decode(view[start : start + _UTF8_CHECK_BYTES])
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         raise InvalidInputError("content", "must be valid UTF-8 text") from None
+    return data
 
 
 def _checked_paste(data: bytes, max_bytes: int) -> bytes:

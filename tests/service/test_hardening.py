@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -240,3 +241,25 @@ def test_spitos_own_origins_are_trusted_from_a_sibling_host(
         headers={"Sec-Fetch-Site": "same-site", "Origin": "https://evil.spito.example.com"},
     )
     assert_problem(other, 403)
+
+
+# Clients that leave
+
+
+def test_a_client_leaving_mid_body_is_logged_as_a_client_error_not_a_500(
+    start_service: Callable[..., Any],
+) -> None:
+    service = start_service()
+    port = int(service.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        connection.sendall(
+            b"POST /api/v1/pastes HTTP/1.1\r\nHost: spito.test\r\n"
+            b"Content-Type: text/plain\r\nContent-Length: 5000\r\n\r\npartial"
+        )
+        time.sleep(0.3)
+    time.sleep(0.5)
+    service.stop()
+    lines = [json.loads(line) for line in service.log.read_text().splitlines() if line]
+    paste_lines = [line for line in lines if line.get("route") == "/api/v1/pastes"]
+    assert [line["status"] for line in paste_lines] == [400]
+    assert not [line for line in lines if line.get("level") == "ERROR"]
