@@ -260,3 +260,11 @@ def test_a_recovery_window_dynamodb_refuses_fails_at_synth_naming_the_range(days
             deletion_protection=False,
             recovery_days=days,
         )
+
+
+def test_data_lifecycle_page_states_the_recovery_window_the_stack_sets() -> None:
+    from infra.data import RECOVERY_DAYS
+
+    page = (REPO_ROOT / "docs" / "DATA-LIFECYCLE.md").read_text()
+    stated = {int(days) for days in re.findall(r"\*\*(\d+) days\*\*", page)}
+    assert stated == {RECOVERY_DAYS}, "docs/DATA-LIFECYCLE.md names another recovery window"
