@@ -258,7 +258,9 @@ def _schemas(settings: Settings) -> dict[str, Any]:
                 "maxLength": MAX_URL_LENGTH,
                 "format": "uri",
                 "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://",
-                "description": "http(s) only, with a host, no user information or spaces",
+                "description": "http(s) only, with a host; no user information, whitespace, "
+                "invisible characters or IPv6 zone id; not a loopback, unspecified or link-local "
+                "address, nor Spito itself. Answered and stored in one canonical ASCII form.",
             },
             "slug": _nullable(_ID_SCHEMA),
             "expires_in": _expires_in(settings),
