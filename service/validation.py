@@ -89,9 +89,11 @@ _QUERY_CHARACTERS = _PATH_CHARACTERS | {"?"}
 # characters (bidi overrides, zero-width joiners), surrogates, private use, unassigned.
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 # Addresses no visitor other than the machine itself (or its link) could reach: loopback,
-# "this network" and unspecified, link-local, multicast and reserved/broadcast, and the
-# deprecated IPv4-compatible IPv6 block. Private ranges (10/8, 172.16/12, 192.168/16, fc00::/7)
-# are kept: an intranet link is a legitimate use, and the target is never fetched by Spito.
+# "this network" and unspecified, link-local, multicast and reserved/broadcast; ::/96 holds
+# IPv6's unspecified and loopback addresses and the deprecated IPv4-compatible ones (RFC 4291
+# section 2.5.5.1); IPv4-mapped addresses are checked as IPv4. Private ranges (10/8,
+# 172.16/12, 192.168/16, fc00::/7) are kept: an intranet link is a legitimate use, and the
+# target is never fetched by Spito.
 UNREACHABLE_NETWORKS = tuple(
     ipaddress.ip_network(network)
     for network in (
@@ -101,7 +103,6 @@ UNREACHABLE_NETWORKS = tuple(
         "224.0.0.0/4",
         "240.0.0.0/4",
         "::/96",
-        "::1/128",
         "fe80::/10",
         "ff00::/8",
     )
