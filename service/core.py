@@ -151,31 +151,24 @@ class Spito:
             raise NotFoundError(record_id)
         return record
 
-    def shown_content(self, paste: Paste) -> str | None:
-        """The content a plain read shows: all of it, or None for burn-after-reading."""
-        if paste.burn_after_reading:
-            return None
-        return self._content(paste)
-
     def paste_bytes(self, paste: Paste) -> Iterator[bytes]:
         """The paste's bytes as a stream (large bodies are never held whole)."""
         if paste.burn_after_reading:
             raise BurnAfterReadingOnlyError(paste.id)
-        if paste.blob_key is None:
-            return iter([(paste.content or "").encode()])
-        return self._open_blob(paste)
+        return self._bytes(paste)
 
-    def open_burnable(self, paste_id: str) -> tuple[Paste, str]:
-        """Delete a burn-after-reading paste atomically and return it with its content.
+    def open_burnable(self, paste_id: str) -> tuple[Paste, list[bytes]]:
+        """Delete a burn-after-reading paste atomically and return it with its bytes, in chunks.
 
         The content is read first and the item deleted after: a read that fails (the bucket
         is down) answers 503 and leaves the paste for another try. The delete is conditional,
-        so of concurrent openers only the one that deletes the item gets the content.
+        so of concurrent openers only the one that deletes the item gets the content. The
+        chunks are kept as read, never joined or decoded: the paste is held once.
         """
         paste = self.paste(paste_id)
         if not paste.burn_after_reading:
             raise NotBurnAfterReadingError(paste_id)
-        content = self._content(paste)
+        content = list(self._bytes(paste))
         if not self._table.take_burnable(paste, now=int(time.time())):
             raise NotFoundError(paste_id)  # another opener won, or it expired meanwhile
         if paste.blob_key is not None:
@@ -194,10 +187,10 @@ class Spito:
         if isinstance(deleted, Paste) and deleted.blob_key:
             self._forget_blob(deleted.blob_key)
 
-    def _content(self, paste: Paste) -> str:
+    def _bytes(self, paste: Paste) -> Iterator[bytes]:
         if paste.blob_key is None:
-            return paste.content or ""
-        return b"".join(self._open_blob(paste)).decode()
+            return iter([(paste.content or "").encode()])
+        return self._open_blob(paste)
 
     def _open_blob(self, paste: Paste) -> Iterator[bytes]:
         """The body of a paste kept in the bucket; a body burned or deleted meanwhile is a
