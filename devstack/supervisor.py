@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from devstack.stack import ROOT, LocalStack
+from devstack.stack import LOOPBACK, ROOT, LocalStack
 
 DEFAULT_DATA_DIR = ROOT / ".local"
 WEB_DIST = ROOT / "web" / "dist"  # built by `make web`, which `make dev` runs first
@@ -20,7 +20,11 @@ WEB_DIST = ROOT / "web" / "dist"  # built by `make web`, which `make dev` runs f
 def main() -> int:
     port = int(os.environ.get("PORT", "8080"))
     data_dir = Path(os.environ.get("SPITO_DEV_DATA_DIR") or DEFAULT_DATA_DIR)
-    stack = LocalStack(data_dir=data_dir, public_port=port, web_dist=WEB_DIST)
+    # Short URLs name where Spito really is, never what a request's Host header claims.
+    public_url = {"SPITO_PUBLIC_URL": f"http://{LOOPBACK}:{port}"}
+    stack = LocalStack(
+        data_dir=data_dir, public_port=port, web_dist=WEB_DIST, service_settings=public_url
+    )
 
     def stop(signum: int, _: FrameType | None) -> None:
         raise KeyboardInterrupt

@@ -18,6 +18,11 @@ PARTITION_KEY = "id"
 TTL_ATTRIBUTE = "expires_at"
 # Without it the CDK grants S3 log delivery by ACL, which an owner-enforced bucket refuses.
 S3_ACCESS_LOGS_BY_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
+# How long deleted and burned data can be brought back after an accident (PITR, old versions):
+# a Friday-evening mistake is still undoable on Monday. DynamoDB accepts 1-35 days
+# (PointInTimeRecoverySpecification.RecoveryPeriodInDays, DynamoDB API Reference).
+RECOVERY_DAYS = 3
+MAX_RECOVERY_DAYS = 35
 
 
 def deletes_its_objects(removal_policy: RemovalPolicy) -> bool:
@@ -70,10 +75,13 @@ def private_bucket(
 class DataStore(Construct):
     """The DynamoDB table of links and pastes, and the S3 bucket for paste bodies too big for it.
 
-    The table is on-demand (no capacity to plan), encrypted, point-in-time recoverable, expires
-    items through TTL on `expires_at` and streams NEW_AND_OLD_IMAGES so the reaper can delete the
-    S3 body of a paste TTL removed. The blob bucket is private, TLS-only, encrypted and versioned
-    (a deleted body can be recovered for `noncurrent_days`); its access logs go to a log bucket.
+    The table is on-demand (no capacity to plan), encrypted, point-in-time recoverable for
+    `recovery_days`, expires items through TTL on `expires_at` and streams NEW_AND_OLD_IMAGES so
+    the reaper can delete the S3 body of a paste TTL removed. The blob bucket is private,
+    TLS-only, encrypted and versioned: a deleted body's old version lives `recovery_days` too, so
+    a table restored to a point in that window finds its bodies. Both windows exist only to undo
+    accidents, and keep burned and deleted pastes that long (docs/DATA-LIFECYCLE.md): they are as
+    short as noticing an accident over a weekend allows. Access logs go to a log bucket.
 
     `service_access_policy` is what the API service may do with the data: the item actions it calls
     (get, put, update, delete) on the one table and the object actions (get, put, delete) on the
@@ -90,10 +98,15 @@ class DataStore(Construct):
         *,
         removal_policy: RemovalPolicy,
         deletion_protection: bool,
-        noncurrent_days: int = 30,
+        recovery_days: int = RECOVERY_DAYS,
         access_log_days: int = 90,
     ) -> None:
         super().__init__(scope, construct_id)
+        if not 1 <= recovery_days <= MAX_RECOVERY_DAYS:
+            raise ValueError(
+                f"DataStore: recovery_days={recovery_days} is outside 1..{MAX_RECOVERY_DAYS}, "
+                "the point-in-time recovery periods DynamoDB accepts; pass a value in that range"
+            )
         # Set here, not left to the app's cdk.json: the construct works in an app without it.
         self.node.set_context(S3_ACCESS_LOGS_BY_BUCKET_POLICY, True)
         self.table = dynamodb.Table(
@@ -105,7 +118,7 @@ class DataStore(Construct):
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
+                point_in_time_recovery_enabled=True, recovery_period_in_days=recovery_days
             ),
             time_to_live_attribute=TTL_ATTRIBUTE,
             stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
@@ -145,7 +158,7 @@ class DataStore(Construct):
             server_access_logs_prefix="blobs/",
             lifecycle_rules=[
                 s3.LifecycleRule(
-                    noncurrent_version_expiration=Duration.days(noncurrent_days),
+                    noncurrent_version_expiration=Duration.days(recovery_days),
                     abort_incomplete_multipart_upload_after=Duration.days(1),
                 )
             ],

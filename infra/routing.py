@@ -65,7 +65,7 @@ SPA_INDEX = "/index.html"
 ORIGIN_FAILURE_PAGE = "/errors/unavailable.html"
 
 # What the service reads from a request besides its body (service/public_urls.py, api.py,
-# bodies.py), as the API's origin request policy forwards it. CloudFront adds
+# bodies.py, cross_site.py), as the API's origin request policy forwards it. CloudFront adds
 # CLOUDFRONT_HEADERS itself and appends the viewer's address to X-Forwarded-For; the viewer's
 # other headers (cookies, Authorization, ...) never reach the service.
 VIEWER_HEADERS = (
@@ -73,6 +73,9 @@ VIEWER_HEADERS = (
     "Content-Type",
     "X-Delete-Token",
     "Accept",  # browsers get an HTML error page, programs problem JSON (service/visitor_pages.py)
+    # Where a browser's request comes from: cross-site ones that change state are refused.
+    "Origin",
+    "Sec-Fetch-Site",
 )
 CLOUDFRONT_HEADERS = (
     "CloudFront-Forwarded-Proto",  # the viewer's scheme (the ALB's X-Forwarded-Proto is its own)

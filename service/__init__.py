@@ -9,5 +9,6 @@ One job per module:
 - `validation`, `ids`: pure rules for user input and identifiers.
 - `table`, `blobs` (with `aws`): the only code that talks to DynamoDB and S3.
 - `records`: links and pastes as plain data; `storage_errors`: what storage can raise.
+- `cross_site`: refuses state-changing requests a browser sends for another site's page.
 - `hot_cache`, `clicks`, `ratelimit`, `access_log`: in-process state and logging.
 """

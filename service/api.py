@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
+import json
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, ParamSpec, TypeVar
 
 from starlette.concurrency import iterate_in_threadpool
@@ -24,9 +26,9 @@ from service.records import Link, Paste
 from service.settings import Settings
 from service.validation import (
     ID_PATTERN,
-    decode_paste,
+    check_paste_bytes,
     encode_paste,
-    has_allowed_scheme,
+    is_redirectable,
     normalize_target_url,
     validate_expires_in,
     validate_slug,
@@ -39,6 +41,12 @@ R = TypeVar("R")
 # Room for a 2048-character URL even if every character is sent as a \uXXXX surrogate pair.
 LINK_BODY_LIMIT = 64 * 1024
 JSON_EXPANSION = 3
+# Paste bodies over 1 MiB (bodies.LARGE_BODY_BYTES) one worker receives at once. Each holds
+# about twice its body at its peak (2 x 30 MiB for a 10 MiB paste sent as escaped JSON), so two
+# keep a worker within ~120 MiB of large bodies, however many arrive: a t4g.small's 2 GiB has
+# room for both workers' share. Others wait up to LARGE_BODY_WAIT_SECONDS, then get a 503.
+LARGE_BODY_SLOTS = 2
+LARGE_BODY_WAIT_SECONDS = 10.0
 RAW_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; sandbox",
@@ -68,6 +76,9 @@ class Api:
         self._cache = cache
         self._clicks = clicks
         self._limiter = limiter
+        self._large_bodies = bodies.LargeBodySlots(
+            slots=LARGE_BODY_SLOTS, wait_seconds=LARGE_BODY_WAIT_SECONDS
+        )
         self._openapi = openapi_document(settings)
 
     def routes(self) -> list[Route]:
@@ -103,9 +114,7 @@ class Api:
     async def create_link(self, request: Request) -> Response:
         self._rate_limit(request)
         bodies.require_media_type(request, "application/json")
-        document = bodies.parse_json_object(
-            await bodies.read_capped(request, LINK_BODY_LIMIT), LINK_FIELDS
-        )
+        document = await bodies.read_json_object(request, LINK_BODY_LIMIT, LINK_FIELDS)
         url = bodies.field(document, "url", str, required=True) or ""
         slug = bodies.field(document, "slug", str)
         url = normalize_target_url(url, refused_hosts=own_hosts(request, self._settings))
@@ -156,31 +165,46 @@ class Api:
         kind = bodies.require_media_type(request, "application/json", *RAW_TEXT_TYPES)
         # Before anything is stored: a request whose URLs cannot be answered creates nothing.
         base = base_url(request, self._settings)
+        raw_text = kind in RAW_TEXT_TYPES
+        cap = self._paste_body_cap(raw_text=raw_text)
+        bodies.refuse_declared_over(request, cap, field="content")
+        async with self._large_bodies.held_for(request):
+            if raw_text:
+                return await self._create_raw_text_paste(request, base, cap)
+            return await self._create_json_paste(request, base, cap)
+
+    def _paste_body_cap(self, *, raw_text: bool) -> int:
         limit = self._settings.paste_max_bytes
-        if kind in RAW_TEXT_TYPES:
-            data = await bodies.read_capped(request, limit, field="content")
-            content = decode_paste(data, max_bytes=limit)
-            created = await self._create_paste(content, data, None, None, burn=False)
-            page = _paste_urls(base, created.record.id)[0]
-            return PlainTextResponse(
-                page + "\n",
-                status_code=201,
-                headers={
-                    "Location": page,
-                    "X-Delete-Token": created.delete_token,
-                    "Cache-Control": "no-store",
-                },
-            )
         # Room for escapes: \uXXXX for every non-ASCII character of typical text is 2-3 times
         # its UTF-8 size. Text that escapes worse (control characters) fits as text/plain.
-        body = await bodies.read_capped(
-            request, JSON_EXPANSION * limit + LINK_BODY_LIMIT, field="content"
+        return limit if raw_text else JSON_EXPANSION * limit + LINK_BODY_LIMIT
+
+    async def _create_raw_text_paste(self, request: Request, base: str, cap: int) -> Response:
+        data = check_paste_bytes(
+            await bodies.read_capped(request, cap, field="content"),
+            max_bytes=self._settings.paste_max_bytes,
         )
-        document = bodies.parse_json_object(body, PASTE_FIELDS)
-        content = bodies.field(document, "content", str, required=True) or ""
-        data = encode_paste(content, max_bytes=limit)
+        created = await self._create_paste(data, None, None, burn=False)
+        page = _paste_urls(base, created.record.id)[0]
+        return PlainTextResponse(
+            page + "\n",
+            status_code=201,
+            headers={
+                "Location": page,
+                "X-Delete-Token": created.delete_token,
+                "Cache-Control": "no-store",
+            },
+        )
+
+    async def _create_json_paste(self, request: Request, base: str, cap: int) -> Response:
+        document = await bodies.read_json_object(request, cap, PASTE_FIELDS, field="content")
+        # The content's text is let go once encoded: the upload holds only the bytes.
+        data = encode_paste(
+            bodies.field(document, "content", str, required=True) or "",
+            max_bytes=self._settings.paste_max_bytes,
+        )
+        del document["content"]
         created = await self._create_paste(
-            content,
             data,
             bodies.field(document, "syntax", str),
             bodies.field(document, "expires_in", int),
@@ -203,11 +227,10 @@ class Api:
         )
 
     async def _create_paste(
-        self, content: str, data: bytes, syntax: str | None, expires_in: int | None, *, burn: bool
+        self, data: bytes, syntax: str | None, expires_in: int | None, *, burn: bool
     ) -> Created[Paste]:
         return await _in_thread(
             self._spito.create_paste,
-            content=content,
             data=data,
             syntax=validate_syntax(syntax),
             expires_in=self._expiry(expires_in, self._settings.paste_expires_default_seconds),
@@ -216,12 +239,14 @@ class Api:
 
     async def get_paste(self, request: Request) -> Response:
         paste = await _in_thread(self._spito.paste, _record_id(request))
-        content = await _in_thread(self._spito.shown_content, paste)
-        return JSONResponse(_paste_document(paste, content), headers=NO_CACHE)
+        if paste.burn_after_reading:
+            return JSONResponse({"content": None, **_paste_metadata(paste)}, headers=NO_CACHE)
+        chunks: Iterator[bytes] = await _in_thread(self._spito.paste_bytes, paste)
+        return _paste_response(paste, iterate_in_threadpool(chunks))
 
     async def open_paste(self, request: Request) -> Response:
-        paste, content = await _in_thread(self._spito.open_burnable, _record_id(request))
-        return JSONResponse(_paste_document(paste, content), headers=NO_CACHE)
+        paste, chunks = await _in_thread(self._spito.open_burnable, _record_id(request))
+        return _paste_response(paste, _from_memory(chunks))
 
     async def delete_paste(self, request: Request) -> Response:
         return await self._delete(request, Paste)
@@ -234,7 +259,7 @@ class Api:
         if isinstance(record, Paste):
             location = _paste_urls(base_url(request, self._settings), record.id)[0]
             return Response(status_code=302, headers={"Location": location, **NO_CACHE})
-        if not has_allowed_scheme(record.url):
+        if not is_redirectable(record.url):
             raise not_found("link")
         if request.method == "GET":
             self._clicks.count(record.id)
@@ -302,10 +327,43 @@ def _paste_urls(base: str, paste_id: str) -> tuple[str, str]:
     return f"{base}/p/{paste_id}", f"{base}/{paste_id}/raw"
 
 
-def _paste_document(paste: Paste, content: str | None) -> dict[str, Any]:
+def _paste_response(paste: Paste, chunks: AsyncIterator[bytes]) -> Response:
+    """The paste's JSON document, its content streamed from its UTF-8 chunks as they come.
+
+    A paste of 10 MiB would otherwise be held four more times: joined, as text (up to 4 bytes
+    a character), as JSON text and as the response's bytes.
+    """
+    return StreamingResponse(
+        _document_with_content(paste, chunks), media_type="application/json", headers=NO_CACHE
+    )
+
+
+async def _document_with_content(
+    paste: Paste, chunks: AsyncIterator[bytes]
+) -> AsyncIterator[bytes]:
+    # {"content":"...", then the other members: a JSON object's members have no order.
+    yield b'{"content":"'
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    async for chunk in chunks:
+        yield _json_string_body(decoder.decode(chunk))
+    others = json.dumps(_paste_metadata(paste), separators=(",", ":"))  # {"id":...}
+    yield _json_string_body(decoder.decode(b"", final=True)) + b'",' + others[1:].encode()
+
+
+def _json_string_body(text: str) -> bytes:
+    """`text` escaped as inside a JSON string, in UTF-8, as Starlette's JSONResponse writes it."""
+    return json.dumps(text, ensure_ascii=False)[1:-1].encode()
+
+
+async def _from_memory(chunks: list[bytes]) -> AsyncIterator[bytes]:
+    while chunks:
+        yield chunks.pop(0)  # let each chunk go once sent
+
+
+def _paste_metadata(paste: Paste) -> dict[str, Any]:
+    """A paste's JSON document but its content."""
     return {
         "id": paste.id,
-        "content": content,
         "syntax": paste.syntax,
         "size": paste.size,
         "created_at": paste.created_at,

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,6 +34,7 @@ from service.core import (
     Spito,
     WrongTokenError,
 )
+from service.cross_site import CrossSiteGuard, own_origins
 from service.hot_cache import RedirectCache
 from service.problems import Problem, not_found
 from service.ratelimit import RateLimiter
@@ -56,6 +57,11 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or Settings.from_env()
     # Here rather than in __main__: with several workers, each process builds its own app.
     configure_logging(settings.log_level)
+    if settings.public_url is None:
+        log.warning(
+            "SPITO_PUBLIC_URL is not set: short URLs are built from each request's Host header; "
+            "set it wherever Spito is deployed"
+        )
     table = Table(aws.dynamodb_client(settings), settings.table)
     blobs = Blobs(aws.s3_client(settings), settings.bucket)
     cache = RedirectCache(
@@ -111,13 +117,18 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
                 409, "burn-after-reading", "This paste can only be read once, via POST .../open."
             ),
             StorageUnavailableError: _storage_unavailable,
+            # The client left mid-body: its fault, not a server error to alarm on.
+            ClientDisconnect: _status_response(
+                400, "client-disconnected", "The client closed the connection mid-body."
+            ),
             Exception: _unexpected_error,
         },
     )
     # A path with a trailing slash is another path: 404, not a redirect to a guess.
     starlette.router.redirect_slashes = False
+    guarded = CrossSiteGuard(starlette, trusted_origins=own_origins(settings))
     # Compression outside the pages, so an HTML error page is compressed like any answer.
-    return SpitoApp(compressed(VisitorPages(starlette)), cache=cache, clicks=clicks)
+    return SpitoApp(compressed(VisitorPages(guarded)), cache=cache, clicks=clicks)
 
 
 class SpitoApp:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from service.aws import error_code, storage_call
+from service.storage_errors import BlobGoneError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -16,6 +17,10 @@ if TYPE_CHECKING:
 CHUNK_BYTES = 64 * 1024
 KEY_PREFIX = "pastes/"
 READINESS_PROBE_KEY = "readyz/never-written"
+
+
+def _is_missing(error: ClientError) -> bool:
+    return error_code(error) == "NoSuchKey"
 
 
 def _bucket_answered(error: ClientError) -> bool:
@@ -46,13 +51,17 @@ class Blobs:
         return key
 
     def open(self, key: str) -> Iterator[bytes]:
-        """Start reading a body; the returned iterator streams it in chunks."""
-        with storage_call("read paste body"):
-            body = self._client.get_object(Bucket=self._bucket, Key=key)["Body"]
-        return _chunks(body.iter_chunks(CHUNK_BYTES))
+        """Start reading a body; the returned iterator streams it in chunks.
 
-    def read(self, key: str) -> bytes:
-        return b"".join(self.open(key))
+        Raises BlobGoneError if the body is gone: a concurrent burn or delete removed it
+        between the item's read and this one.
+        """
+        try:
+            with storage_call("read paste body", expected=_is_missing):
+                body = self._client.get_object(Bucket=self._bucket, Key=key)["Body"]
+        except ClientError:
+            raise BlobGoneError(key) from None
+        return _chunks(body.iter_chunks(CHUNK_BYTES))
 
     def delete(self, key: str) -> None:
         with storage_call("delete paste body"):

@@ -1,8 +1,20 @@
-"""Request bodies: content types, size caps enforced while the body streams in, JSON fields."""
+"""Request bodies: content types, size caps enforced while the body streams in, JSON fields.
+
+Memory is bounded per request and per worker. A body is refused (413) as soon as its declared
+or received length passes the cap, and is held once, in one buffer. A body over
+`LARGE_BODY_BYTES`, or of unknown length (chunked), is read only while holding one of a
+worker's few `LargeBodySlots`: until a slot is free the server reads no more of it (uvicorn
+stops reading a connection with 64 KiB waiting), so the rest waits at the client, not here.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import ctypes
+import ctypes.util
 import json
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 from starlette.requests import Request
@@ -11,6 +23,11 @@ from service.problems import Problem
 
 T = TypeVar("T")
 
+# Bodies over this need a `LargeBodySlots` slot: a link body (64 KiB) and an inline paste never do.
+LARGE_BODY_BYTES = 1024 * 1024
+BUSY_RETRY_SECONDS = 5
+# glibc's malloc_trim, where the C library is glibc (Amazon Linux, Debian); None elsewhere.
+_MALLOC_TRIM = getattr(ctypes.CDLL(ctypes.util.find_library("c")), "malloc_trim", None)
 # Bodies are decoded as UTF-8, and ASCII text is UTF-8 text byte for byte.
 UTF8_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
 
@@ -44,22 +61,75 @@ def _charset(parameters: str) -> str | None:
     return None
 
 
+class LargeBodySlots:
+    """At most `slots` requests of this worker hold a large body at once; others wait.
+
+    A request that waits longer than `wait_seconds` for a slot is answered 503 with
+    Retry-After: a large paste is refused for a while rather than the worker running out of
+    memory. Requests with a small declared body never wait.
+    """
+
+    def __init__(self, *, slots: int, wait_seconds: float) -> None:
+        self._semaphore = asyncio.Semaphore(slots)
+        self._wait_seconds = wait_seconds
+
+    @contextlib.asynccontextmanager
+    async def held_for(self, request: Request) -> AsyncIterator[None]:
+        """A slot for the whole request if its body may be large, else nothing to wait for."""
+        declared = _declared_length(request)
+        if declared is not None and declared <= LARGE_BODY_BYTES:
+            yield
+            return
+        try:
+            await asyncio.wait_for(self._semaphore.acquire(), self._wait_seconds)
+        except TimeoutError:
+            raise Problem(
+                503,
+                "Too many large bodies are being received; retry shortly.",
+                slug="busy",
+                headers={"Retry-After": str(BUSY_RETRY_SECONDS)},
+            ) from None
+        try:
+            yield
+        finally:
+            self._semaphore.release()
+            _give_back_free_memory()
+
+
+def _give_back_free_memory() -> None:
+    """Return the heap's free pages to the system after a large body (glibc's malloc_trim).
+
+    glibc keeps freed memory for reuse and raises its mmap threshold after large frees, so
+    without this a worker would keep its largest burst's memory resident for good.
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
+def refuse_declared_over(request: Request, limit: int, *, field: str | None = None) -> None:
+    """A 413 before anything is read when the declared length is over `limit` bytes."""
+    declared = _declared_length(request)
+    if declared is not None and declared > limit:
+        raise _too_large(limit, field)
+
+
 async def read_capped(request: Request, limit: int, *, field: str | None = None) -> bytes:
     """The body, refusing (413) as soon as it is known to exceed `limit` bytes.
 
     `field` is the request field that makes a body this large (a paste's content), if any.
     """
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit, field)
-    chunks: list[bytes] = []
-    received = 0
+    refuse_declared_over(request, limit, field=field)
+    buffer = bytearray()
     async for chunk in request.stream():
-        received += len(chunk)
-        if received > limit:
+        if len(buffer) + len(chunk) > limit:
             raise _too_large(limit, field)
-        chunks.append(chunk)
-    return b"".join(chunks)
+        buffer += chunk
+    return bytes(buffer)
+
+
+def _declared_length(request: Request) -> int | None:
+    declared = request.headers.get("content-length", "")
+    return int(declared) if declared.isdigit() else None
 
 
 def _too_large(limit: int, field: str | None) -> Problem:
@@ -68,9 +138,34 @@ def _too_large(limit: int, field: str | None) -> Problem:
     )
 
 
-def parse_json_object(body: bytes, allowed_fields: frozenset[str]) -> dict[str, Any]:
+async def read_json_object(
+    request: Request, limit: int, allowed_fields: frozenset[str], *, field: str | None = None
+) -> dict[str, Any]:
+    """The body (at most `limit` bytes, see `read_capped`) as a JSON object of `allowed_fields`.
+
+    The body's bytes are let go once decoded, before parsing: a large body is held about twice
+    at its peak (bytes and text, then text and the parsed document), never three times.
+    """
+    return _parse_json_object(
+        _utf8_json_text(await read_capped(request, limit, field=field)), allowed_fields
+    )
+
+
+def _parse_json_object(text: str, allowed_fields: frozenset[str]) -> dict[str, Any]:
+    """The text as a JSON object of `allowed_fields`, read strictly.
+
+    Only UTF-8 is JSON on the wire (RFC 8259 section 8.1): Python's own detection of UTF-16
+    and UTF-32 is not used. A key given twice is refused (RFC 8259 section 4 leaves its
+    meaning open), so no two readers of a body can disagree on what it says.
+    """
     try:
-        document = json.loads(body)
+        document = json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+    except _DuplicateKeyError as error:
+        raise Problem(
+            400,
+            f"The key {error.key[:64]!r} appears more than once in a JSON object; send it once.",
+            slug="malformed-json",
+        ) from None
     except (ValueError, RecursionError):
         raise Problem(400, "The body is not valid JSON.", slug="malformed-json") from None
     if not isinstance(document, dict):
@@ -79,6 +174,32 @@ def parse_json_object(body: bytes, allowed_fields: frozenset[str]) -> dict[str, 
     if unknown:
         raise Problem(400, f"Unknown fields: {', '.join(unknown)}.", slug="invalid-field")
     return document
+
+
+def _utf8_json_text(body: bytes) -> str:
+    # No JSON text holds a raw NUL (RFC 8259 section 7), and ASCII in UTF-16 or UTF-32 is full
+    # of them (how RFC 4627 section 3 told the encodings apart): such a body is not UTF-8 JSON.
+    try:
+        if b"\x00" not in body:
+            return body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    raise Problem(400, "The body must be JSON encoded as UTF-8 (RFC 8259).", slug="malformed-json")
+
+
+class _DuplicateKeyError(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _DuplicateKeyError(key)
+        seen.add(key)
+    return dict(pairs)
 
 
 def field(

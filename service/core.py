@@ -15,7 +15,7 @@ from service import ids
 from service.blobs import Blobs
 from service.records import Link, Paste, Record
 from service.settings import Settings
-from service.storage_errors import AlreadyExistsError, StorageUnavailableError
+from service.storage_errors import AlreadyExistsError, BlobGoneError, StorageUnavailableError
 from service.table import Table, is_expired
 
 log = logging.getLogger("spito.core")
@@ -85,9 +85,13 @@ class Spito:
         return Created(self._create(build, slug), token)
 
     def create_paste(
-        self, *, content: str, data: bytes, syntax: str, expires_in: int | None, burn: bool
+        self, *, data: bytes, syntax: str, expires_in: int | None, burn: bool
     ) -> Created[Paste]:
-        """Create a paste; `data` is `content` as UTF-8, whose length is the paste's size."""
+        """Create a paste from its UTF-8 bytes (checked already), whose length is its size.
+
+        Only a paste kept inline is decoded: a large one goes to the bucket as bytes, so no
+        text copy of it (up to 4 bytes a character) is ever held.
+        """
         token = ids.new_delete_token()
         in_bucket = len(data) > self._settings.paste_inline_max_bytes
         uploaded: list[str] = []
@@ -103,7 +107,7 @@ class Spito:
                 created_at=created_at,
                 expires_at=None if expires_in is None else created_at + expires_in,
                 burn_after_reading=burn,
-                content=None if blob_key else content,
+                content=None if blob_key else data.decode(),
                 blob_key=blob_key,
                 delete_token_hash=ids.hash_token(token),
             )
@@ -157,31 +161,24 @@ class Spito:
             raise NotFoundError(record_id)
         return _unexpired(record)
 
-    def shown_content(self, paste: Paste) -> str | None:
-        """The content a plain read shows: all of it, or None for burn-after-reading."""
-        if paste.burn_after_reading:
-            return None
-        return self._content(paste)
-
     def paste_bytes(self, paste: Paste) -> Iterator[bytes]:
         """The paste's bytes as a stream (large bodies are never held whole)."""
         if paste.burn_after_reading:
             raise BurnAfterReadingOnlyError(paste.id)
-        if paste.blob_key is None:
-            return iter([(paste.content or "").encode()])
-        return self._blobs.open(paste.blob_key)
+        return self._bytes(paste)
 
-    def open_burnable(self, paste_id: str) -> tuple[Paste, str]:
-        """Delete a burn-after-reading paste atomically and return it with its content.
+    def open_burnable(self, paste_id: str) -> tuple[Paste, list[bytes]]:
+        """Delete a burn-after-reading paste atomically and return it with its bytes, in chunks.
 
         The content is read first and the item deleted after: a read that fails (the bucket
         is down) answers 503 and leaves the paste for another try. The delete is conditional,
-        so of concurrent openers only the one that deletes the item gets the content.
+        so of concurrent openers only the one that deletes the item gets the content. The
+        chunks are kept as read, never joined or decoded: the paste is held once.
         """
         paste = self.paste(paste_id)
         if not paste.burn_after_reading:
             raise NotBurnAfterReadingError(paste_id)
-        content = self._content(paste)
+        content = list(self._bytes(paste))
         if not self._table.take_burnable(paste, now=int(time.time())):
             raise NotFoundError(paste_id)  # another opener won, or it expired meanwhile
         if paste.blob_key is not None:
@@ -200,10 +197,19 @@ class Spito:
         if isinstance(deleted, Paste) and deleted.blob_key:
             self._forget_blob(deleted.blob_key)
 
-    def _content(self, paste: Paste) -> str:
+    def _bytes(self, paste: Paste) -> Iterator[bytes]:
         if paste.blob_key is None:
-            return paste.content or ""
-        return self._blobs.read(paste.blob_key).decode()
+            return iter([(paste.content or "").encode()])
+        return self._open_blob(paste)
+
+    def _open_blob(self, paste: Paste) -> Iterator[bytes]:
+        """The body of a paste kept in the bucket; a body burned or deleted meanwhile is a
+        paste that no longer exists, however recently its item was read."""
+        assert paste.blob_key is not None
+        try:
+            return self._blobs.open(paste.blob_key)
+        except BlobGoneError:
+            raise NotFoundError(paste.id) from None
 
     def check_ready(self) -> None:
         self._table.ping()

@@ -5,6 +5,11 @@ line or header, a bad Content-Length, a method llhttp does not know) with a plai
 before the app ever runs. `ProblemHttpToolsProtocol` makes that answer problem JSON, like every
 other error. It overrides `send_400_response`, which is not uvicorn's public API:
 tests/service/test_protocol.py pins the behaviour, so an upgrade that changes it fails there.
+
+It also refuses a request with more than one Host header, as RFC 9112 section 3.2 requires:
+two proxies could each route on a different one. An exception raised in an httptools callback
+fails the parse (httptools raises HttpParserCallbackError, an HttpParserError), so uvicorn
+answers it through `send_400_response` like any malformed request.
 """
 
 from __future__ import annotations
@@ -20,8 +25,23 @@ _MALFORMED = Problem(
 ).body()
 
 
+class _SecondHostHeaderError(ValueError):
+    """A request carried two Host headers."""
+
+
 class ProblemHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, answering unparseable requests with a 400 problem."""
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._seen_host = False
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if name.lower() == b"host":
+            if self._seen_host:
+                raise _SecondHostHeaderError
+            self._seen_host = True
+        super().on_header(name, value)
 
     def send_400_response(self, msg: str) -> None:
         # The parser's state is unknown after an error: answer, then close the connection.

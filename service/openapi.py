@@ -43,6 +43,7 @@ _ERRORS = {
     "404": _problem("Unknown, expired or deleted id"),
     "503": _problem("Storage unavailable; retry later"),
 }
+_CROSS_SITE = _problem("A browser sent it for another site's page (cross-site-request)")
 _REDIRECT = {"Location": {"schema": {"type": "string", "format": "uri"}}}
 
 
@@ -118,6 +119,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                     "responses": {
                         "201": {**_json("CreatedLink", "Created"), "headers": _REDIRECT},
                         "400": _problem("Invalid input"),
+                        "403": _CROSS_SITE,
                         "409": _problem("Slug taken"),
                         "413": _problem("Body too large"),
                         "415": _problem("Not JSON"),
@@ -137,7 +139,10 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                     "parameters": [_TOKEN],
                     "responses": {
                         "204": {"description": "Deleted"},
-                        "403": _problem("Missing or wrong delete token"),
+                        "403": _problem(
+                            "Missing or wrong delete token, or a browser sent it for another "
+                            "site's page"
+                        ),
                         **_ERRORS,
                     },
                 },
@@ -171,10 +176,14 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                             },
                         },
                         "400": _problem("Invalid input"),
+                        "403": _CROSS_SITE,
                         "413": _problem("Content too large"),
                         "415": _problem("Neither JSON nor UTF-8 text"),
                         "429": _problem("Rate limited; see Retry-After"),
-                        "503": _problem("Storage unavailable"),
+                        "503": _problem(
+                            "Storage unavailable, or too many large bodies at once (busy); "
+                            "see Retry-After"
+                        ),
                     },
                 }
             },
@@ -189,7 +198,10 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                     "parameters": [_TOKEN],
                     "responses": {
                         "204": {"description": "Deleted"},
-                        "403": _problem("Missing or wrong delete token"),
+                        "403": _problem(
+                            "Missing or wrong delete token, or a browser sent it for another "
+                            "site's page"
+                        ),
                         **_ERRORS,
                     },
                 },
@@ -200,6 +212,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                     "summary": "Read a burn-after-reading paste once: answers it and deletes it",
                     "responses": {
                         "200": _json("Paste", "The paste, now deleted"),
+                        "403": _CROSS_SITE,
                         "409": _problem("Not a burn-after-reading paste"),
                         **_ERRORS,
                     },
@@ -245,7 +258,9 @@ def _schemas(settings: Settings) -> dict[str, Any]:
                 "maxLength": MAX_URL_LENGTH,
                 "format": "uri",
                 "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://",
-                "description": "http(s) only, with a host, no user information or spaces",
+                "description": "http(s) only, with a host; no user information, whitespace, "
+                "invisible characters or IPv6 zone id; not a loopback, unspecified or link-local "
+                "address, nor Spito itself. Answered and stored in one canonical ASCII form.",
             },
             "slug": _nullable(_ID_SCHEMA),
             "expires_in": _expires_in(settings),

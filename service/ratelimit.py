@@ -3,13 +3,15 @@
 Addresses are taken from X-Forwarded-For at a configured position from the right: each proxy
 appends the address it saw, so only the entries added by our own proxies can be trusted and
 the left-most entry, which the client writes, never is. Addresses live only in memory, and
-only as HMACs under a per-process random key.
+only as HMACs under a per-process random key. An IPv6 client is keyed by its /64: one
+subscriber is given at least a /64 (RFC 6177), so its full addresses would be endless buckets.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 import secrets
 import time
@@ -32,6 +34,9 @@ def client_address(
     return peer or "unknown"
 
 
+IPV6_PREFIX = 64
+
+
 class RateLimiter:
     """A token bucket per client: `burst` creations at once, refilled at `per_minute`."""
 
@@ -47,7 +52,7 @@ class RateLimiter:
     def acquire(self, address: str, now: float | None = None) -> float:
         """Take a token: 0.0 if allowed, else the seconds until one is available."""
         now = time.monotonic() if now is None else now
-        client = hmac.new(self._key, address.encode(), hashlib.sha256).digest()
+        client = hmac.new(self._key, bucket_key(address).encode(), hashlib.sha256).digest()
         tokens, last = self._buckets.get(client, (self._burst, now))
         tokens = min(self._burst, tokens + (now - last) * self._rate)
         if tokens < 1.0:
@@ -63,6 +68,19 @@ class RateLimiter:
         self._buckets = {
             client: state for client, state in self._buckets.items() if now - state[1] < full_after
         }
+
+
+def bucket_key(address: str) -> str:
+    """What one bucket counts: an IPv4 address, or the /64 network of an IPv6 one."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # "unknown", or an entry a proxy wrote that is no address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(ip), IPV6_PREFIX), strict=False))
+    return str(ip)
 
 
 def retry_after_header(wait_seconds: float) -> str:

@@ -7,3 +7,7 @@ class StorageUnavailableError(RuntimeError):
 
 class AlreadyExistsError(RuntimeError):
     """A conditional create found the id taken; nothing was overwritten."""
+
+
+class BlobGoneError(LookupError):
+    """A paste body is no longer in the bucket: it was burned or deleted meanwhile."""

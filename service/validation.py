@@ -7,11 +7,13 @@ user and the request field it concerns; the HTTP layer turns it into a 400 (413)
 
 from __future__ import annotations
 
+import codecs
 import ipaddress
 import re
+import string
 import unicodedata
 from collections.abc import Collection
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import idna
 
@@ -67,7 +69,44 @@ SYNTAXES = (
     "yaml",
 )
 DEFAULT_SYNTAX = "text"
+_UTF8_CHECK_BYTES = 1024 * 1024
 _HOSTNAME_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+MAX_PORT = 65535
+# scheme://authority path ?query #fragment (RFC 3986 appendix B, with "//" required).
+_URL = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/?#]*)(?P<path>[^?#]*)"
+    r"(?:\?(?P<query>[^#]*))?(?:#(?P<fragment>.*))?",
+    re.DOTALL,
+)
+_PORT = re.compile(r":[0-9]{0,5}")
+# The last label of a host name browsers read as an IPv4 address (WHATWG URL, "ends in a number").
+_IPV4_NUMBER = re.compile(r"[0-9]+|0x[0-9a-f]*")
+# RFC 3986 section 2: what may appear unencoded in a path (pchar and "/"), a query or fragment.
+_PATH_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-._~" + "!$&'()*+,;=" + ":@/")
+_QUERY_CHARACTERS = _PATH_CHARACTERS | {"?"}
+# Unicode categories that show nothing or change how the rest shows: controls, format
+# characters (bidi overrides, zero-width joiners), surrogates, private use, unassigned.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+# Addresses no visitor other than the machine itself (or its link) could reach: loopback,
+# "this network" and unspecified, link-local, multicast and reserved/broadcast; ::/96 holds
+# IPv6's unspecified and loopback addresses and the deprecated IPv4-compatible ones (RFC 4291
+# section 2.5.5.1); IPv4-mapped addresses are checked as IPv4. Private ranges (10/8,
+# 172.16/12, 192.168/16, fc00::/7) are kept: an intranet link is a legitimate use, and the
+# target is never fetched by Spito.
+UNREACHABLE_NETWORKS = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        "0.0.0.0/8",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "::/96",
+        "fe80::/10",
+        "ff00::/8",
+    )
+)
 
 
 class InvalidInputError(ValueError):
@@ -98,51 +137,55 @@ def validate_slug(slug: str) -> str:
 
 
 def normalize_target_url(raw: str, *, refused_hosts: Collection[str]) -> str:
-    """Check a link target and return its canonical form (lower-case scheme, punycode host).
+    """Check a link target and return its one canonical ASCII form, or refuse it.
+
+    The URL is parsed strictly (RFC 3986, with the host rules browsers apply from the WHATWG
+    URL standard) rather than repaired: what another parser could read differently is refused.
+    The canonical form has a lower-case scheme, an IDNA (punycode) name or a numeric host, no
+    default port, a path of at least "/", and every character outside RFC 3986's sets
+    percent-encoded, so it shows the same wherever it is shown and fits a Location header.
 
     `refused_hosts` are Spito's own host names (lower case): a link to Spito itself would
-    make redirect loops and disguise where a link really goes.
+    make redirect loops and disguise where a link really goes. Hosts no other visitor could
+    reach are refused too (`UNREACHABLE_NETWORKS`, `localhost`); private ranges are kept.
     """
     if len(raw) > MAX_URL_LENGTH:
         raise InvalidInputError("url", f"must be at most {MAX_URL_LENGTH} characters")
     _utf8("url", raw)
-    if any(character.isspace() or unicodedata.category(character) == "Cc" for character in raw):
-        raise InvalidInputError("url", "must not contain whitespace or control characters")
-    try:
-        parts = urlsplit(raw)
-        port = parts.port
-    except ValueError as error:
-        raise InvalidInputError("url", f"is malformed: {error}") from None
-    if port == 0:
-        raise InvalidInputError("url", "port must be 1-65535")
-    scheme = parts.scheme.lower()
+    _refuse_invisible_characters(raw)
+    match = _URL.fullmatch(raw)
+    if match is None:
+        raise InvalidInputError("url", "must start with http:// or https:// and have a host")
+    scheme = match["scheme"].lower()
     if scheme not in ALLOWED_SCHEMES:
         raise InvalidInputError("url", "must start with http:// or https://")
-    if "@" in parts.netloc:
-        raise InvalidInputError("url", "must not contain user information (user:password@)")
-    if not parts.hostname:
-        raise InvalidInputError("url", "must have a host")
-    host = _ascii_host(parts.hostname)
-    if host.strip("[]") in refused_hosts or host in refused_hosts:
+    host, port = _authority(match["authority"])
+    if host.strip("[]") in refused_hosts:
         raise InvalidInputError("url", "points at Spito itself; links to Spito are not allowed")
-    netloc = host if port is None else f"{host}:{port}"
-    normalized = urlunsplit(
-        (
-            scheme,
-            netloc,
-            _percent_encode_non_ascii(parts.path),
-            _percent_encode_non_ascii(parts.query),
-            _percent_encode_non_ascii(parts.fragment),
-        )
-    )
+    _refuse_unreachable(host)
+    netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    normalized = f"{scheme}://{netloc}{_percent_encoded(match['path'], _PATH_CHARACTERS) or '/'}"
+    if match["query"] is not None:
+        normalized += "?" + _percent_encoded(match["query"], _QUERY_CHARACTERS)
+    if match["fragment"] is not None:
+        normalized += "#" + _percent_encoded(match["fragment"], _QUERY_CHARACTERS)
     if len(normalized) > MAX_URL_LENGTH:
         raise InvalidInputError("url", f"must be at most {MAX_URL_LENGTH} characters once encoded")
     return normalized
 
 
-def has_allowed_scheme(url: str) -> bool:
-    """The redirect-time check: only http(s) targets are ever sent to a browser."""
-    return urlsplit(url).scheme.lower() in ALLOWED_SCHEMES
+def is_redirectable(url: str) -> bool:
+    """The redirect-time check of a stored target: http(s) and printable ASCII only.
+
+    A target stored before today's rules may break them: such a link answers 404, never a
+    Location header that cannot be sent or that shows something else than it is.
+    """
+    return (
+        url.isascii()
+        and url.isprintable()
+        and " " not in url
+        and urlsplit(url).scheme.lower() in ALLOWED_SCHEMES
+    )
 
 
 def validate_expires_in(
@@ -173,12 +216,20 @@ def encode_paste(content: str, *, max_bytes: int) -> bytes:
     return _checked_paste(_utf8("content", content), max_bytes)
 
 
-def decode_paste(data: bytes, *, max_bytes: int) -> str:
-    """The paste's text from its UTF-8 bytes, exactly as sent."""
+def check_paste_bytes(data: bytes, *, max_bytes: int) -> bytes:
+    """The paste's bytes, exactly as sent, once known to be UTF-8 text within the limit.
+
+    Checked a piece at a time, so no text copy of a large paste is ever made.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(_checked_paste(data, max_bytes))
     try:
-        return _checked_paste(data, max_bytes).decode("utf-8")
+        for start in range(0, len(view), _UTF8_CHECK_BYTES):
+            decoder.decode(view[start : start + _UTF8_CHECK_BYTES])
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         raise InvalidInputError("content", "must be valid UTF-8 text") from None
+    return data
 
 
 def _checked_paste(data: bytes, max_bytes: int) -> bytes:
@@ -197,26 +248,137 @@ def _utf8(field: str, text: str) -> bytes:
         raise InvalidInputError(field, "must be valid UTF-8 text") from None
 
 
-def _ascii_host(hostname: str) -> str:
-    """Host in ASCII: IP literals as they are, names lower-cased and IDNA-encoded (punycode)."""
-    try:
-        address = ipaddress.ip_address(hostname)
-    except ValueError:
-        pass
+def _refuse_invisible_characters(raw: str) -> None:
+    """Whitespace, controls and invisible characters (bidi overrides, zero-width joiners,
+    private-use and unassigned code points) make a URL read as something it is not."""
+    for character in raw:
+        if character.isspace() or unicodedata.category(character) in _INVISIBLE_CATEGORIES:
+            raise InvalidInputError(
+                "url",
+                f"must not contain whitespace, control or invisible characters "
+                f"(found U+{ord(character):04X})",
+            )
+
+
+def _authority(authority: str) -> tuple[str, int | None]:
+    """The canonical host (an IPv6 literal in brackets) and the port, if any."""
+    if "@" in authority:
+        raise InvalidInputError("url", "must not contain user information (user:password@)")
+    if authority.startswith("["):
+        literal, bracket, rest = authority[1:].partition("]")
+        if not bracket:
+            raise InvalidInputError("url", "has an IPv6 address without its closing ]")
+        host = _ipv6_host(literal)
     else:
-        return f"[{address.compressed}]" if address.version == 6 else address.compressed
-    name = hostname.rstrip(".")
+        name, colon, port_text = authority.partition(":")
+        host, rest = _name_host(name), colon + port_text
+    if not rest:
+        return host, None
+    if not _PORT.fullmatch(rest):
+        raise InvalidInputError("url", "may only have :port (1-65535) after the host")
+    if rest == ":":
+        return host, None  # an empty port is the default port (RFC 3986 section 6.2.3)
+    port = int(rest[1:])
+    if not 1 <= port <= MAX_PORT:
+        raise InvalidInputError("url", "port must be 1-65535")
+    return host, port
+
+
+def _ipv6_host(literal: str) -> str:
+    if literal[:1] in {"v", "V"}:
+        raise InvalidInputError("url", "host must not be an IPvFuture literal ([v1.x])")
+    if "%" in literal:
+        # A zone id names a network interface of one machine: no one else could follow it.
+        raise InvalidInputError("url", "host must not carry an IPv6 zone id (%25...)")
     try:
-        ascii_name = idna.encode(name, uts46=True).decode("ascii").lower()
+        address = ipaddress.IPv6Address(literal)
+    except ValueError:
+        raise InvalidInputError("url", "host is not a valid IPv6 address") from None
+    return f"[{address.compressed}]"
+
+
+def _name_host(name: str) -> str:
+    """A host name in ASCII (IDNA, lower case, no trailing dot), or an IPv4 address.
+
+    A name that ends in a number is an IPv4 address to browsers, in any of the spellings
+    `inet_aton` takes (127.1, 2130706433, 0x7f.0.0.1, 0177.0.0.1): it is stored dotted-quad.
+    """
+    if not name:
+        raise InvalidInputError("url", "must have a host")
+    if "%" in name:
+        raise InvalidInputError("url", "host must not be percent-encoded")
+    try:
+        ascii_name = idna.encode(name.rstrip("."), uts46=True).decode("ascii").lower()
     except idna.IDNAError as error:
         raise InvalidInputError("url", f"host is not a valid domain name: {error}") from None
-    if not all(_HOSTNAME_LABEL.fullmatch(label) for label in ascii_name.split(".")):
+    labels = ascii_name.split(".")
+    if _IPV4_NUMBER.fullmatch(labels[-1]):
+        return str(_ipv4_address(labels))
+    if not all(_HOSTNAME_LABEL.fullmatch(label) for label in labels):
         raise InvalidInputError("url", "host is not a valid domain name")
     return ascii_name
 
 
-def _percent_encode_non_ascii(text: str) -> str:
-    return "".join(
-        character if ord(character) < 128 else "".join(f"%{b:02X}" for b in character.encode())
-        for character in text
-    )
+def _ipv4_address(labels: list[str]) -> ipaddress.IPv4Address:
+    """The WHATWG URL standard's IPv4 parser: 1-4 numbers, each decimal, 0x hex or 0 octal."""
+    try:
+        numbers = [_ipv4_number(label) for label in labels]
+    except ValueError:
+        numbers = []
+    if not 1 <= len(numbers) <= 4 or any(number > 255 for number in numbers[:-1]):
+        raise InvalidInputError("url", "host is not a valid IPv4 address")
+    if numbers[-1] >= 256 ** (5 - len(numbers)):
+        raise InvalidInputError("url", "host is not a valid IPv4 address")
+    value = numbers[-1]
+    for index, number in enumerate(numbers[:-1]):
+        value += number * 256 ** (3 - index)
+    return ipaddress.IPv4Address(value)
+
+
+def _ipv4_number(text: str) -> int:
+    if text[:2] in {"0x", "0X"}:
+        return int(text[2:] or "0", 16)
+    if len(text) > 1 and text.startswith("0"):
+        return int(text[1:], 8)
+    return int(text, 10)
+
+
+def _refuse_unreachable(host: str) -> None:
+    """Refuse a canonical host that only ever names the visitor's own machine or link."""
+    if host == "localhost" or host.endswith(".localhost"):  # RFC 6761 section 6.3
+        raise InvalidInputError("url", "host is the visitor's own machine (localhost)")
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return  # a name: never resolved, as the target is never fetched
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if any(address in network for network in UNREACHABLE_NETWORKS):
+        raise InvalidInputError(
+            "url",
+            f"host {address} is a loopback, unspecified, link-local or multicast address, "
+            "which no visitor could reach",
+        )
+
+
+def _percent_encoded(text: str, allowed: frozenset[str]) -> str:
+    """`text` with every character outside `allowed` percent-encoded as UTF-8 (upper-case hex).
+
+    A `%` already followed by two hex digits is kept (with its hex upper-cased); any other `%`
+    is itself encoded, so encoding twice changes nothing.
+    """
+    out: list[str] = []
+    index = 0
+    while index < len(text):
+        character = text[index]
+        escape = text[index + 1 : index + 3]
+        if character == "%" and len(escape) == 2 and all(c in string.hexdigits for c in escape):
+            out.append("%" + escape.upper())
+            index += 3
+            continue
+        if character in allowed:
+            out.append(character)
+        else:
+            out.append("".join(f"%{byte:02X}" for byte in character.encode()))
+        index += 1
+    return "".join(out)

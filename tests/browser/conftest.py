@@ -22,6 +22,9 @@ WEB_DIST = REPO / "web" / "dist"
 STEP_TIMEOUT_MS = 20_000
 expect.set_options(timeout=STEP_TIMEOUT_MS)
 CHROMIUM = Path("/usr/bin/chromium")
+# The landing page's host name (RFC 2606 reserves .test): Spito refuses loopback targets and
+# `localhost`, so Chromium alone resolves this name to the page's loopback address.
+LANDING_HOST = "landing.test"
 # Headless Chromium as root on a machine with no network beyond loopback: no sandbox (root),
 # no GPU, and none of the background calls home that this network refuses.
 CHROMIUM_ARGS = [
@@ -33,6 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    f"--host-resolver-rules=MAP {LANDING_HOST} 127.0.0.1",
 ]
 
 
@@ -88,8 +92,7 @@ def landing_url() -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _LandingHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    # "localhost", not the address: the stack refuses links to its own host names.
-    yield f"http://localhost:{server.server_address[1]}"
+    yield f"http://{LANDING_HOST}:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
     thread.join()

@@ -181,6 +181,8 @@ def test_proxy_forwards_only_the_headers_cloudfront_forwards(router: httpx.Clien
         headers={
             "Content-Type": "application/json",
             "X-Delete-Token": "t0k3n",
+            "Origin": "http://127.0.0.1",
+            "Sec-Fetch-Site": "same-origin",
             "Cookie": "session=1",
             "Authorization": "Bearer x",
             "Accept-Language": "fr",

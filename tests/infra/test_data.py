@@ -81,7 +81,10 @@ def test_table_is_on_demand_encrypted_and_point_in_time_recoverable(
         {
             "BillingMode": "PAY_PER_REQUEST",
             "SSESpecification": {"SSEEnabled": True},
-            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "PointInTimeRecoverySpecification": {
+                "PointInTimeRecoveryEnabled": True,
+                "RecoveryPeriodInDays": 3,  # docs/DATA-LIFECYCLE.md: deleted data lingers that long
+            },
         },
     )
 
@@ -160,7 +163,7 @@ def test_blob_bucket_denies_every_request_without_tls(stage: str, cdk_template: 
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_blob_bucket_is_versioned_and_keeps_deleted_bodies_30_days(
+def test_blob_bucket_is_versioned_and_keeps_deleted_bodies_as_long_as_the_table_recovers(
     stage: str, cdk_template: Templates
 ) -> None:
     from aws_cdk.assertions import Match
@@ -171,7 +174,7 @@ def test_blob_bucket_is_versioned_and_keeps_deleted_bodies_30_days(
             "VersioningConfiguration": {"Status": "Enabled"},
             "LifecycleConfiguration": {
                 "Rules": Match.array_with(
-                    [Match.object_like({"NoncurrentVersionExpiration": {"NoncurrentDays": 30}})]
+                    [Match.object_like({"NoncurrentVersionExpiration": {"NoncurrentDays": 3}})]
                 )
             },
         },
@@ -261,3 +264,27 @@ def test_service_policy_grants_exactly_the_actions_the_service_calls_on_its_tabl
         "s3:PutObject",
         "s3:DeleteObject",
     }
+
+
+@pytest.mark.parametrize("days", [0, 36])
+def test_a_recovery_window_dynamodb_refuses_fails_at_synth_naming_the_range(days: int) -> None:
+    from aws_cdk import App, RemovalPolicy, Stack
+
+    from infra.data import DataStore
+
+    with pytest.raises(ValueError, match=r"recovery_days=.* outside 1\.\.35"):
+        DataStore(
+            Stack(App(), "Scratch"),
+            "Data",
+            removal_policy=RemovalPolicy.DESTROY,
+            deletion_protection=False,
+            recovery_days=days,
+        )
+
+
+def test_data_lifecycle_page_states_the_recovery_window_the_stack_sets() -> None:
+    from infra.data import RECOVERY_DAYS
+
+    page = (REPO_ROOT / "docs" / "DATA-LIFECYCLE.md").read_text()
+    stated = {int(days) for days in re.findall(r"\*\*(\d+) days\*\*", page)}
+    assert stated == {RECOVERY_DAYS}, "docs/DATA-LIFECYCLE.md names another recovery window"

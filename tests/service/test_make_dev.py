@@ -79,3 +79,16 @@ def test_make_dev_serves_stops_on_ctrl_c_and_keeps_data_across_restarts(tmp_path
         assert link.status_code == 200, link.text
         assert link.json()["url"] == "https://example.com/kept"
         assert httpx.get(f"{url}/{link_id}").headers["location"] == "https://example.com/kept"
+
+
+def test_make_dev_builds_short_urls_from_its_own_address_not_the_host_header(
+    tmp_path: Path,
+) -> None:
+    with make_dev(free_port(), tmp_path / "local", tmp_path / "make-dev.log") as url:
+        created = httpx.post(
+            f"{url}/api/v1/links",
+            json={"url": "https://example.com/"},
+            headers={"Host": "attacker.example"},
+        )
+        assert created.status_code == 201, created.text
+        assert created.json()["short_url"].startswith(f"{url}/")

@@ -55,9 +55,7 @@ def test_large_paste_retried_after_a_collision_leaves_no_stray_body(
     candidates: Iterator[str] = iter([existing["id"], "Fresh567"])
     monkeypatch.setattr(ids, "new_id", lambda: next(candidates))
     content = "x" * (65 * 1024)
-    created = spito.create_paste(
-        content=content, data=content.encode(), syntax="text", expires_in=60, burn=False
-    )
+    created = spito.create_paste(data=content.encode(), syntax="text", expires_in=60, burn=False)
     assert created.record.id == "Fresh567"
     s3 = local_stack.storage.client("s3")
     bucket = local_stack.storage.bucket

@@ -5,6 +5,7 @@ import { explain } from "../errors";
 import { forgetMine, listMine, type MyItem } from "../store";
 import { formatExpiry, isExpired } from "../time";
 import { announce, pageHeading } from "../ui";
+import { printableUrl } from "../urls";
 
 export function minePage(main: HTMLElement): void {
   const items = listMine();
@@ -55,7 +56,12 @@ function row(item: MyItem): HTMLLIElement {
         { href: item.kind === "paste" ? `/p/${encodeURIComponent(item.id)}` : item.url },
         item.url,
       ),
-      el("span", { class: "mine-label" }, item.label),
+      // A link's label is its target, shown as the service stores targets today.
+      el(
+        "span",
+        { class: "mine-label" },
+        item.kind === "link" ? printableUrl(item.label) : item.label,
+      ),
       el("span", { class: "muted" }, formatExpiry(item.expiresAt)),
       problem,
     ),

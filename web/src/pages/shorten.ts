@@ -4,6 +4,7 @@ import { el } from "../dom";
 import { serviceLimits } from "../openapi";
 import { rememberCreated } from "../store";
 import { formatExpiry, toEpochSeconds } from "../time";
+import { printableUrl } from "../urls";
 import { announce, copyableValue, expirySelect, field, formErrors, pageHeading } from "../ui";
 
 const ONE_YEAR = 365 * 24 * 60 * 60;
@@ -76,11 +77,13 @@ export async function shortenPage(main: HTMLElement): Promise<void> {
   main.replaceChildren(pageHeading("Shorten a link"), form, result);
 }
 
-/** The target as a link only when it is http(s), whatever the service let through. */
+/** The target as a link only when it is http(s), whatever the service let through; its text
+ * only ever printable ASCII. */
 function targetLink(url: string): Node {
+  const shown = printableUrl(url);
   return /^https?:\/\//i.test(url)
-    ? el("a", { href: url, rel: "noopener noreferrer" }, url)
-    : document.createTextNode(url);
+    ? el("a", { href: url, rel: "noopener noreferrer" }, shown)
+    : document.createTextNode(shown);
 }
 
 async function showResult(result: HTMLElement, link: CreatedLink): Promise<void> {
