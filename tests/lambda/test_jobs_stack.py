@@ -17,6 +17,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from ci.pr_diff.suppressions import template_suppressions
 from infra.canary import METRIC_DIMENSION, METRIC_NAMESPACE
 from infra.cfn_lint import ignore_check
+from infra.data import RECOVERY_DAYS
 from infra.job_function import RUNTIME
 from infra.reaper import TTL_BLOB_REMOVAL_PATTERN
 from tests.infra.helpers import as_list, only_resource, resources_of_type, statements
@@ -322,8 +323,8 @@ def test_reaper_is_told_the_blob_bucket_name(cdk_template_json: Templates) -> No
     assert _published(cdk_template_json, bucket)["Ref"].startswith("DataBlobs")
 
 
-def test_a_reaped_body_stays_recoverable_for_thirty_days(cdk_template_json: Templates) -> None:
+def test_a_reaped_body_stays_recoverable_as_long_as_the_table(cdk_template_json: Templates) -> None:
     bucket = _resource(cdk_template_json(DATA), "AWS::S3::Bucket", "DataBlobs")["Properties"]
     (rule,) = bucket["LifecycleConfiguration"]["Rules"]
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
-    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
+    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": RECOVERY_DAYS}
