@@ -462,12 +462,15 @@ def recording_index() -> Iterator[tuple[str, list[str]]]:
         server.server_close()
 
 
-def _run_plain(work: Path, bundle: Path, port: int, *flags: str, index_url: str) -> Any:
-    """The bootstrap as a host without dnf, systemd or CloudFormation runs it."""
+def _run_plain(
+    work: Path, bundle: Path, port: int, *flags: str, index_url: str, storage: list[str]
+) -> Any:
+    """The bootstrap as a host without dnf, systemd or CloudFormation runs it, its service
+    pointed at `storage` (the bootstrap waits for /readyz, which needs the table and bucket)."""
     env_file = work / "service.env"
     env_file.write_text(
-        f"PORT={port}\nSPITO_BIND_HOST=127.0.0.1\nAWS_REGION={REGION}\n"
-        "SPITO_TABLE=spito-test\nSPITO_BUCKET=spito-test-blobs\n"
+        "\n".join([f"PORT={port}", "SPITO_BIND_HOST=127.0.0.1", f"AWS_REGION={REGION}", *storage])
+        + "\n"
     )
     return subprocess.run(
         [
@@ -484,14 +487,16 @@ def _run_plain(work: Path, bundle: Path, port: int, *flags: str, index_url: str)
 
 
 def test_the_fleet_installs_only_from_the_assets_wheelhouse_with_no_index(
-    tmp_path: Path, recording_index: tuple[str, list[str]]
+    tmp_path: Path, recording_index: tuple[str, list[str]], local_stack: LocalStack
 ) -> None:
     index_url, asked = recording_index
     # The asset as synth lays it out for an x86_64 fleet, the platform of this host.
     staged = stage_bundle(SERVICE_DIR, wheelhouse_dir("x86_64"), tmp_path / "asset")
     bundle = _zip(staged, tmp_path / "fleet.zip")
     port = _free_port()
-    result = _run_plain(tmp_path, bundle, port, index_url=index_url)
+    result = _run_plain(
+        tmp_path, bundle, port, index_url=index_url, storage=_storage_lines(local_stack)
+    )
     root = tmp_path / "root"
     try:
         assert result.returncode == 0, result.stderr
@@ -510,7 +515,11 @@ def test_a_bundle_without_a_wheelhouse_is_refused_rather_than_fetched(
     service = tmp_path / "service"
     shutil.copytree(SERVICE_DIR, service, ignore=shutil.ignore_patterns("__pycache__"))
     result = _run_plain(
-        tmp_path, _zip(service, tmp_path / "bare.zip"), _free_port(), index_url=index_url
+        tmp_path,
+        _zip(service, tmp_path / "bare.zip"),
+        _free_port(),
+        index_url=index_url,
+        storage=[],
     )
     assert result.returncode != 0
     assert "the bundle has no wheelhouse/" in result.stderr
