@@ -42,7 +42,8 @@ MEANINGS = {
     "fleet.health_check_grace_seconds": "time a new instance gets before ELB health checks count",
     "fleet.root_volume_gib": "encrypted gp3 root volume size",
     "fleet.service_port": "port the service listens on behind the ALB",
-    "fleet.signal_timeout_minutes": "how long an instance may take to install and pass /healthz",
+    "fleet.signal_timeout_minutes": "how long an instance may take to install, answer /readyz "
+    "and pass the ALB health check",
     "service.workers": "uvicorn worker processes per instance (`SPITO_WORKERS`)",
     "service.paste_max_bytes": "largest paste accepted (`SPITO_PASTE_MAX_BYTES`)",
     "service.paste_inline_max_bytes": "larger pastes go to the blob bucket "

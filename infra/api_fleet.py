@@ -52,11 +52,13 @@ class ApiFleet(Construct):
     fleet runs Amazon Linux 2023 in the private subnets with IMDSv2, an encrypted root volume and
     no key pair (Session Manager only); user data installs the service asset (service/ and a
     wheelhouse for the fleet's platform, `wheelhouse`, installed with pip's index off: no
-    internet needed) and signals CloudFormation after `/healthz` answers (the creation waits for
-    `min_capacity` signals). A change of launch template rolls the fleet one instance at a time,
-    each replacement launched first and gated on its own signal, with every instance the group
-    has at the time kept in service. The desired capacity is left to target tracking: a template
-    value would reset a scaled-out fleet on every deploy (aws-cdk #5215).
+    internet needed) and signals CloudFormation once `/readyz` answers (the service reaches its
+    table and bucket) and the ALB's check path has answered long enough for the target group to
+    count it healthy (the creation waits for `min_capacity` signals). A change of launch template
+    rolls the fleet one instance at a time, each replacement launched first and gated on its own
+    signal, with every instance the group has at the time kept in service. The desired capacity
+    is left to target tracking: a template value would reset a scaled-out fleet on every deploy
+    (aws-cdk #5215).
 
     Attributes: `load_balancer`, `load_balancer_security_group`, `listeners` (by protocol),
     `target_group`, `auto_scaling_group`, `role`, `log_group`, `access_log_bucket`,
@@ -185,8 +187,9 @@ class ApiFleet(Construct):
                 grace_period=health_check_grace,
             ),
             signals=autoscaling.Signals.wait_for_min_capacity(timeout=signal_timeout),
-            # Each replacement is launched first and counts only once it signals after /healthz;
-            # CloudFormation rolls the update back if one doesn't within the timeout.
+            # Each replacement is launched first and counts only once it signals (after /readyz
+            # and the ALB's check path answer); CloudFormation rolls the update back if one
+            # doesn't within the timeout.
             update_policy=autoscaling.UpdatePolicy.rolling_update(
                 max_batch_size=1,
                 wait_on_resource_signals=True,

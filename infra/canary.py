@@ -97,7 +97,7 @@ class Canary(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
             alarm_description=(
                 "Spito: the end-to-end canary failed (or did not run) in 2 of the last 3 periods; "
-                "users are probably affected (README, Operations: the canary)"
+                "users are probably affected (docs/OPERATIONS.md: the canary)"
             ),
         )
         self.alarm.add_alarm_action(cloudwatch_actions.SnsAction(alarm_topic))

@@ -149,7 +149,7 @@ class Reaper(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description=(
                 "Spito: the reaper gave up on stream records; their paste bodies are still in S3 "
-                "(README, Operations: the reaper)"
+                "(docs/OPERATIONS.md: the reaper)"
             ),
         )
         # Records older than the stream's 24 h retention vanish without reaching the queue, so a
@@ -166,7 +166,7 @@ class Reaper(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description=(
                 f"Spito: the reaper is more than {max_lag_hours} h behind the table's stream; "
-                "records older than 24 h are lost (README, Operations: the reaper)"
+                "records older than 24 h are lost (docs/OPERATIONS.md: the reaper)"
             ),
         )
         for alarm in (self.failed_batches_alarm, self.falling_behind_alarm):
