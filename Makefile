@@ -18,7 +18,7 @@ STAGE ?= dev
 PORT ?= 8080
 export PORT STAGE
 
-.PHONY: help deps dev test synth diff bench lint deploy destroy faults clean web browser haproxy shellcheck
+.PHONY: help deps dev test synth diff bench lint deploy destroy faults clean web browser haproxy nginx shellcheck
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -76,13 +76,16 @@ shellcheck: ## install ShellCheck (make lint, and the pre-commit hook's test) wh
 haproxy: ## install HAProxy, the ALB's stand-in in the fault harness, when missing
 	deps/ensure-apt.sh haproxy
 
+nginx: ## install nginx, make dev's local edge router (configured from the routing table), when missing
+	deps/ensure-apt.sh nginx
+
 faults: deps haproxy ## break a local fleet behind HAProxy on purpose: one result line per scenario (docs/RELIABILITY.md)
 	$(PY) -m faults
 
-dev: deps web ## run Spito locally on http://127.0.0.1:$(PORT) (dynalite, local S3, the service) until Ctrl-C
+dev: deps web nginx ## run Spito locally on http://127.0.0.1:$(PORT) (dynalite, local S3, the service, the edge router) until Ctrl-C
 	$(PY) -m devstack.supervisor
 
-test: deps web browser haproxy shellcheck ## the whole suite; non-zero exit on any failure
+test: deps web browser haproxy nginx shellcheck ## the whole suite; non-zero exit on any failure
 	$(PY) -m pytest -n 2 --dist loadfile
 
 lint: deps web/node_modules/.installed shellcheck ## ruff (lint + format check), mypy strict, shellcheck, actionlint, the web app's tsc + prettier; changes no file

@@ -279,6 +279,53 @@ class ServiceProcess:
         return code
 
 
+@dataclass
+class EdgeRouter:
+    """The edge router (devstack/edge_router.py: nginx from the routing table) on `port`."""
+
+    port: int
+    upstream: str
+    web_dist: Path
+    work_dir: Path  # its nginx.conf and temporary files
+    log: Path
+    origin_timeout_seconds: float | None = None  # None: CloudFront's default
+    _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """nginx's PID once started (the router execs it)."""
+        return None if self._process is None else self._process.pid
+
+    def start(self) -> None:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        timeout = (
+            ()
+            if self.origin_timeout_seconds is None
+            else ("--origin-timeout", str(self.origin_timeout_seconds))
+        )
+        self._process = _spawn(
+            [
+                *(sys.executable, "-m", "devstack.edge_router"),
+                *("--port", str(self.port), "--upstream", self.upstream),
+                *("--web-dist", str(self.web_dist), "--work-dir", str(self.work_dir)),
+                *timeout,
+            ],
+            self.log,
+        )
+        _wait_for_port(self.port, self._process, "edge router", self.log)
+
+    def kill(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+
+    def stop(self) -> None:
+        _stop(self._process)
+
+
 def service_environment(storage: Storage, **overrides: str) -> dict[str, str]:
     """The SPITO_* settings that point a service at `storage`; overrides win."""
     return {
@@ -337,7 +384,7 @@ class LocalStack:
             port=free_port() if web_dist else self.public_port,
             log=service_log,
         )
-        self._router: subprocess.Popen[bytes] | None = None
+        self.router: EdgeRouter | None = None  # started when there is a web app to serve
         self._lock = DataDirLock(data_dir)
         self.leftovers_stopped: list[int] = []  # PIDs a dead stack left running, now stopped
 
@@ -361,19 +408,18 @@ class LocalStack:
         return self
 
     def _start_router(self, web_dist: Path) -> None:
-        log = self.data_dir / "logs" / "dev_router.log"
-        self._router = _spawn(
-            [
-                *(sys.executable, "-m", "devstack.edge_router"),
-                *("--port", str(self.public_port), "--upstream", self.service.url),
-                *("--web-dist", str(web_dist)),
-            ],
-            log,
+        self.router = EdgeRouter(
+            port=self.public_port,
+            upstream=self.service.url,
+            web_dist=web_dist,
+            work_dir=self.data_dir / "router",
+            log=self.data_dir / "logs" / "dev_router.log",
         )
-        _wait_for_port(self.public_port, self._router, "dev router", log)
+        self.router.start()
 
     def stop(self) -> None:
-        _stop(self._router)
+        if self.router is not None:
+            self.router.stop()
         self.service.stop()
         self.storage.stop()
         self._lock.release()
@@ -384,8 +430,8 @@ class LocalStack:
         For an impatient second Ctrl-C while `stop` waits: the `stop` in progress then goes on
         at once to storage, which stops as always (whatever it acknowledged is on disk).
         """
-        if self._router is not None and self._router.poll() is None:
-            self._router.kill()
+        if self.router is not None:
+            self.router.kill()
         self.service.kill()
 
     def __enter__(self) -> LocalStack:
