@@ -59,8 +59,11 @@ class DataDirLock:
 
     def acquire(self, *, url: str) -> Holder | None:
         """Take the lock for this process; the holder that died without releasing it, if any."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise StackError(f"cannot keep data in {self.data_dir}: {error.strerror}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as error:

@@ -45,8 +45,16 @@ def say(message: str) -> None:
         os.close(devnull)
 
 
+def _port() -> int | None:
+    raw = os.environ.get("PORT", "8080")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 65536 else None
+
+
 def main() -> int:
-    port = int(os.environ.get("PORT", "8080"))
+    port = _port()
+    if port is None:
+        say(f"make dev: PORT must be a port number (1-65535), not {os.environ['PORT']!r}")
+        return 2
     data_dir = Path(os.environ.get("SPITO_DEV_DATA_DIR") or DEFAULT_DATA_DIR)
     stack = LocalStack(data_dir=data_dir, public_port=port, web_dist=WEB_DIST)
     stopping = False
@@ -71,6 +79,7 @@ def main() -> int:
         while True:
             signal.pause()
     except StackError as error:  # start() has stopped whatever it started
+        stopping = True  # a Ctrl-C now has nothing left to stop
         say(f"make dev: {error}")
         return 1
     except StopRequested:

@@ -312,3 +312,23 @@ def _holds_leveldb_lock(pid: int, data_dir: Path) -> bool:
             os.readlink(f"/proc/{pid}/fd/{fd}") == lock for fd in os.listdir(f"/proc/{pid}/fd")
         )
     return False
+
+
+@pytest.mark.parametrize("problem", ["port in use", "not a port"])
+def test_a_port_it_cannot_use_is_one_line_not_a_traceback(problem: str, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1]) if problem == "port in use" else "80x"
+        result = subprocess.run(
+            [sys.executable, "-m", "devstack.supervisor"],
+            cwd=ROOT,
+            env={**os.environ, "PORT": port, "SPITO_DEV_DATA_DIR": str(tmp_path / "local")},
+            capture_output=True,
+            text=True,
+            timeout=STOP_SECONDS,
+        )
+    assert result.returncode != 0
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert len(lines) == 1, lines
+    assert port in lines[0]
