@@ -97,10 +97,10 @@ class RouterConfig:
             raise ValueError("--origin-timeout must be a positive number of seconds")
 
 
-def _quoted(value: str, *, regex: bool = False) -> str:
-    """An nginx string: double-quoted, `\\` and `"` escaped; `$` only as a regex's anchor (in a
-    value, nginx reads it as a variable)."""
-    if "$" in value and not regex:
+def _quoted(value: str) -> str:
+    """An nginx string: double-quoted, `\\` and `"` escaped, without `$` (nginx reads a variable
+    there, in a value)."""
+    if "$" in value:
         raise ValueError(f"an nginx string here cannot contain $: {value!r}")
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -113,8 +113,9 @@ def _pattern_body(pattern: str) -> str:
 
 
 def _pattern_regex(pattern: str) -> str:
-    """The PCRE matching exactly the paths `pattern` matches (any character, newline too)."""
-    return f"(?s)^{_pattern_body(pattern)}$"
+    """The PCRE matching exactly the paths `pattern` matches (any character, newline too; `\\z`,
+    not `$`, which would also match before a final newline)."""
+    return f"(?s)^{_pattern_body(pattern)}\\z"
 
 
 def _pcre_literal(char: str) -> str:
@@ -161,15 +162,14 @@ def _maps() -> list[str]:
     keys = [f"/ {_quoted(SPA_INDEX)};"]
     for route in ROUTES:
         if route.spa_fallback:
-            app_route = f"(?s)^(?={_pattern_body(route.pattern)}$).*/[^/.]*$"
-            keys.append(f"{_quoted('~' + app_route, regex=True)} {_quoted(SPA_INDEX)};")
-        keys.append(f"{_quoted('~' + _pattern_regex(route.pattern), regex=True)} $uri;")
+            app_route = f"(?s)^(?={_pattern_body(route.pattern)}\\z).*/[^/.]*\\z"
+            keys.append(f"{_quoted('~' + app_route)} {_quoted(SPA_INDEX)};")
+        keys.append(f"{_quoted('~' + _pattern_regex(route.pattern))} $uri;")
     lines += _block("map $uri $spa_key", [*keys, "default $uri;"])
     lines += _block(
         "map $spa_key $spa_cache_control",
         [
-            f"{_quoted(f'~^/{HASHED_ASSETS_PREFIX}', regex=True)} "
-            f"{_quoted(HASHED_ASSET_CACHE_CONTROL)};",
+            f"{_quoted(f'~^/{HASHED_ASSETS_PREFIX}')} {_quoted(HASHED_ASSET_CACHE_CONTROL)};",
             f"default {_quoted(REVALIDATED_CACHE_CONTROL)};",
         ],
     )
@@ -256,7 +256,7 @@ def render(config: RouterConfig) -> str:
     failure_page = (config.web_dist / ORIGIN_FAILURE_PAGE.lstrip("/")).is_file()
     locations: list[str] = []
     for route in ROUTES:
-        location = f"location ~ {_quoted(_pattern_regex(route.pattern), regex=True)}"
+        location = f"location ~ {_quoted(_pattern_regex(route.pattern))}"
         if route.origin is Origin.API:
             locations += _block(location, _api_location(route, config, failure_page=failure_page))
         else:
