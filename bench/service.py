@@ -378,10 +378,12 @@ def main() -> int:
                 create_rate(replace(warm_up, seconds=1), PROCESSES)
             # Baseline and Spito alternate, so a change in the machine's load hits both alike.
             for _ in range(args.rounds):
-                # The routed run right after the service's own, which is its baseline.
-                direct = run_wrk(hot_url, **wrk_options)
+                # The service's own run sits between its two baselines' runs: the routed run
+                # (whose baseline it is) and nginx's.
                 routed_runs.append(run_wrk(routed_url, **wrk_options))
-                hot_runs.append((direct, run_wrk(nginx_url, **wrk_options)))
+                hot_runs.append(
+                    (run_wrk(hot_url, **wrk_options), run_wrk(nginx_url, **wrk_options))
+                )
                 bare_runs.append(run_wrk(bare_url, **wrk_options))
                 create_runs.append(
                     (create_rate(service_load, PROCESSES), create_rate(boto3_load, PROCESSES))
