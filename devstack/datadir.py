@@ -5,10 +5,11 @@ starts anything it takes `DataDirLock` on its data directory (`.local` for `make
 
 - Another live stack holds the lock: `DataDirInUseError`, whose message is one line with that
   stack's PID and how to stop it; nothing is started and nothing under the directory changes.
-- The lock is free but names a PID (a stack that died without its cleanup, or an older `make
-  dev` that did not stop its parts with it): `stop_leftovers` stops what that stack left
-  running on this directory, such as a dynalite that still holds `dynamodb/LOCK` (LevelDB's
-  lock, without which the new dynalite answers "Database is closed"). Data is never deleted.
+- The lock is free: no live stack uses the directory, but a dead one may have left parts
+  running on it (one that died without its cleanup, or an older `make dev`, from before its
+  parts stopped with it). `stop_leftovers` stops them, such as a dynalite that still holds
+  `dynamodb/LOCK` (LevelDB's lock, without which the new dynalite answers "Database is
+  closed"). Data is never deleted.
 
 The lock is flock(2) on `<data dir>/stack.lock`: the kernel releases it when its holder dies,
 however it dies, so a lock is stale exactly when it can be taken. The file holds the holder's
@@ -57,8 +58,8 @@ class DataDirLock:
         self.path = data_dir / LOCK_FILE
         self._fd: int | None = None
 
-    def acquire(self, *, url: str) -> Holder | None:
-        """Take the lock for this process; the holder that died without releasing it, if any."""
+    def acquire(self, *, url: str) -> None:
+        """Take the lock for this process, or raise `DataDirInUseError` naming its holder."""
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -71,11 +72,9 @@ class DataDirLock:
             if error.errno not in (errno.EWOULDBLOCK, errno.EACCES):
                 raise
             raise DataDirInUseError(self._in_use_message()) from None
-        previous = _read_holder(fd)
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps({"pid": os.getpid(), "url": url}).encode(), 0)
         self._fd = fd
-        return previous
 
     def release(self) -> None:
         """Empty the file (a clean stop leaves nothing stale) and let the lock go."""
