@@ -134,6 +134,7 @@ destroy: deps ## delete every stack of STAGE from AWS after the same checks (ask
 bench: deps web ## benchmarks as ratios against baselines measured in the same run (docs/BENCHMARKS.md)
 	deps/ensure-apt.sh wrk nginx
 	$(PY) -m bench.service
+	$(PY) -m bench.edge_router
 	$(PY) -m bench.synth --stage $(STAGE)
 
 clean: ## remove build output and local data (keeps .venv and node_modules)

@@ -1,15 +1,13 @@
-"""`make bench` for the service: three ratios, each against a baseline measured in the same run.
+"""`make bench` for the service: two ratios, each against a baseline measured in the same run.
 
 1. Hot path: `GET /{id}` of an existing link (answered from the redirect cache) with wrk,
    against nginx answering a static 302, one worker each, same connections and duration. A
    do-nothing ASGI app on the same uvicorn (bench/bare_app.py) is measured alongside,
    so the report shows how much of the gap is the Python server and how much is Spito.
-2. The local edge: the same `GET /{id}` through `make dev`'s edge router
-   (devstack/edge_router.py) against the service alone, same wrk, connections and round.
-3. Creates/s: `POST /api/v1/links` through the service against dynalite, against a raw boto3
+2. Creates/s: `POST /api/v1/links` through the service against dynalite, against a raw boto3
    `put_item` loop on the same dynalite; both driven by the same number of client threads.
 
-Prints the ratios and rewrites the service section of docs/BENCHMARKS.md with the machine.
+Prints both ratios and rewrites the service section of docs/BENCHMARKS.md with the machine.
 Needs wrk and nginx (`make bench` installs them).
 """
 
@@ -47,11 +45,9 @@ from devstack.stack import (
 )
 
 BENCHMARKS_MD = ROOT / "docs" / "BENCHMARKS.md"
-WEB_DIST = ROOT / "web" / "dist"  # `make bench` builds it first
 SECTION_START = "<!-- service-bench:start -->"
 SECTION_END = "<!-- service-bench:end -->"
 HOT_PATH_TARGET = 0.25
-ROUTER_TARGET = 0.3  # issue 14: the local edge is not what a local load test measures
 CREATE_TARGET = 0.7
 TARGET_URL = "https://example.com/benchmark/target"
 BENCH_SETTINGS = {
@@ -317,12 +313,13 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({cpu}), {system}, Python {platform.python_version()}"
 
 
-def record(markdown: str) -> None:
+def record(markdown: str, *, start: str = SECTION_START, end: str = SECTION_END) -> None:
+    """Replace the section between the `start` and `end` markers of BENCHMARKS.md (or add it)."""
     text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else "# Benchmarks\n"
-    block = f"{SECTION_START}\n{markdown.strip()}\n{SECTION_END}"
-    if SECTION_START in text and SECTION_END in text:
-        before, rest = text.split(SECTION_START, 1)
-        text = before + block + rest.split(SECTION_END, 1)[1]
+    block = f"{start}\n{markdown.strip()}\n{end}"
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        text = before + block + rest.split(end, 1)[1]
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     BENCHMARKS_MD.parent.mkdir(exist_ok=True)
@@ -340,7 +337,6 @@ def main() -> int:
 
     hot_runs: list[tuple[WrkResult, WrkResult]] = []
     bare_runs: list[WrkResult] = []
-    routed_runs: list[WrkResult] = []
     create_runs: list[tuple[float, float]] = []
     wrk_options = {"connections": args.connections, "seconds": args.seconds}
     with tempfile.TemporaryDirectory(prefix="spito-bench-") as tmp:
@@ -349,21 +345,17 @@ def main() -> int:
             data_dir=work_dir / "stack",
             service_settings=BENCH_SETTINGS,
             service_log=work_dir / "service.log",
-            web_dist=WEB_DIST,  # the edge router on the public port, as in `make dev`
         )
         with running_nginx(work_dir) as nginx_url, running_bare_asgi(work_dir) as bare_url, stack:
-            # One worker: the event loop thread, and the storage threads it starts later. The
-            # router shares its CPU: the stack gets one core, wrk the other.
-            for pid in (stack.service.pid, stack.router.pid if stack.router else None):
-                if pid is not None:
-                    os.sched_setaffinity(pid, {SERVER_CPU})
-            host = stack.service.url.removeprefix("http://")
+            if stack.service.pid is not None:
+                # One worker: the event loop thread, and the storage threads it starts later.
+                os.sched_setaffinity(stack.service.pid, {SERVER_CPU})
+            host = f"{LOOPBACK}:{stack.public_port}"
             status, link = post_json(host, "/api/v1/links", {"url": TARGET_URL})
             if status != 201:
                 raise RuntimeError(f"could not create the benchmark link: {status} {link}")
-            hot_url = f"{stack.service.url}/{link['id']}"
-            routed_url = f"{stack.base_url}/{link['id']}"
-            for url in (nginx_url, bare_url, hot_url, routed_url):  # warm-up
+            hot_url = f"{stack.base_url}/{link['id']}"
+            for url in (nginx_url, bare_url, hot_url):  # warm-up: cache, connections, threads
                 run_wrk(url, connections=args.connections, seconds=1)
             load = CreateLoad(
                 via_service=True,
@@ -378,9 +370,6 @@ def main() -> int:
                 create_rate(replace(warm_up, seconds=1), PROCESSES)
             # Baseline and Spito alternate, so a change in the machine's load hits both alike.
             for _ in range(args.rounds):
-                # The service's own run sits between its two baselines' runs: the routed run
-                # (whose baseline it is) and nginx's.
-                routed_runs.append(run_wrk(routed_url, **wrk_options))
                 hot_runs.append(
                     (run_wrk(hot_url, **wrk_options), run_wrk(nginx_url, **wrk_options))
                 )
@@ -398,17 +387,6 @@ def main() -> int:
     bare_ratio = bare.requests_per_second / nginx.requests_per_second
     spito_of_bare = spito.requests_per_second / bare.requests_per_second
     create_ratio = service_rate / boto3_rate
-    # The service's own rate of the same round is the routed run's baseline.
-    routed_pairs = sorted(
-        zip(routed_runs, (run for run, _ in hot_runs), strict=True),
-        key=lambda pair: pair[0].requests_per_second / pair[1].requests_per_second,
-    )
-    routed, direct = routed_pairs[len(routed_pairs) // 2]
-    router_ratio = routed.requests_per_second / direct.requests_per_second
-    router_spread = ", ".join(
-        f"{run.requests_per_second / base.requests_per_second:.2f}"
-        for run, base in zip(routed_runs, (run for run, _ in hot_runs), strict=True)
-    )
     hot_spread = ", ".join(
         f"{run.requests_per_second / base.requests_per_second:.2f}" for run, base in hot_runs
     )
@@ -420,10 +398,6 @@ def main() -> int:
         f"(target >= {HOT_PATH_TARGET}; rounds: {hot_spread})",
         f"ceiling: a do-nothing ASGI app on the same uvicorn {bare.requests_per_second:,.0f} "
         f"req/s, {bare_ratio:.2f} of nginx; Spito reaches {spito_of_bare:.2f} of it",
-        f"edge router: GET /{{id}} through make dev's router {routed.requests_per_second:,.0f} "
-        f"req/s (p99 {routed.p99_ms:.2f} ms) vs the service alone "
-        f"{direct.requests_per_second:,.0f} req/s (p99 {direct.p99_ms:.2f} ms): router-to-service "
-        f"ratio {router_ratio:.2f} (target >= {ROUTER_TARGET}; rounds: {router_spread})",
         f"creates: spito {service_rate:,.0f}/s vs raw boto3 put_item {boto3_rate:,.0f}/s "
         f"on dynalite: ratio {create_ratio:.2f} "
         f"(target >= {CREATE_TARGET}; rounds: {create_spread})",
@@ -439,12 +413,6 @@ def main() -> int:
         f"| the same 302 from a do-nothing ASGI app on the same uvicorn (the ceiling) "
         f"| {bare.requests_per_second:,.0f} req/s, p99 {bare.p99_ms:.2f} ms | nginx, as above "
         f"| {bare_ratio:.2f} | (reference) |"
-    )
-    router_row = (
-        f"| `GET /{{id}}` through `make dev`'s edge router (nginx) "
-        f"| {routed.requests_per_second:,.0f} req/s, p99 {routed.p99_ms:.2f} ms "
-        f"| the service alone: {direct.requests_per_second:,.0f} req/s, "
-        f"p99 {direct.p99_ms:.2f} ms | {router_ratio:.2f} | >= {ROUTER_TARGET} |"
     )
     create_row = (
         f"| `POST /api/v1/links` | {service_rate:,.0f} creates/s | boto3 `put_item` loop: "
@@ -471,11 +439,9 @@ with the machine's load; the ratios are what is tracked.
 | --- | --- | --- | --- | --- |
 {hot_row}
 {bare_row}
-{router_row}
 {create_row}
 
-Ratios of every round: hot path {hot_spread}; edge router {router_spread};
-creates {create_spread}.
+Ratios of every round: hot path {hot_spread}; creates {create_spread}.
 
 Reading the numbers:
 
@@ -487,10 +453,6 @@ Reading the numbers:
   Python server (uvicorn's protocol and the event loop), and the rest Spito's own work per
   redirect.
   Starlette serves every other route.
-- The edge router row is what `make dev`'s public port costs: the same cached redirect through
-  the router (nginx configured from the routing table, devstack/edge_router.py) and from the
-  service alone, in the same round. The router shares the service's CPU, so the ratio is the
-  service's share of the work per request; at 1.00 the router would cost nothing.
 - Creates: both sides are bound by dynalite (single-threaded Node) and by the Python clients
   that share the same two cores, so the ratio says whether the HTTP layer in front of
   `put_item` costs throughput, not what DynamoDB would do.
