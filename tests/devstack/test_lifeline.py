@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from devstack.stack import ROOT
-from tests.devstack.test_make_dev_recovery import GONE_SECONDS, assert_all_gone
+from tests.devstack.processes import GONE_SECONDS, assert_all_gone
 
 # Each starts `sleep 300` from a thread that ends at once, waits 1 s (past the thread's end),
 # prints the child's PID, then waits to be killed.
