@@ -123,10 +123,11 @@ straight from the service alternate for {args.rounds} rounds of {args.seconds} s
 Ratios of every round: {spread}.
 
 Reading the numbers: the router shares the service's core, so the ratio is the service's
-share of the work per request (at 1.00 the router would cost nothing). The Python proxy it
-replaces (Starlette and httpx) ran at about 0.01 of the service on the same machine; nginx
-proxies over kept-alive connections and serves the web app's files itself. The machine is
-shared, so rounds spread; the median round is the figure.
+share of the work per request (at 1.00 the router would cost nothing; a round above 1.00 is the
+shared machine's noise). The Python proxy it replaces (Starlette and httpx) ran at 0.011 and
+0.015 of the service in two runs of the same wrk on this machine (2026-12-04); nginx proxies
+over kept-alive connections and serves the web app's files itself. The machine is shared, so
+rounds spread; the median round is the figure.
 """,
             start=SECTION_START,
             end=SECTION_END,
