@@ -1,8 +1,9 @@
 """Child processes that stop when the process that started them dies, however it dies.
 
 Used by every part `make dev` starts (devstack/stack.py: dynalite, s3rver, the service, the edge
-router) and by the fault harness (faults/processes.py: the fleet and HAProxy), so a supervisor
-killed with -9, by the OOM killer or by a closed terminal leaves nothing running behind it.
+router, also when the tests start them), by the fault harness (faults/processes.py: the fleet
+and HAProxy) and by the benchmarks' servers (bench/service.py), so a supervisor killed with -9,
+by the OOM killer or by a closed terminal leaves nothing running behind it.
 
 Linux's parent-death signal does it (prctl(2), PR_SET_PDEATHSIG): the kernel sends the child
 `signal` when its parent goes away, with no cleanup code of the parent's own. Three details
