@@ -359,7 +359,10 @@ def _spawn(command: list[str], log: Path) -> subprocess.Popen[bytes]:
         # In a session of its own (lifeline.spawn): Ctrl-C in a terminal reaches only the
         # parent, which stops the parts in order, the service first (it drains and flushes
         # clicks), storage last.
-        return lifeline.spawn(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            return lifeline.spawn(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
+        except FileNotFoundError:
+            raise StackError(f"{command[0]} is missing: run `make deps`") from None
 
 
 class LocalStack:
