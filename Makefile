@@ -20,7 +20,7 @@ PORT ?= 8080
 # default as if a user had chosen a stage (make diff reports every stage unless one is given).
 export PORT
 
-.PHONY: help deps dev test synth diff bench lint deploy destroy integ faults clean web browser haproxy shellcheck wheelhouse ami
+.PHONY: help deps dev test synth diff bench lint deploy destroy integ faults clean web browser haproxy nginx shellcheck wheelhouse ami
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -92,13 +92,16 @@ shellcheck: ## install ShellCheck (make lint, and the pre-commit hook's test) wh
 haproxy: ## install HAProxy, the ALB's stand-in in the fault harness, when missing
 	deps/ensure-apt.sh haproxy
 
+nginx: ## install nginx, make dev's local edge router (configured from the routing table), when missing
+	deps/ensure-apt.sh nginx
+
 faults: deps haproxy ## break a local fleet behind HAProxy on purpose: one result line per scenario (docs/RELIABILITY.md)
 	$(PY) -m faults
 
-dev: deps web ## run Spito locally on http://127.0.0.1:$(PORT) (dynalite, local S3, the service) until Ctrl-C
+dev: deps web nginx ## run Spito locally on http://127.0.0.1:$(PORT) (dynalite, local S3, the service, the edge router) until Ctrl-C
 	$(PY) -m devstack.supervisor
 
-test: deps web browser haproxy shellcheck ## the whole suite; non-zero exit on any failure
+test: deps web browser haproxy nginx shellcheck ## the whole suite; non-zero exit on any failure
 	$(PY) -m pytest -n 2 --dist loadfile
 
 lint: deps web/node_modules/.installed shellcheck ## ruff (lint + format check), mypy strict, shellcheck, actionlint, the web app's tsc + prettier; changes no file
@@ -159,6 +162,7 @@ integ: deps ## deploy a throwaway copy of STAGE under a unique name, prove it wo
 bench: deps web ## benchmarks as ratios against baselines measured in the same run (docs/BENCHMARKS.md)
 	deps/ensure-apt.sh wrk nginx
 	$(PY) -m bench.service
+	$(PY) -m bench.edge_router
 	$(PY) -m bench.synth --stage $(STAGE)
 
 clean: ## remove build output and local data (keeps .venv and node_modules)

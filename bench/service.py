@@ -35,6 +35,7 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
+from devstack import lifeline
 from devstack.stack import (
     LOCAL_CREDENTIALS,
     LOCAL_REGION,
@@ -121,9 +122,10 @@ def running_nginx(work_dir: Path) -> Iterator[str]:
     port = free_port()
     conf = work_dir / "nginx.conf"
     conf.write_text(NGINX_CONF.format(dir=work_dir, host=LOOPBACK, port=port, target=TARGET_URL))
-    nginx = subprocess.Popen(  # noqa: S603
+    # Through lifeline: stopped if the benchmark dies (its master stops its worker).
+    nginx = lifeline.spawn(
         [shutil.which("nginx") or "/usr/sbin/nginx", "-c", str(conf), "-p", str(work_dir)],
-        preexec_fn=_pin(SERVER_CPU),  # its worker process inherits the affinity
+        preexec=_pin(SERVER_CPU),  # its worker process inherits the affinity
     )
     try:
         url = f"http://{LOOPBACK}:{port}/x"
@@ -138,7 +140,7 @@ def running_nginx(work_dir: Path) -> Iterator[str]:
 def running_bare_asgi(work_dir: Path) -> Iterator[str]:
     """bench/bare_app.py under uvicorn with Spito's server options; yields its URL."""
     port = free_port()
-    server = subprocess.Popen(  # noqa: S603 - our interpreter and our module
+    server = lifeline.spawn(
         [
             *(sys.executable, "-m", "uvicorn", "bench.bare_app:app"),
             *("--host", LOOPBACK, "--port", str(port), "--loop", "uvloop"),
@@ -146,9 +148,9 @@ def running_bare_asgi(work_dir: Path) -> Iterator[str]:
             *("--log-level", "warning"),
         ],
         cwd=ROOT,
-        stdout=(work_dir / "bare.log").open("w"),
+        stdout=(work_dir / "bare.log").open("wb"),
         stderr=subprocess.STDOUT,
-        preexec_fn=_pin(SERVER_CPU),
+        preexec=_pin(SERVER_CPU),
     )
     try:
         url = f"http://{LOOPBACK}:{port}/x"
@@ -313,12 +315,13 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({cpu}), {system}, Python {platform.python_version()}"
 
 
-def record(markdown: str) -> None:
+def record(markdown: str, *, start: str = SECTION_START, end: str = SECTION_END) -> None:
+    """Replace the section between the `start` and `end` markers of BENCHMARKS.md (or add it)."""
     text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else "# Benchmarks\n"
-    block = f"{SECTION_START}\n{markdown.strip()}\n{SECTION_END}"
-    if SECTION_START in text and SECTION_END in text:
-        before, rest = text.split(SECTION_START, 1)
-        text = before + block + rest.split(SECTION_END, 1)[1]
+    block = f"{start}\n{markdown.strip()}\n{end}"
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        text = before + block + rest.split(end, 1)[1]
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     BENCHMARKS_MD.parent.mkdir(exist_ok=True)

@@ -12,6 +12,12 @@ The service runs exactly as on EC2 (`python -m service`, settings from the envir
 own port; `public_port` is where users reach Spito. Given `web_dist`, the edge router
 (devstack/edge_router.py, CloudFront's stand-in) listens there, serves the web app and proxies the
 rest to the service, exactly as the edge routes paths; without it the service listens there.
+
+Every part stops when the process that started it dies, however it dies (devstack/lifeline.py),
+and a stack takes its data directory's lock first (devstack/datadir.py): one stack per
+directory, and what a dead one left running there is stopped before anything starts. What a
+user can cause (the directory or the port in use, a part that cannot start) is a `StackError`
+whose message says what to do.
 """
 
 from __future__ import annotations
@@ -33,7 +39,11 @@ from typing import IO, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
+
+from devstack import lifeline
+from devstack.datadir import DataDirLock, stop_leftovers
+from devstack.errors import StackError
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_BIN = ROOT / "node_modules" / ".bin"
@@ -58,11 +68,12 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], what: str, log: 
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}: {_tail(log)}")
+            detail = f"its log ({log}):\n{_tail(log)}"
+            raise StackError(f"{what} exited with {process.returncode}; {detail}")
         with contextlib.suppress(OSError), socket.create_connection((LOOPBACK, port), 0.2):
             return
         time.sleep(0.05)
-    raise RuntimeError(f"{what} did not listen on port {port}: {_tail(log)}")
+    raise StackError(f"{what} did not listen on port {port}; its log ({log}):\n{_tail(log)}")
 
 
 def _tail(log: Path, lines: int = 20) -> str:
@@ -145,7 +156,13 @@ class Storage:
         )
         _wait_for_port(self.dynamodb_port, self._dynalite, "dynalite", dynalite_log)
         _wait_for_port(self.s3_port, self._s3rver, "s3rver", s3rver_log)
-        self._ensure_table()
+        try:
+            self._ensure_table()
+        except (BotoCoreError, ClientError) as error:
+            raise StackError(
+                f"dynalite did not create the table ({error}); its log ({dynalite_log}):\n"
+                f"{_tail(dynalite_log)}"
+            ) from error
 
     def stop(self) -> None:
         _stop(self._dynalite)
@@ -221,13 +238,12 @@ class ServiceProcess:
         if self.log is not None:
             self.log.parent.mkdir(parents=True, exist_ok=True)
             self._log_file = self.log.open("ab")
-        self._process = subprocess.Popen(
+        self._process = lifeline.spawn(
             [sys.executable, "-m", "service"],
             cwd=ROOT,
             env=env,
             stdout=self._log_file,
             stderr=subprocess.STDOUT if self._log_file else None,
-            start_new_session=True,  # see _spawn
         )
         if wait_ready:
             self.wait_ready()
@@ -238,7 +254,7 @@ class ServiceProcess:
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
                 detail = _tail(self.log) if self.log else "see its output above"
-                raise RuntimeError(f"service exited with {self._process.returncode}: {detail}")
+                raise StackError(f"service exited with {self._process.returncode}: {detail}")
             readyz = f"{self.url}/readyz"  # a loopback URL built here, never user input
             with (
                 contextlib.suppress(OSError, urllib.error.URLError),
@@ -247,7 +263,12 @@ class ServiceProcess:
                 if response.status == 200:
                     return
             time.sleep(0.05)
-        raise RuntimeError(f"service at {self.url} was not ready in {START_TIMEOUT_SECONDS} s")
+        raise StackError(f"service at {self.url} was not ready in {START_TIMEOUT_SECONDS} s")
+
+    def kill(self) -> None:
+        """SIGKILL, while another thread or a `stop` in progress waits for the exit."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
 
     def stop(self, sig: int = signal.SIGTERM) -> int | None:
         """Signal the service (SIGTERM drains, SIGKILL does not) and return its exit code."""
@@ -256,6 +277,53 @@ class ServiceProcess:
             self._log_file.close()
             self._log_file = None
         return code
+
+
+@dataclass
+class EdgeRouter:
+    """The edge router (devstack/edge_router.py: nginx from the routing table) on `port`."""
+
+    port: int
+    upstream: str
+    web_dist: Path
+    work_dir: Path  # its nginx.conf and temporary files
+    log: Path
+    origin_timeout_seconds: float | None = None  # None: CloudFront's default
+    _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """nginx's PID once started (the router execs it)."""
+        return None if self._process is None else self._process.pid
+
+    def start(self) -> None:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        timeout = (
+            ()
+            if self.origin_timeout_seconds is None
+            else ("--origin-timeout", str(self.origin_timeout_seconds))
+        )
+        self._process = _spawn(
+            [
+                *(sys.executable, "-m", "devstack.edge_router"),
+                *("--port", str(self.port), "--upstream", self.upstream),
+                *("--web-dist", str(self.web_dist), "--work-dir", str(self.work_dir)),
+                *timeout,
+            ],
+            self.log,
+        )
+        _wait_for_port(self.port, self._process, "edge router", self.log)
+
+    def kill(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+
+    def stop(self) -> None:
+        _stop(self._process)
 
 
 def service_environment(storage: Storage, **overrides: str) -> dict[str, str]:
@@ -273,14 +341,28 @@ def service_environment(storage: Storage, **overrides: str) -> dict[str, str]:
     }
 
 
+def _refuse_a_busy_port(port: int) -> None:
+    with socket.socket() as probe:
+        # As the servers do: a port whose last connections wait out TIME_WAIT is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError:
+            raise StackError(
+                f"port {port} on {LOOPBACK} is in use by another program: stop it, or choose "
+                f"another port (make dev PORT={port + 1})"
+            ) from None
+
+
 def _spawn(command: list[str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as output:
-        # The commands are built in this module from node_modules paths, never from input.
-        # A session of its own: Ctrl-C in a terminal reaches only the parent, which stops the
-        # parts in order, the service first (it drains and flushes clicks), storage last.
-        return subprocess.Popen(  # noqa: S603
-            command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        # In a session of its own (lifeline.spawn): Ctrl-C in a terminal reaches only the
+        # parent, which stops the parts in order, the service first (it drains and flushes
+        # clicks), storage last.
+        try:
+            return lifeline.spawn(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
+        except FileNotFoundError:
+            raise StackError(f"{command[0]} is missing: run `make deps`") from None
 
 
 class LocalStack:
@@ -305,16 +387,21 @@ class LocalStack:
             port=free_port() if web_dist else self.public_port,
             log=service_log,
         )
-        self._router: subprocess.Popen[bytes] | None = None
+        self.router: EdgeRouter | None = None  # started when there is a web app to serve
+        self._lock = DataDirLock(data_dir)
+        self.leftovers_stopped: list[int] = []  # PIDs a dead stack left running, now stopped
 
     @property
     def base_url(self) -> str:
         return f"http://{LOOPBACK}:{self.public_port}"
 
     def start(self) -> LocalStack:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.storage.start()
+        """Start every part; a `StackError` (nothing left running) if the stack cannot start."""
+        self._lock.acquire(url=self.base_url)  # DataDirInUseError before anything is touched
         try:
+            self.leftovers_stopped = stop_leftovers(self.data_dir)
+            _refuse_a_busy_port(self.public_port)
+            self.storage.start()
             self.service.start()
             if self.web_dist is not None:
                 self._start_router(self.web_dist)
@@ -324,21 +411,31 @@ class LocalStack:
         return self
 
     def _start_router(self, web_dist: Path) -> None:
-        log = self.data_dir / "logs" / "dev_router.log"
-        self._router = _spawn(
-            [
-                *(sys.executable, "-m", "devstack.edge_router"),
-                *("--port", str(self.public_port), "--upstream", self.service.url),
-                *("--web-dist", str(web_dist)),
-            ],
-            log,
+        self.router = EdgeRouter(
+            port=self.public_port,
+            upstream=self.service.url,
+            web_dist=web_dist,
+            work_dir=self.data_dir / "router",
+            log=self.data_dir / "logs" / "dev_router.log",
         )
-        _wait_for_port(self.public_port, self._router, "dev router", log)
+        self.router.start()
 
     def stop(self) -> None:
-        _stop(self._router)
+        if self.router is not None:
+            self.router.stop()
         self.service.stop()
         self.storage.stop()
+        self._lock.release()
+
+    def stop_now(self) -> None:
+        """Kill the router and the service without waiting for requests in flight.
+
+        For an impatient second Ctrl-C while `stop` waits: the `stop` in progress then goes on
+        at once to storage, which stops as always (whatever it acknowledged is on disk).
+        """
+        if self.router is not None:
+            self.router.kill()
+        self.service.kill()
 
     def __enter__(self) -> LocalStack:
         return self.start()

@@ -1,6 +1,7 @@
 """Child processes the harness starts, each in its own process group so it can stop all of it.
 
-Used by the fault harness's fleet and HAProxy (faults/fleet.py, faults/haproxy.py).
+Used by the fault harness's fleet and HAProxy (faults/fleet.py, faults/haproxy.py). Each stops
+when the harness dies, however it dies (devstack/lifeline.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from devstack import lifeline
 
 STOP_GRACE_SECONDS = 10.0
 
@@ -63,14 +66,13 @@ class ManagedProcess:
         cwd: Path | None = None,
     ) -> ManagedProcess:
         with log_path.open("ab") as log:
-            popen = subprocess.Popen(  # noqa: S603 - argv built by the harness, never a shell
+            # Its own session and group (lifeline.spawn): a stop reaches every worker it forks.
+            popen = lifeline.spawn(
                 argv,
-                stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=dict(env) if env is not None else None,
                 cwd=cwd,
-                start_new_session=True,  # its own group: a stop reaches every worker it forks
             )
         return cls(name=name, popen=popen, log_path=log_path)
 

@@ -1,4 +1,5 @@
-"""The local dev router over real HTTP: routing by the shared table, the SPA fallback, the proxy."""
+"""The local edge router (nginx configured from the routing table) over real HTTP: routing by the
+shared table, the SPA fallback, the proxy, its errors."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -14,7 +16,8 @@ import pytest
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
-from devstack.edge_router import create_app
+from devstack.edge_router import ORIGIN_FAILURE_PAGE
+from devstack.stack import EdgeRouter, free_port
 from infra.edge_headers import CONTENT_SECURITY_POLICY, ENFORCED_HEADERS, spa_cache_control
 from infra.routing import API_FORWARDED_HEADERS, CLOUDFRONT_HEADERS
 from tests.edge.cases import API_CASES, SPA_CASES, RoutingCase
@@ -46,7 +49,7 @@ async def echo_origin(scope: Scope, receive: Receive, send: Send) -> None:
     ]
     if scope["raw_path"].endswith(b"/raw"):
         headers.append((b"content-security-policy", RAW_PASTE_CSP.encode()))
-    if scope["raw_path"] == b"/slow":
+    if scope["raw_path"].endswith(b"/slow"):
         await asyncio.sleep(2)
     if scope["raw_path"] == b"/redirect-me":
         headers.append((b"location", b"https://example.org/target"))
@@ -103,12 +106,34 @@ def origin() -> Iterator[ServerThread]:
     server.stop()
 
 
+@contextmanager
+def edge_router(
+    upstream: str, web_dist: Path, work_dir: Path, *, origin_timeout_seconds: float | None = None
+) -> Iterator[EdgeRouter]:
+    router = EdgeRouter(
+        port=free_port(),
+        upstream=upstream,
+        web_dist=web_dist,
+        work_dir=work_dir,
+        log=work_dir / "router.log",
+        origin_timeout_seconds=origin_timeout_seconds,
+    )
+    router.start()
+    try:
+        yield router
+    finally:
+        router.stop()
+
+
 @pytest.fixture(scope="module")
-def router(origin: ServerThread, web_dist: Path) -> Iterator[httpx.Client]:
-    server = ServerThread(create_app(upstream=origin.url, web_dist=web_dist)).start()
-    with httpx.Client(base_url=server.url) as client:
+def router(
+    origin: ServerThread, web_dist: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[httpx.Client]:
+    with (
+        edge_router(origin.url, web_dist, tmp_path_factory.mktemp("router")) as server,
+        httpx.Client(base_url=server.url) as client,
+    ):
         yield client
-    server.stop()
 
 
 @pytest.mark.parametrize("case", SPA_CASES, ids=lambda case: case.path)
@@ -128,10 +153,12 @@ def test_api_paths_are_proxied_to_the_service(router: httpx.Client, case: Routin
     assert response.json()["target"] == case.path
 
 
-def test_missing_asset_is_404_not_the_app(router: httpx.Client) -> None:
+def test_missing_asset_is_404_not_the_app(router: httpx.Client, web_dist: Path) -> None:
     response = router.get("/assets/missing-0000.js")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+    assert str(web_dist) not in response.text  # no filesystem path in what a viewer sees
+    assert "/tmp" not in response.text
 
 
 def test_missing_asset_without_an_extension_is_404_not_the_app(router: httpx.Client) -> None:
@@ -140,8 +167,10 @@ def test_missing_asset_without_an_extension_is_404_not_the_app(router: httpx.Cli
 
 def test_path_traversal_stays_inside_web_dist(router: httpx.Client, web_dist: Path) -> None:
     (web_dist.parent / "outside.txt").write_text("must not be served")
-    response = router.get("/assets/..%2F..%2Foutside.txt")
-    assert response.status_code == 404
+    for path in ("/assets/..%2F..%2Foutside.txt", "/assets/%2E%2E/%2E%2E/outside.txt"):
+        response = router.get(path)
+        assert response.status_code in (400, 404)  # nginx refuses a path above its root
+        assert "must not be served" not in response.text
 
 
 def test_spa_refuses_methods_other_than_get_and_head(router: httpx.Client) -> None:
@@ -236,28 +265,58 @@ def test_head_is_proxied_without_a_body(router: httpx.Client) -> None:
     assert response.content == b""
 
 
-def test_service_down_is_a_clear_502(web_dist: Path) -> None:
-    unused = socket.socket()
-    unused.bind(("127.0.0.1", 0))
-    dead_upstream = f"http://127.0.0.1:{unused.getsockname()[1]}"
-    unused.close()
-    server = ServerThread(create_app(upstream=dead_upstream, web_dist=web_dist)).start()
-    try:
-        response = httpx.get(f"{server.url}/AbC123x")
-    finally:
-        server.stop()
+UNAVAILABLE_PAGE = "<!doctype html><title>Spito is briefly unavailable</title>"
+
+
+@pytest.fixture
+def dead_upstream() -> str:
+    """The address of a service that is down: nothing listens there."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+def test_service_down_is_a_502_problem_for_the_api_without_its_address(
+    web_dist: Path, dead_upstream: str, tmp_path: Path
+) -> None:
+    with edge_router(dead_upstream, web_dist, tmp_path) as server:
+        response = httpx.post(f"{server.url}/api/v1/links", json={"url": "https://example.org"})
     assert response.status_code == 502
+    assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["title"] == "Bad Gateway"
+    assert dead_upstream.removeprefix("http://") not in response.text
+    assert response.headers["x-frame-options"] == ENFORCED_HEADERS["x-frame-options"]
+
+
+def test_service_down_shows_the_web_apps_unavailable_page_elsewhere(
+    web_dist: Path, dead_upstream: str, tmp_path: Path
+) -> None:
+    dist = tmp_path / "dist"
+    page = dist / ORIGIN_FAILURE_PAGE.lstrip("/")
+    page.parent.mkdir(parents=True)
+    page.write_text(UNAVAILABLE_PAGE)
+    with edge_router(dead_upstream, dist, tmp_path / "router") as server:
+        for path in ("/AbC123x", "/AbC123x/raw"):
+            response = httpx.get(f"{server.url}{path}")
+            assert response.status_code == 502
+            assert response.headers["content-type"].startswith("text/html")
+            assert response.text == UNAVAILABLE_PAGE
+            assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+
+
+def test_service_down_without_an_unavailable_page_is_plain_text(
+    web_dist: Path, dead_upstream: str, tmp_path: Path
+) -> None:
+    with edge_router(dead_upstream, web_dist, tmp_path) as server:
+        response = httpx.get(f"{server.url}/AbC123x")
+    assert response.status_code == 502
+    assert response.headers["content-type"].startswith("text/plain")
+    assert "not answering" in response.text
+    assert dead_upstream.removeprefix("http://") not in response.text
 
 
 def test_slow_service_is_a_504_after_the_origin_timeout(
-    origin: ServerThread, web_dist: Path
+    origin: ServerThread, web_dist: Path, tmp_path: Path
 ) -> None:
-    app = create_app(upstream=origin.url, web_dist=web_dist, origin_timeout_seconds=0.2)
-    server = ServerThread(app).start()
-    try:
-        response = httpx.get(f"{server.url}/slow")
-    finally:
-        server.stop()
+    with edge_router(origin.url, web_dist, tmp_path, origin_timeout_seconds=0.2) as server:
+        response = httpx.get(f"{server.url}/api/v1/slow")
     assert response.status_code == 504
     assert response.json()["title"] == "Gateway Timeout"
