@@ -7,12 +7,15 @@ from __future__ import annotations
 import re
 import time
 import urllib.robotparser
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
+from devstack.stack import EdgeRouter, free_port
+from tests.browser.conftest import WEB_DIST, context_for
 from tests.browser.helpers import save_screenshot
 from tests.browser.test_web_accessibility import FOCUS_RING, LOW_CONTRAST_TEXT, PHONE, UNNAMED
 from tests.browser.test_web_quality import RECORD_CSP_VIOLATIONS
@@ -47,13 +50,24 @@ def _expired(spito_url: str, kind: str) -> str:
     return str(item["id"])
 
 
-def _visit(page: Page, path: str, status: int, heading: str) -> None:
-    """Opens `path` as a visitor would and checks the page: status, words, look, CSP, a way home."""
+def _visit(
+    page: Page,
+    path: str,
+    status: int,
+    heading: str,
+    *,
+    html_type: str = "text/html; charset=utf-8",
+) -> None:
+    """Opens `path` as a visitor would and checks the page: status, words, look, CSP, a way home.
+
+    `html_type` is the Content-Type the page must have (the edge serves its static error page
+    with the type its file server gives .html files).
+    """
     page.add_init_script(RECORD_CSP_VIOLATIONS)
     response = page.goto(path)
     assert response is not None
     assert response.status == status
-    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.headers["content-type"] == html_type
     assert "script-src 'self'" in response.headers["content-security-policy"]
     expect(page.get_by_role("heading", level=1)).to_have_text(heading)
     expect(page).to_have_title(f"{heading} · Spito")
@@ -154,3 +168,24 @@ def test_a_dead_links_page_says_noindex(spito_url: str) -> None:
     assert response.headers["x-robots-tag"] == "noindex"
     assert '<meta name="robots" content="noindex">' in response.text
     assert '<meta property="og:title" content="Spito">' in response.text
+
+
+def test_service_down_behind_make_devs_edge_shows_the_unavailable_page(
+    browser: Browser, tmp_path: Path
+) -> None:
+    # The edge as `make dev` runs it, over the real web app build, in front of a service that is
+    # down (nothing listens at its address): CloudFront's 502 page, as the router stands in for it.
+    router = EdgeRouter(
+        port=free_port(),
+        upstream=f"http://127.0.0.1:{free_port()}",
+        web_dist=WEB_DIST,
+        work_dir=tmp_path,
+        log=tmp_path / "router.log",
+    )
+    router.start()
+    try:
+        with context_for(browser, router.url) as context:
+            page = context.new_page()
+            _visit(page, "/AbC123x", 502, "Spito is briefly unavailable", html_type="text/html")
+    finally:
+        router.stop()
