@@ -6,6 +6,7 @@ from __future__ import annotations
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 
 import jsii
 from aws_cdk import (
@@ -19,6 +20,7 @@ from aws_cdk import (
 )
 from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
@@ -34,11 +36,50 @@ from infra.checkov import skip_check
 from infra.config import ORIGIN_PORTS, OriginProtocol
 from infra.data import private_bucket
 from infra.nag import acknowledge
-from infra.service_bundle import SERVICE_EXCLUDES, check_wheelhouse, stage_bundle
+from infra.props import (
+    PropError,
+    check_capacity,
+    check_directory,
+    check_environment,
+    check_port,
+    check_wheel_architecture,
+)
+from infra.service_bundle import LOCK_NAME, SERVICE_EXCLUDES, check_wheelhouse, stage_bundle
 
 # The service package sits beside infra/, in the repository and in an installed wheel alike.
 SERVICE_DIR = Path(__file__).resolve().parent.parent / "service"
 BOOTSTRAP_SCRIPT = Path(__file__).resolve().parent / "bootstrap" / "fleet_bootstrap.sh"
+# What `service_dir` must hold: the entry point and the lock the instances install from.
+SERVICE_FILES = ("__main__.py", LOCK_NAME)
+ARCHITECTURES = {
+    ec2.InstanceArchitecture.ARM_64: "arm64",
+    ec2.InstanceArchitecture.X86_64: "x86_64",
+}
+
+
+def fleet_environment(
+    *, region: str, table_name: str, bucket_name: str, settings: Mapping[str, str]
+) -> dict[str, str]:
+    """The environment `service/settings.py` reads on an instance: what the fleet's place
+    decides (below), then the service's tuning `settings` (limits, public URL...), which may
+    not override it. A new derived variable is one more line here.
+    """
+    derived = {
+        "AWS_REGION": region,
+        # The ALB reaches the instance on its VPC address, never on loopback.
+        "SPITO_BIND_HOST": "0.0.0.0",  # noqa: S104
+        "SPITO_TABLE": table_name,
+        "SPITO_BUCKET": bucket_name,
+        # Behind CloudFront and the ALB, the client is the second address from the right.
+        "SPITO_CLIENT_IP_POSITION": "2",
+    }
+    overridden = sorted(set(derived) & set(settings))
+    if overridden:
+        raise PropError(
+            f"ApiFleet: service_settings sets {', '.join(overridden)}, which the fleet derives "
+            "from its own props (the stack's region, table, blob_bucket); leave them out"
+        )
+    return {**derived, **settings}
 
 
 class ApiFleet(Construct):
@@ -70,6 +111,8 @@ class ApiFleet(Construct):
         *,
         vpc: ec2.IVpc,
         vpc_subnets: ec2.SubnetSelection,
+        table: dynamodb.ITable,
+        blob_bucket: s3.IBucket,
         data_access_policy: iam.IManagedPolicy,
         notification_topic: sns.ITopic,
         instance_type: ec2.InstanceType,
@@ -82,24 +125,32 @@ class ApiFleet(Construct):
         signal_timeout: Duration,
         root_volume_gib: int,
         service_port: int,
-        service_environment: Mapping[str, str],
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
         deletion_protection: bool,
-        wheelhouse: Path,
+        wheelhouse: Path | str,
         listeners: Sequence[OriginProtocol] = ("http",),
         certificate: acm.ICertificate | None = None,
         access_log_days: int = 90,
-        service_dir: Path = SERVICE_DIR,
+        service_settings: Mapping[str, str] = MappingProxyType({}),
+        service_dir: Path | str = SERVICE_DIR,
     ) -> None:
         super().__init__(scope, construct_id)
-        if not (service_dir / "__main__.py").is_file():
-            raise ValueError(
-                f"ApiFleet: service_dir {service_dir} has no __main__.py; pass the directory of "
-                "Spito's service package (the default is the one installed beside infra)"
-            )
+        owner = type(self).__name__
+        service_dir = check_directory(owner, "service_dir", service_dir, SERVICE_FILES)
+        check_capacity(owner, min_capacity=min_capacity, max_capacity=max_capacity)
+        check_port(owner, "service_port", service_port)
+        check_environment(owner, "service_settings", service_settings)
         # Up front, with the fix in the message, rather than from inside the asset's bundling.
-        check_wheelhouse(wheelhouse, service_dir / "requirements.lock")
+        wheelhouse = Path(wheelhouse)
+        wheels = check_wheelhouse(wheelhouse, service_dir / LOCK_NAME)
+        check_wheel_architecture(owner, ARCHITECTURES[instance_type.architecture], wheels)
+        environment = fleet_environment(
+            region=Stack.of(self).region,
+            table_name=table.table_name,
+            bucket_name=blob_bucket.bucket_name,
+            settings=service_settings,
+        )
         if not listeners or len(set(listeners)) != len(listeners):
             raise ValueError(f"ApiFleet: listeners {list(listeners)} must name each protocol once")
         if ("https" in listeners) != (certificate is not None):
@@ -200,7 +251,7 @@ class ApiFleet(Construct):
             group_metrics=[autoscaling.GroupMetrics.all()],
         )
         self._keep_every_instance_in_service_while_rolling()
-        self._add_user_data(service_port=service_port, environment=service_environment)
+        self._add_user_data(service_port=service_port, environment=environment)
         instance_security_group.add_ingress_rule(
             self.load_balancer.connections.security_groups[0],
             ec2.Port.tcp(service_port),

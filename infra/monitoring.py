@@ -15,6 +15,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from infra.checkov import skip_check
+from infra.props import PropError
 
 FIVE_MINUTES = Duration.minutes(5)
 # What a publisher to an encrypted topic needs of its key (SNS encrypts each message with a data
@@ -51,6 +52,11 @@ class AlarmTopic(Construct):
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
+        if email is not None and (any(c.isspace() for c in email) or "@" not in email):
+            raise PropError(
+                f"AlarmTopic: email={email!r} is not an e-mail address; pass one address "
+                "(user@example.com), or None for no subscription"
+            )
         self.key = kms.Key(
             self,
             "Key",

@@ -16,6 +16,7 @@ from infra.cfn_lint import ignore_check
 from infra.checkov import skip_check
 from infra.config import PRIVATE_SUBNET_PREFIX, PUBLIC_SUBNET_PREFIX, InterfaceEndpointName
 from infra.nag import acknowledge
+from infra.props import PropError
 
 # Amazon Linux 2023's dnf repositories in a region (`format(region)`).
 AL2023_REPOSITORY_BUCKET = "al2023-repos-{}-de612dc2"
@@ -63,6 +64,7 @@ class Network(Construct):
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
+        _check_zones(availability_zones, nat_gateways)
         private_type = (
             ec2.SubnetType.PRIVATE_WITH_EGRESS if nat_gateways else ec2.SubnetType.PRIVATE_ISOLATED
         )
@@ -179,3 +181,19 @@ class Network(Construct):
             "Custom::VpcRestrictDefaultSGCustomResourceProvider"
         )
         skip_provider_function_checks(provider.node.find_child("Handler"))
+
+
+def _check_zones(availability_zones: Sequence[str], nat_gateways: int) -> None:
+    """Two zones or more, each once (an ALB needs subnets in two zones: "Application Load
+    Balancers", "Availability Zones and load balancer nodes"), and at most one NAT per zone."""
+    zones = list(availability_zones)
+    if isinstance(availability_zones, str) or len(set(zones)) != len(zones) or len(zones) < 2:
+        raise PropError(
+            f"Network: availability_zones={availability_zones!r} must name two zones or more, "
+            "each once (the ALB needs two); pass e.g. ['eu-central-1a', 'eu-central-1b']"
+        )
+    if not 0 <= nat_gateways <= len(zones):
+        raise PropError(
+            f"Network: nat_gateways={nat_gateways} must be 0 (no internet route) up to one per "
+            f"zone ({len(zones)}); pass a number in 0..{len(zones)}"
+        )
