@@ -17,6 +17,7 @@ from infra.checkov import skip_check
 from infra.config import PRIVATE_SUBNET_PREFIX, PUBLIC_SUBNET_PREFIX, InterfaceEndpointName
 from infra.nag import acknowledge
 from infra.props import PropError
+from infra.zoned_stack import zones_need_a_lookup
 
 # Amazon Linux 2023's dnf repositories in a region (`format(region)`).
 AL2023_REPOSITORY_BUCKET = "al2023-repos-{}-de612dc2"
@@ -65,6 +66,14 @@ class Network(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         _check_zones(availability_zones, nat_gateways)
+        if zones_need_a_lookup(Stack.of(self)):
+            raise PropError(
+                f"Network: stack {Stack.of(self).stack_name} has an explicit account and region, "
+                "so ec2.Vpc would look its availability zones up at synth (credentials, "
+                "`missing` in manifest.json); build it as ZonedStack(..., availability_zones="
+                f"{list(availability_zones)!r}) (infra/zoned_stack.py), or leave it "
+                "environment-agnostic"
+            )
         private_type = (
             ec2.SubnetType.PRIVATE_WITH_EGRESS if nat_gateways else ec2.SubnetType.PRIVATE_ISOLATED
         )

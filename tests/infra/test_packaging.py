@@ -28,7 +28,7 @@ import json
 import sys
 from pathlib import Path
 
-from aws_cdk import App, Duration, Environment, RemovalPolicy, Stack, Validations
+from aws_cdk import App, Duration, Environment, RemovalPolicy, Validations
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
@@ -40,13 +40,19 @@ from infra.monitoring import AlarmTopic
 from infra.network import Network
 from infra.runtime_rules import AwsRuntimeRules
 from infra.vpc_origin import PrivateApiOrigin
+from infra.zoned_stack import ZonedStack
 
 site, repo, outdir, wheelhouse = (Path(arg).resolve() for arg in sys.argv[1:])
 assert Path(infra.__file__).resolve().is_relative_to(site), infra.__file__
 assert not any(Path(entry or ".").resolve() == repo for entry in sys.path), sys.path
 
 app = App(outdir=str(outdir))
-stack = Stack(app, "Reused", env=Environment(account="123456789012", region="eu-central-1"))
+stack = ZonedStack(
+    app,
+    "Reused",
+    env=Environment(account="123456789012", region="eu-central-1"),
+    availability_zones=["eu-central-1a", "eu-central-1b"],
+)
 network = Network(
     stack,
     "Network",
@@ -66,6 +72,8 @@ fleet = ApiFleet(
     vpc=network.vpc,
     vpc_subnets=network.private_subnets,
     wheelhouse=wheelhouse,
+    table=data.table,
+    blob_bucket=data.blob_bucket,
     data_access_policy=data.service_access_policy,
     notification_topic=topic.topic,
     instance_type=ec2.InstanceType("t4g.micro"),
@@ -78,7 +86,6 @@ fleet = ApiFleet(
     signal_timeout=Duration.minutes(10),
     root_volume_gib=8,
     service_port=8080,
-    service_environment={"SPITO_TABLE": "t", "SPITO_BUCKET": "b"},
     log_retention=logs.RetentionDays.ONE_WEEK,
     removal_policy=RemovalPolicy.DESTROY,
     deletion_protection=False,
