@@ -30,13 +30,13 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra import target_health
-from infra.cfn_lint import ignore_check
-from infra.checkov import skip_check
-from infra.config import ORIGIN_PORTS, OriginProtocol
-from infra.data import private_bucket
-from infra.nag import acknowledge
-from infra.props import (
+from . import target_health
+from .cfn_lint import ignore_check
+from .checkov import skip_check
+from .config import ORIGIN_PORTS, OriginProtocol
+from .data import private_bucket
+from .nag import acknowledge
+from .props import (
     PropError,
     check_capacity,
     check_directory,
@@ -44,7 +44,7 @@ from infra.props import (
     check_port,
     check_wheel_architecture,
 )
-from infra.service_bundle import LOCK_NAME, SERVICE_EXCLUDES, check_wheelhouse, stage_bundle
+from .service_bundle import LOCK_NAME, SERVICE_EXCLUDES, check_wheelhouse, stage_bundle
 
 # The service package sits beside infra/, in the repository and in an installed wheel alike.
 SERVICE_DIR = Path(__file__).resolve().parent.parent / "service"

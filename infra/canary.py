@@ -13,7 +13,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra.job_function import JobFunction
+from .job_function import JobFunction
 
 SOURCE = Path(__file__).resolve().parent.parent / "lambda_src" / "canary"
 # Must match lambda_src/canary/handler.py, which publishes the metrics (Embedded Metric Format).

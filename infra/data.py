@@ -10,9 +10,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.cdk_providers import skip_auto_delete_provider_checks
-from infra.checkov import skip_check
-from infra.nag import acknowledge
+from .cdk_providers import skip_auto_delete_provider_checks
+from .checkov import skip_check
+from .nag import acknowledge
 
 PARTITION_KEY = "id"
 TTL_ATTRIBUTE = "expires_at"

@@ -14,8 +14,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from infra.checkov import skip_check
-from infra.props import PropError
+from .checkov import skip_check
+from .props import PropError
 
 FIVE_MINUTES = Duration.minutes(5)
 # What a publisher to an encrypted topic needs of its key (SNS encrypts each message with a data

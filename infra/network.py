@@ -11,13 +11,13 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.cdk_providers import skip_provider_function_checks
-from infra.cfn_lint import ignore_check
-from infra.checkov import skip_check
-from infra.config import PRIVATE_SUBNET_PREFIX, PUBLIC_SUBNET_PREFIX, InterfaceEndpointName
-from infra.nag import acknowledge
-from infra.props import PropError
-from infra.zoned_stack import zones_need_a_lookup
+from .cdk_providers import skip_provider_function_checks
+from .cfn_lint import ignore_check
+from .checkov import skip_check
+from .config import PRIVATE_SUBNET_PREFIX, PUBLIC_SUBNET_PREFIX, InterfaceEndpointName
+from .nag import acknowledge
+from .props import PropError
+from .zoned_stack import zones_need_a_lookup
 
 # Amazon Linux 2023's dnf repositories in a region (`format(region)`).
 AL2023_REPOSITORY_BUCKET = "al2023-repos-{}-de612dc2"

@@ -18,8 +18,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.job_function import JobFunction
-from infra.nag import acknowledge
+from .job_function import JobFunction
+from .nag import acknowledge
 
 SOURCE = Path(__file__).resolve().parent.parent / "lambda_src" / "reaper"
 BLOB_KEY_ATTRIBUTE = "blob_key"

@@ -18,15 +18,15 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct, IConstruct
 
-from infra.cfn_lint import ignore_redundant_role_dependency
-from infra.checkov import skip_check
-from infra.data import private_bucket
-from infra.edge_headers import (
+from .cfn_lint import ignore_redundant_role_dependency
+from .checkov import skip_check
+from .data import private_bucket
+from .edge_headers import (
     HASHED_ASSET_CACHE_CONTROL,
     HASHED_ASSETS_PREFIX,
     REVALIDATED_CACHE_CONTROL,
 )
-from infra.nag import acknowledge
+from .nag import acknowledge
 
 PREVIOUS_VERSION_DAYS = 30
 BOOTSTRAP_QUALIFIER_CONTEXT = "@aws-cdk/core:bootstrapQualifier"

@@ -30,10 +30,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from infra.cdk_providers import skip_provider_function_checks
-from infra.checkov import skip_check
-from infra.config import ORIGIN_PORTS, OriginProtocol
-from infra.nag import acknowledge
+from .cdk_providers import skip_provider_function_checks
+from .checkov import skip_check
+from .config import ORIGIN_PORTS, OriginProtocol
+from .nag import acknowledge
 
 # The group CloudFront creates in a VPC for its VPC-origin interfaces (see the module docstring).
 CLOUDFRONT_VPC_ORIGIN_GROUP = "CloudFront-VPCOrigins-Service-SG"

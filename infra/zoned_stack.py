@@ -17,7 +17,7 @@ from typing import Any
 from aws_cdk import Stack, Token
 from constructs import Construct
 
-from infra.props import PropError
+from .props import PropError
 
 # The key the CDK's availability-zones context provider answers (cloud_assembly_schema
 # AvailabilityZonesContextQuery: account and region), as it appears in cdk.context.json.
