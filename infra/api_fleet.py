@@ -99,6 +99,35 @@ class ApiFleet(Construct):
     has at the time kept in service. The desired capacity is left to target tracking: a template
     value would reset a scaled-out fleet on every deploy (aws-cdk #5215).
 
+    Props (keyword-only; each is checked at construction, infra/props.py):
+    - `vpc`, `vpc_subnets`: where the ALB and the instances go (two zones or more; private).
+    - `table`, `blob_bucket`: the service's data (`DataStore.table`, `.blob_bucket`); their names
+      and the stack's region go into the instance's environment, with SPITO_BIND_HOST=0.0.0.0 so
+      the ALB reaches it (`fleet_environment`).
+    - `data_access_policy`: what the instances may do with that data
+      (`DataStore.service_access_policy`).
+    - `notification_topic`: where the group's scaling events go (`AlarmTopic.topic`).
+    - `instance_type`: its architecture must match the wheelhouse's (arm64: t4g, m7g...).
+    - `ami_id`: an Amazon Linux 2023 image of the stack's region and that architecture.
+    - `min_capacity`, `max_capacity`: 1 <= min < max (room to roll one instance at a time).
+    - `cpu_target_percent`, `requests_per_target_per_minute`: the target-tracking goals.
+    - `health_check_grace`: how long a new instance's ELB health is ignored.
+    - `signal_timeout`: how long CloudFormation waits for each instance's signal.
+    - `root_volume_gib`: the encrypted gp3 root volume's size.
+    - `service_port`: the port the service listens on and the ALB forwards to (1..65535).
+    - `log_retention`, `removal_policy`, `deletion_protection`: the service log group's
+      retention; what happens to the logs and ALB when the stack goes.
+    - `wheelhouse`: the folder of wheels for the fleet's platform (`make wheelhouse`; a `str` is
+      taken as a path), downloaded from `service_dir`'s requirements.lock.
+    - `listeners`: the ALB's protocols, each once ("http", "https").
+    - `certificate`: the HTTPS listener's certificate, with "https" only.
+    - `access_log_days`: how long the ALB's access logs are kept.
+    - `service_settings`: the service's tuning (`SPITO_WORKERS`, `SPITO_PUBLIC_URL`...,
+      service/settings.py) as upper-case names and values without whitespace; not the variables
+      the fleet derives.
+    - `service_dir`: the service package to ship (holding __main__.py and requirements.lock);
+      the default is the one installed beside the constructs.
+
     Attributes: `load_balancer`, `load_balancer_security_group`, `listeners` (by protocol),
     `target_group`, `auto_scaling_group`, `role`, `log_group`, `access_log_bucket`,
     `service_asset`, `user_data`.

@@ -88,6 +88,13 @@ class DataStore(Construct):
     one bucket. It lives here, next to the resources it names, so the fleet's stack attaches it
     without reaching into this stack's resources.
 
+    Props (keyword-only, checked at construction):
+    - `removal_policy`: what happens to the table and buckets when the stack goes (DESTROY
+      empties the buckets first).
+    - `deletion_protection`: the table's deletion protection.
+    - `recovery_days`: the point-in-time recovery and old-version window, 1..35 days.
+    - `access_log_days`: how long the buckets' access logs are kept.
+
     Attributes: `table`, `blob_bucket`, `access_log_bucket`, `service_access_policy`.
     """
 

@@ -40,6 +40,10 @@ class AlarmTopic(Construct):
     Publishing requires TLS. With `email`, that address is subscribed. The key follows
     `removal_policy` like the stage's other resources.
 
+    Props (keyword-only, checked at construction):
+    - `email`: one address subscribed to the alarms, or None for none.
+    - `removal_policy`: what happens to the topic's key when the stack goes.
+
     Attributes: `topic`, `key`.
     """
 
@@ -167,6 +171,10 @@ class FleetAlarms(Construct):
     """Alarms on what users feel, sent to `topic`, and a dashboard with the same metrics.
 
     ALB 5xx rate, target 5xx, unhealthy hosts, p99 target response time and DynamoDB throttles.
+
+    Props (keyword-only): `topic` (where alarms go), the fleet's `load_balancer`, `target_group`
+    and `auto_scaling_group`, the `table`, and the thresholds `p99_latency_seconds`,
+    `alb_5xx_percent` and `target_5xx_per_5_minutes`.
 
     Attributes: `alarms`, `dashboard`.
     """

@@ -48,6 +48,17 @@ class Network(Construct):
     fleet calls private too. Flow logs go to a log group with retention, and the default security
     group allows nothing.
 
+    Props (keyword-only, checked at construction):
+    - `cidr`: the VPC's IPv4 range, room for a /24 and a /20 per zone.
+    - `availability_zones`: two zones or more by name, each once. In a stack with an explicit
+      account and region, build the stack as `ZonedStack` with these zones (infra/zoned_stack.py),
+      or ec2.Vpc would look them up at synth; the Network refuses such a stack.
+    - `nat_gateways`: 0 (isolated private subnets) up to one per zone.
+    - `interface_endpoints`: the AWS APIs reached privately ("logs", "ssm"...; all five without
+      NAT).
+    - `data_buckets`: the buckets whose objects the S3 gateway endpoint admits.
+    - `flow_log_retention`, `removal_policy`: the flow log group's retention and fate.
+
     Attributes: `vpc`, `private_subnets` (the selection the ALB and fleet use), `flow_log_group`.
     """
 
