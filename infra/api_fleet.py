@@ -166,7 +166,14 @@ class ApiFleet(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         owner = type(self).__name__
-        service_dir = check_directory(owner, "service_dir", service_dir, SERVICE_FILES)
+        service_dir = check_directory(
+            owner,
+            "service_dir",
+            service_dir,
+            SERVICE_FILES,
+            fix="pass the directory of Spito's service package (the default is the one "
+            "installed beside the constructs)",
+        )
         check_capacity(owner, min_capacity=min_capacity, max_capacity=max_capacity)
         check_port(owner, "service_port", service_port)
         check_environment(owner, "service_settings", service_settings)

@@ -72,20 +72,35 @@ def check_environment(owner: str, prop: str, environment: Mapping[str, str]) -> 
             )
 
 
-def check_directory(owner: str, prop: str, directory: Path | str, files: Iterable[str]) -> Path:
+def check_directory(
+    owner: str, prop: str, directory: Path | str, files: Iterable[str], *, fix: str
+) -> Path:
     """`directory` as a Path (a str is accepted) holding each of `files`."""
     path = Path(directory)
     for name in files:
         if not (path / name).is_file():
-            raise _refuse(
-                owner,
-                prop,
-                str(path),
-                f"has no {name}",
-                "pass the directory of Spito's service package (the default is the one "
-                "installed beside the constructs)",
-            )
+            raise _refuse(owner, prop, str(path), f"has no {name}", fix)
     return path
+
+
+def check_range(owner: str, prop: str, value: int, low: int, high: int, why: str) -> int:
+    """`value` in low..high; `why` says whose limit that is."""
+    if not low <= value <= high:
+        raise _refuse(owner, prop, value, f"is outside {low}..{high} ({why})", "pass a value in it")
+    return value
+
+
+def check_https_url(owner: str, prop: str, url: str) -> str:
+    """An https:// URL with a host and no whitespace (a token for the host is fine)."""
+    if (
+        not url.startswith("https://")
+        or len(url) == len("https://")
+        or any(character.isspace() for character in url)
+    ):
+        raise _refuse(
+            owner, prop, url, "is not an https URL", "pass e.g. https://spito.example.com"
+        )
+    return url
 
 
 # The platform tag a wheel built for each fleet architecture carries (pure-Python wheels: none).

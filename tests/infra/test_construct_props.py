@@ -182,3 +182,92 @@ def test_an_alarm_email_that_is_not_one_address_is_refused(email: str) -> None:
 
     with pytest.raises(ValueError, match=r"AlarmTopic: email=.* is not an e-mail address"):
         AlarmTopic(_stack(env=ENV), "Alarms", email=email, removal_policy=RemovalPolicy.DESTROY)
+
+
+@pytest.mark.parametrize("as_str", [False, True])
+def test_a_web_dist_without_index_html_is_refused_and_a_str_is_a_path(
+    tmp_path: Path, as_str: bool
+) -> None:
+    from aws_cdk import aws_cloudfront as cloudfront
+    from aws_cdk import aws_s3 as s3
+
+    from infra.static_site import SpaDeployment
+
+    stack = _stack(env=ENV)
+    with pytest.raises(
+        ValueError,
+        match=rf"SpaDeployment: web_dist='{re.escape(str(tmp_path))}' has no index\.html; build "
+        r"the web app first \(make web\)",
+    ):
+        SpaDeployment(
+            stack,
+            "Site",
+            web_dist=str(tmp_path) if as_str else tmp_path,
+            bucket=s3.Bucket.from_bucket_name(stack, "Web", "spito-web"),
+            distribution=cloudfront.Distribution.from_distribution_attributes(
+                stack, "Cdn", domain_name="d111111abcdef8.cloudfront.net", distribution_id="E1"
+            ),
+        )
+
+
+@pytest.mark.parametrize(
+    "url", ["http://spito.example.com", "https://", "spito.example.com", "https://a b"]
+)
+def test_a_canary_url_that_is_not_https_is_refused(url: str) -> None:
+    from aws_cdk import Duration
+    from aws_cdk import aws_logs as logs
+    from aws_cdk import aws_sns as sns
+
+    from infra.canary import Canary
+
+    stack = _stack(env=ENV)
+    with pytest.raises(ValueError, match=r"Canary: public_url=.* is not an https URL; pass e\.g\."):
+        Canary(
+            stack,
+            "Canary",
+            public_url=url,
+            interval=Duration.minutes(5),
+            alarm_topic=sns.Topic.from_topic_arn(
+                stack, "Topic", "arn:aws:sns:eu-west-1:111111111111:alarms"
+            ),
+            log_retention=logs.RetentionDays.ONE_MONTH,
+        )
+
+
+@pytest.mark.parametrize(
+    ("props", "match"),
+    [
+        ({"batch_size": 0}, r"batch_size=0 is outside 1\.\.10000"),
+        ({"batch_size": 10_001}, r"batch_size=10001 is outside 1\.\.10000"),
+        ({"retry_attempts": -1}, r"retry_attempts=-1 is outside 0\.\.10000"),
+    ],
+)
+def test_a_reaper_batch_or_retry_count_lambda_refuses_is_refused(
+    props: dict[str, Any], match: str
+) -> None:
+    from aws_cdk import aws_dynamodb as dynamodb
+    from aws_cdk import aws_logs as logs
+    from aws_cdk import aws_s3 as s3
+    from aws_cdk import aws_sns as sns
+
+    from infra.reaper import BlobDeletePolicy, Reaper
+
+    stack = _stack(env=ENV)
+    table = dynamodb.Table.from_table_attributes(
+        stack,
+        "Table",
+        table_name="spito-table",
+        table_stream_arn="arn:aws:dynamodb:eu-west-1:111111111111:table/spito-table/stream/x",
+    )
+    with pytest.raises(ValueError, match=f"Reaper: {match}"):
+        Reaper(
+            stack,
+            "Reaper",
+            table=table,
+            blob_delete=BlobDeletePolicy(stack, "BlobDelete", bucket=s3.Bucket(stack, "Blobs")),
+            alarm_topic=sns.Topic.from_topic_arn(
+                stack, "Topic", "arn:aws:sns:eu-west-1:111111111111:alarms"
+            ),
+            log_retention=logs.RetentionDays.ONE_MONTH,
+            **props,
+        )
