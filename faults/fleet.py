@@ -44,11 +44,18 @@ def ec2_environment(stage: str, *, table: str, bucket: str) -> dict[str, str]:
     viewer's address) and HAProxy appends its peer as the ALB does.
     """
     # The CDK app is imported here, not at the top, because loading it starts a jsii runtime.
+    from infra.api_fleet import fleet_environment
     from infra.config import load_config
-    from stacks.api_stack import service_environment as instance_environment
+    from stacks.api_stack import service_settings
 
     context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
-    return instance_environment(load_config(context, stage), table=table, bucket=bucket)
+    config = load_config(context, stage)
+    return fleet_environment(
+        region=config.region,
+        table_name=table,
+        bucket_name=bucket,
+        settings=service_settings(config),
+    )
 
 
 def systemd_environment() -> dict[str, str]:

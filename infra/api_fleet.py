@@ -6,6 +6,7 @@ from __future__ import annotations
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 
 import jsii
 from aws_cdk import (
@@ -19,6 +20,7 @@ from aws_cdk import (
 )
 from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
@@ -28,17 +30,56 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra import target_health
-from infra.cfn_lint import ignore_check
-from infra.checkov import skip_check
-from infra.config import ORIGIN_PORTS, OriginProtocol
-from infra.data import private_bucket
-from infra.nag import acknowledge
-from infra.service_bundle import SERVICE_EXCLUDES, check_wheelhouse, stage_bundle
+from . import target_health
+from .cfn_lint import ignore_check
+from .checkov import skip_check
+from .config import ORIGIN_PORTS, OriginProtocol
+from .data import private_bucket
+from .nag import acknowledge
+from .props import (
+    PropError,
+    check_capacity,
+    check_directory,
+    check_environment,
+    check_port,
+    check_wheel_architecture,
+)
+from .service_bundle import LOCK_NAME, SERVICE_EXCLUDES, check_wheelhouse, stage_bundle
 
 # The service package sits beside infra/, in the repository and in an installed wheel alike.
 SERVICE_DIR = Path(__file__).resolve().parent.parent / "service"
 BOOTSTRAP_SCRIPT = Path(__file__).resolve().parent / "bootstrap" / "fleet_bootstrap.sh"
+# What `service_dir` must hold: the entry point and the lock the instances install from.
+SERVICE_FILES = ("__main__.py", LOCK_NAME)
+ARCHITECTURES = {
+    ec2.InstanceArchitecture.ARM_64: "arm64",
+    ec2.InstanceArchitecture.X86_64: "x86_64",
+}
+
+
+def fleet_environment(
+    *, region: str, table_name: str, bucket_name: str, settings: Mapping[str, str]
+) -> dict[str, str]:
+    """The environment `service/settings.py` reads on an instance: what the fleet's place
+    decides (below), then the service's tuning `settings` (limits, public URL...), which may
+    not override it. A new derived variable is one more line here.
+    """
+    derived = {
+        "AWS_REGION": region,
+        # The ALB reaches the instance on its VPC address, never on loopback.
+        "SPITO_BIND_HOST": "0.0.0.0",  # noqa: S104
+        "SPITO_TABLE": table_name,
+        "SPITO_BUCKET": bucket_name,
+        # Behind CloudFront and the ALB, the client is the second address from the right.
+        "SPITO_CLIENT_IP_POSITION": "2",
+    }
+    overridden = sorted(set(derived) & set(settings))
+    if overridden:
+        raise PropError(
+            f"ApiFleet: service_settings sets {', '.join(overridden)}, which the fleet derives "
+            "from its own props (the stack's region, table, blob_bucket); leave them out"
+        )
+    return {**derived, **settings}
 
 
 class ApiFleet(Construct):
@@ -60,6 +101,35 @@ class ApiFleet(Construct):
     is left to target tracking: a template value would reset a scaled-out fleet on every deploy
     (aws-cdk #5215).
 
+    Props (keyword-only; each is checked at construction, infra/props.py):
+    - `vpc`, `vpc_subnets`: where the ALB and the instances go (two zones or more; private).
+    - `table`, `blob_bucket`: the service's data (`DataStore.table`, `.blob_bucket`); their names
+      and the stack's region go into the instance's environment, with SPITO_BIND_HOST=0.0.0.0 so
+      the ALB reaches it (`fleet_environment`).
+    - `data_access_policy`: what the instances may do with that data
+      (`DataStore.service_access_policy`).
+    - `notification_topic`: where the group's scaling events go (`AlarmTopic.topic`).
+    - `instance_type`: its architecture must match the wheelhouse's (arm64: t4g, m7g...).
+    - `ami_id`: an Amazon Linux 2023 image of the stack's region and that architecture.
+    - `min_capacity`, `max_capacity`: 1 <= min < max (room to roll one instance at a time).
+    - `cpu_target_percent`, `requests_per_target_per_minute`: the target-tracking goals.
+    - `health_check_grace`: how long a new instance's ELB health is ignored.
+    - `signal_timeout`: how long CloudFormation waits for each instance's signal.
+    - `root_volume_gib`: the encrypted gp3 root volume's size.
+    - `service_port`: the port the service listens on and the ALB forwards to (1..65535).
+    - `log_retention`, `removal_policy`, `deletion_protection`: the service log group's
+      retention; what happens to the logs and ALB when the stack goes.
+    - `wheelhouse`: the folder of wheels for the fleet's platform (`make wheelhouse`; a `str` is
+      taken as a path), downloaded from `service_dir`'s requirements.lock.
+    - `listeners`: the ALB's protocols, each once ("http", "https").
+    - `certificate`: the HTTPS listener's certificate, with "https" only.
+    - `access_log_days`: how long the ALB's access logs are kept.
+    - `service_settings`: the service's tuning (`SPITO_WORKERS`, `SPITO_PUBLIC_URL`...,
+      service/settings.py) as upper-case names and values without whitespace; not the variables
+      the fleet derives.
+    - `service_dir`: the service package to ship (holding __main__.py and requirements.lock);
+      the default is the one installed beside the constructs.
+
     Attributes: `load_balancer`, `load_balancer_security_group`, `listeners` (by protocol),
     `target_group`, `auto_scaling_group`, `role`, `log_group`, `access_log_bucket`,
     `service_asset`, `user_data`.
@@ -72,6 +142,8 @@ class ApiFleet(Construct):
         *,
         vpc: ec2.IVpc,
         vpc_subnets: ec2.SubnetSelection,
+        table: dynamodb.ITable,
+        blob_bucket: s3.IBucket,
         data_access_policy: iam.IManagedPolicy,
         notification_topic: sns.ITopic,
         instance_type: ec2.InstanceType,
@@ -84,24 +156,39 @@ class ApiFleet(Construct):
         signal_timeout: Duration,
         root_volume_gib: int,
         service_port: int,
-        service_environment: Mapping[str, str],
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
         deletion_protection: bool,
-        wheelhouse: Path,
+        wheelhouse: Path | str,
         listeners: Sequence[OriginProtocol] = ("http",),
         certificate: acm.ICertificate | None = None,
         access_log_days: int = 90,
-        service_dir: Path = SERVICE_DIR,
+        service_settings: Mapping[str, str] = MappingProxyType({}),
+        service_dir: Path | str = SERVICE_DIR,
     ) -> None:
         super().__init__(scope, construct_id)
-        if not (service_dir / "__main__.py").is_file():
-            raise ValueError(
-                f"ApiFleet: service_dir {service_dir} has no __main__.py; pass the directory of "
-                "Spito's service package (the default is the one installed beside infra)"
-            )
+        owner = type(self).__name__
+        service_dir = check_directory(
+            owner,
+            "service_dir",
+            service_dir,
+            SERVICE_FILES,
+            fix="pass the directory of Spito's service package (the default is the one "
+            "installed beside the constructs)",
+        )
+        check_capacity(owner, min_capacity=min_capacity, max_capacity=max_capacity)
+        check_port(owner, "service_port", service_port)
+        check_environment(owner, "service_settings", service_settings)
         # Up front, with the fix in the message, rather than from inside the asset's bundling.
-        check_wheelhouse(wheelhouse, service_dir / "requirements.lock")
+        wheelhouse = Path(wheelhouse)
+        wheels = check_wheelhouse(wheelhouse, service_dir / LOCK_NAME)
+        check_wheel_architecture(owner, ARCHITECTURES[instance_type.architecture], wheels)
+        environment = fleet_environment(
+            region=Stack.of(self).region,
+            table_name=table.table_name,
+            bucket_name=blob_bucket.bucket_name,
+            settings=service_settings,
+        )
         if not listeners or len(set(listeners)) != len(listeners):
             raise ValueError(f"ApiFleet: listeners {list(listeners)} must name each protocol once")
         if ("https" in listeners) != (certificate is not None):
@@ -203,7 +290,7 @@ class ApiFleet(Construct):
             group_metrics=[autoscaling.GroupMetrics.all()],
         )
         self._keep_every_instance_in_service_while_rolling()
-        self._add_user_data(service_port=service_port, environment=service_environment)
+        self._add_user_data(service_port=service_port, environment=environment)
         instance_security_group.add_ingress_rule(
             self.load_balancer.connections.security_groups[0],
             ec2.Port.tcp(service_port),

@@ -13,7 +13,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra.job_function import JobFunction
+from .job_function import JobFunction
+from .props import check_https_url
 
 SOURCE = Path(__file__).resolve().parent.parent / "lambda_src" / "canary"
 # Must match lambda_src/canary/handler.py, which publishes the metrics (Embedded Metric Format).
@@ -53,6 +54,7 @@ class Canary(Construct):
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
+        check_https_url("Canary", "public_url", public_url)
         if interval.to_minutes() < 1:
             raise ValueError("Canary: interval must be at least one minute")
         job = JobFunction(

@@ -10,8 +10,8 @@ import jsii
 from aws_cdk import CfnResource, Stack
 from constructs import IConstruct, IValidation
 
-from infra.cfn_lint import ignore_redundant_role_dependency
-from infra.checkov import skip_check
+from .cfn_lint import ignore_redundant_role_dependency
+from .checkov import skip_check
 
 PROVIDER_FUNCTION_SKIPS = {
     "CKV_AWS_115": "A CDK custom-resource provider runs once per deploy; CloudFormation is its "

@@ -8,7 +8,7 @@ from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_route53 as route53
 from constructs import Construct
 
-from infra.config import DomainConfig
+from .config import DomainConfig
 
 API_SUBDOMAIN = "api"
 

@@ -10,9 +10,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.cdk_providers import skip_auto_delete_provider_checks
-from infra.checkov import skip_check
-from infra.nag import acknowledge
+from .cdk_providers import skip_auto_delete_provider_checks
+from .checkov import skip_check
+from .nag import acknowledge
 
 PARTITION_KEY = "id"
 TTL_ATTRIBUTE = "expires_at"
@@ -87,6 +87,13 @@ class DataStore(Construct):
     (get, put, update, delete) on the one table and the object actions (get, put, delete) on the
     one bucket. It lives here, next to the resources it names, so the fleet's stack attaches it
     without reaching into this stack's resources.
+
+    Props (keyword-only, checked at construction):
+    - `removal_policy`: what happens to the table and buckets when the stack goes (DESTROY
+      empties the buckets first).
+    - `deletion_protection`: the table's deletion protection.
+    - `recovery_days`: the point-in-time recovery and old-version window, 1..35 days.
+    - `access_log_days`: how long the buckets' access logs are kept.
 
     Attributes: `table`, `blob_bucket`, `access_log_bucket`, `service_access_policy`.
     """

@@ -15,12 +15,12 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra import edge_headers
-from infra.cdk_providers import skip_auto_delete_provider_checks
-from infra.checkov import skip_check
-from infra.data import deletes_its_objects
-from infra.nag import acknowledge
-from infra.routing import (
+from . import edge_headers
+from .cdk_providers import skip_auto_delete_provider_checks
+from .checkov import skip_check
+from .data import deletes_its_objects
+from .nag import acknowledge
+from .routing import (
     API_FORWARDED_HEADERS,
     DEFAULT_ORIGIN,
     ORIGIN_FAILURE_PAGE,

@@ -11,8 +11,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.cfn_lint import ignore_redundant_role_dependency
-from infra.checkov import skip_check
+from .cfn_lint import ignore_redundant_role_dependency
+from .checkov import skip_check
 
 # The newest Python runtime the pinned aws-cdk-lib knows; cdk-nag's L1 rule fails on older ones.
 RUNTIME = lambda_.Runtime.PYTHON_3_14

@@ -14,7 +14,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from infra.checkov import skip_check
+from .checkov import skip_check
+from .props import PropError
 
 FIVE_MINUTES = Duration.minutes(5)
 # What a publisher to an encrypted topic needs of its key (SNS encrypts each message with a data
@@ -39,6 +40,10 @@ class AlarmTopic(Construct):
     Publishing requires TLS. With `email`, that address is subscribed. The key follows
     `removal_policy` like the stage's other resources.
 
+    Props (keyword-only, checked at construction):
+    - `email`: one address subscribed to the alarms, or None for none.
+    - `removal_policy`: what happens to the topic's key when the stack goes.
+
     Attributes: `topic`, `key`.
     """
 
@@ -51,6 +56,11 @@ class AlarmTopic(Construct):
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
+        if email is not None and (any(c.isspace() for c in email) or "@" not in email):
+            raise PropError(
+                f"AlarmTopic: email={email!r} is not an e-mail address; pass one address "
+                "(user@example.com), or None for no subscription"
+            )
         self.key = kms.Key(
             self,
             "Key",
@@ -161,6 +171,10 @@ class FleetAlarms(Construct):
     """Alarms on what users feel, sent to `topic`, and a dashboard with the same metrics.
 
     ALB 5xx rate, target 5xx, unhealthy hosts, p99 target response time and DynamoDB throttles.
+
+    Props (keyword-only): `topic` (where alarms go), the fleet's `load_balancer`, `target_group`
+    and `auto_scaling_group`, the `table`, and the thresholds `p99_latency_seconds`,
+    `alb_5xx_percent` and `target_5xx_per_5_minutes`.
 
     Attributes: `alarms`, `dashboard`.
     """

@@ -11,11 +11,13 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.cdk_providers import skip_provider_function_checks
-from infra.cfn_lint import ignore_check
-from infra.checkov import skip_check
-from infra.config import PRIVATE_SUBNET_PREFIX, PUBLIC_SUBNET_PREFIX, InterfaceEndpointName
-from infra.nag import acknowledge
+from .cdk_providers import skip_provider_function_checks
+from .cfn_lint import ignore_check
+from .checkov import skip_check
+from .config import PRIVATE_SUBNET_PREFIX, PUBLIC_SUBNET_PREFIX, InterfaceEndpointName
+from .nag import acknowledge
+from .props import PropError
+from .zoned_stack import zones_need_a_lookup
 
 # Amazon Linux 2023's dnf repositories in a region (`format(region)`).
 AL2023_REPOSITORY_BUCKET = "al2023-repos-{}-de612dc2"
@@ -46,6 +48,17 @@ class Network(Construct):
     fleet calls private too. Flow logs go to a log group with retention, and the default security
     group allows nothing.
 
+    Props (keyword-only, checked at construction):
+    - `cidr`: the VPC's IPv4 range, room for a /24 and a /20 per zone.
+    - `availability_zones`: two zones or more by name, each once. In a stack with an explicit
+      account and region, build the stack as `ZonedStack` with these zones (infra/zoned_stack.py),
+      or ec2.Vpc would look them up at synth; the Network refuses such a stack.
+    - `nat_gateways`: 0 (isolated private subnets) up to one per zone.
+    - `interface_endpoints`: the AWS APIs reached privately ("logs", "ssm"...; all five without
+      NAT).
+    - `data_buckets`: the buckets whose objects the S3 gateway endpoint admits.
+    - `flow_log_retention`, `removal_policy`: the flow log group's retention and fate.
+
     Attributes: `vpc`, `private_subnets` (the selection the ALB and fleet use), `flow_log_group`.
     """
 
@@ -63,6 +76,15 @@ class Network(Construct):
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
+        _check_zones(availability_zones, nat_gateways)
+        if zones_need_a_lookup(Stack.of(self)):
+            raise PropError(
+                f"Network: stack {Stack.of(self).stack_name} has an explicit account and region, "
+                "so ec2.Vpc would look its availability zones up at synth (credentials, "
+                "`missing` in manifest.json); build it as ZonedStack(..., availability_zones="
+                f"{list(availability_zones)!r}) (infra/zoned_stack.py), or leave it "
+                "environment-agnostic"
+            )
         private_type = (
             ec2.SubnetType.PRIVATE_WITH_EGRESS if nat_gateways else ec2.SubnetType.PRIVATE_ISOLATED
         )
@@ -179,3 +201,19 @@ class Network(Construct):
             "Custom::VpcRestrictDefaultSGCustomResourceProvider"
         )
         skip_provider_function_checks(provider.node.find_child("Handler"))
+
+
+def _check_zones(availability_zones: Sequence[str], nat_gateways: int) -> None:
+    """Two zones or more, each once (an ALB needs subnets in two zones: "Application Load
+    Balancers", "Availability Zones and load balancer nodes"), and at most one NAT per zone."""
+    zones = list(availability_zones)
+    if isinstance(availability_zones, str) or len(set(zones)) != len(zones) or len(zones) < 2:
+        raise PropError(
+            f"Network: availability_zones={availability_zones!r} must name two zones or more, "
+            "each once (the ALB needs two); pass e.g. ['eu-central-1a', 'eu-central-1b']"
+        )
+    if not 0 <= nat_gateways <= len(zones):
+        raise PropError(
+            f"Network: nat_gateways={nat_gateways} must be 0 (no internet route) up to one per "
+            f"zone ({len(zones)}); pass a number in 0..{len(zones)}"
+        )

@@ -18,8 +18,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.job_function import JobFunction
-from infra.nag import acknowledge
+from .job_function import JobFunction
+from .nag import acknowledge
+from .props import check_range
 
 SOURCE = Path(__file__).resolve().parent.parent / "lambda_src" / "reaper"
 BLOB_KEY_ATTRIBUTE = "blob_key"
@@ -102,6 +103,10 @@ class Reaper(Construct):
         max_lag_hours: int = 6,
     ) -> None:
         super().__init__(scope, construct_id)
+        # The stream event source's limits (AWS Lambda API Reference, CreateEventSourceMapping:
+        # BatchSize up to 10,000 for DynamoDB streams; MaximumRetryAttempts up to 10,000).
+        check_range("Reaper", "batch_size", batch_size, 1, 10_000, "a DynamoDB stream batch")
+        check_range("Reaper", "retry_attempts", retry_attempts, 0, 10_000, "Lambda's retries")
         if not 1 <= max_lag_hours <= 12:
             raise ValueError("Reaper: max_lag_hours must be 1..12, well inside the 24 h stream")
         if table.table_stream_arn is None:

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 
-from infra.config import Architecture
+from .config import Architecture
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # One folder per fleet architecture; `make wheelhouse` fills it. SPITO_FLEET_WHEELS points a

@@ -18,15 +18,16 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct, IConstruct
 
-from infra.cfn_lint import ignore_redundant_role_dependency
-from infra.checkov import skip_check
-from infra.data import private_bucket
-from infra.edge_headers import (
+from .cfn_lint import ignore_redundant_role_dependency
+from .checkov import skip_check
+from .data import private_bucket
+from .edge_headers import (
     HASHED_ASSET_CACHE_CONTROL,
     HASHED_ASSETS_PREFIX,
     REVALIDATED_CACHE_CONTROL,
 )
-from infra.nag import acknowledge
+from .nag import acknowledge
+from .props import check_directory
 
 PREVIOUS_VERSION_DAYS = 30
 BOOTSTRAP_QUALIFIER_CONTEXT = "@aws-cdk/core:bootstrapQualifier"
@@ -89,16 +90,18 @@ class SpaDeployment(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        web_dist: Path,
+        web_dist: Path | str,
         bucket: s3.IBucket,
         distribution: cloudfront.IDistribution,
     ) -> None:
         super().__init__(scope, construct_id)
-        if not (web_dist / "index.html").is_file():
-            raise ValueError(
-                f"{web_dist} has no index.html: build the web app first (make web), "
-                "or pass the directory of a build"
-            )
+        web_dist = check_directory(
+            "SpaDeployment",
+            "web_dist",
+            web_dist,
+            ["index.html"],
+            fix="build the web app first (make web), or pass the directory of a build",
+        )
         source = s3_deployment.Source.asset(str(web_dist))
         hashed_assets = f"{HASHED_ASSETS_PREFIX}*"
         assets = s3_deployment.BucketDeployment(

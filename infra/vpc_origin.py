@@ -30,10 +30,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from infra.cdk_providers import skip_provider_function_checks
-from infra.checkov import skip_check
-from infra.config import ORIGIN_PORTS, OriginProtocol
-from infra.nag import acknowledge
+from .cdk_providers import skip_provider_function_checks
+from .checkov import skip_check
+from .config import ORIGIN_PORTS, OriginProtocol
+from .nag import acknowledge
 
 # The group CloudFront creates in a VPC for its VPC-origin interfaces (see the module docstring).
 CLOUDFRONT_VPC_ORIGIN_GROUP = "CloudFront-VPCOrigins-Service-SG"
@@ -57,6 +57,16 @@ class PrivateApiOrigin(Construct):
 
     The ALB's group admits CloudFront's VPC-origin group on each listener's port (`admissions`);
     make the distribution depend on them, so it moves to a port only once the port is admitted.
+
+    Props (keyword-only, checked at construction):
+    - `load_balancer`, `load_balancer_security_group`: the internal ALB (`ApiFleet.load_balancer`,
+      `.load_balancer_security_group`).
+    - `vpc_id`: the ALB's VPC, where CloudFront creates its VPC-origin group.
+    - `listeners`: the ALB's listener protocols (`ApiFleet`'s `listeners`).
+    - `protocol`: the one CloudFront uses, among `listeners`.
+    - `read_timeout`: how long CloudFront waits for the ALB's answer.
+    - `lookup_log_group`: the log group of the deploy-time lookup of CloudFront's group.
+    - `tls_name`: with "https" only, a name on the ALB's certificate.
 
     Attributes: `origin`, `vpc_origins` (by protocol), `cloudfront_security_group_id`,
     `admissions`.

@@ -23,17 +23,12 @@ from stacks.conversions import removal_policy, retention
 DAY_SECONDS = 24 * 60 * 60
 
 
-def service_environment(config: SpitoConfig, *, table: str, bucket: str) -> dict[str, str]:
-    """The environment variables `service/settings.py` reads on an instance."""
+def service_settings(config: SpitoConfig) -> dict[str, str]:
+    """The service's tuning from the config (`service/settings.py`); the fleet derives the rest
+    of the instance's environment (region, bind address, table, bucket: infra/api_fleet.py)."""
     limits = config.service
     return {
-        "AWS_REGION": config.region,
-        "SPITO_BIND_HOST": "0.0.0.0",  # noqa: S104 - the ALB reaches the instance on its VPC address
         "SPITO_WORKERS": str(limits.workers),
-        "SPITO_TABLE": table,
-        "SPITO_BUCKET": bucket,
-        # Behind CloudFront and the ALB, the client is the second address from the right.
-        "SPITO_CLIENT_IP_POSITION": "2",
         "SPITO_PASTE_MAX_BYTES": str(limits.paste_max_bytes),
         "SPITO_PASTE_INLINE_MAX_BYTES": str(limits.paste_inline_max_bytes),
         "SPITO_EXPIRES_MAX_SECONDS": str(limits.expires_max_days * DAY_SECONDS),
@@ -94,6 +89,8 @@ class ApiStack(SpitoStack):
             "Api",
             vpc=vpc,
             vpc_subnets=fleet_subnets,
+            table=table,
+            blob_bucket=blob_bucket,
             data_access_policy=data_access_policy,
             notification_topic=self.alarm_topic,
             instance_type=ec2.InstanceType(fleet_config.instance_type),
@@ -106,9 +103,7 @@ class ApiStack(SpitoStack):
             signal_timeout=Duration.minutes(fleet_config.signal_timeout_minutes),
             root_volume_gib=fleet_config.root_volume_gib,
             service_port=fleet_config.service_port,
-            service_environment=service_environment(
-                config, table=table.table_name, bucket=blob_bucket.bucket_name
-            ),
+            service_settings=service_settings(config),
             log_retention=retention(config.monitoring.log_retention_days),
             removal_policy=removal_policy(config),
             deletion_protection=config.data.deletion_protection,

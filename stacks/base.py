@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import Environment, Stack
+from aws_cdk import Environment
 from constructs import Construct
 
 from infra.config import SpitoConfig
+from infra.zoned_stack import ZonedStack
 
 
-class SpitoStack(Stack):
+class SpitoStack(ZonedStack):
     """A stack in the config's account and region whose zones come from the config.
 
     Pinning the zones (instead of a context lookup) keeps synth offline and deterministic.
@@ -31,9 +32,5 @@ class SpitoStack(Stack):
             description=description,
             termination_protection=config.retain_data,
             cross_region_references=cross_region_references,
+            availability_zones=config.availability_zones,
         )
-        self._pinned_zones = list(config.availability_zones)
-
-    @property
-    def availability_zones(self) -> list[str]:
-        return self._pinned_zones

@@ -11,7 +11,7 @@ construct with `acknowledge_rule(construct, rule_id, reason)`. docs/AWS-RUNTIME-
 every rule Spito depends on, with the rule or test that holds it.
 """
 
-from infra.runtime_rules.plugin import PLUGIN_NAME, AwsRuntimeRules, acknowledge_rule
-from infra.runtime_rules.rules import RULES, Rule
+from .plugin import PLUGIN_NAME, AwsRuntimeRules, acknowledge_rule
+from .rules import RULES, Rule
 
 __all__ = ["PLUGIN_NAME", "RULES", "AwsRuntimeRules", "Rule", "acknowledge_rule"]

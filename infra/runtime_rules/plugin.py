@@ -29,8 +29,8 @@ from aws_cdk import (
 )
 from constructs import IConstruct
 
-from infra.runtime_rules.model import Assembly, Finding
-from infra.runtime_rules.rules import RULES, Rule
+from .model import Assembly, Finding
+from .rules import RULES, Rule
 
 PLUGIN_NAME = "aws-runtime-rules"
 PLUGIN_VERSION = "1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from fnmatch import fnmatchcase
 
-from infra.runtime_rules.model import Json, as_list
+from .model import Json, as_list
 
 
 def statements(document: Json) -> Iterator[Mapping[str, Json]]:

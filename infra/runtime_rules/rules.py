@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
-from infra.runtime_rules.model import Assembly, Finding, Json, Template, as_list, mentions
-from infra.runtime_rules.policies import allows_service, aws_principals, statements
+from .model import Assembly, Finding, Json, Template, as_list, mentions
+from .policies import allows_service, aws_principals, statements
 
 Check = Callable[[Assembly, Template], Iterator[Finding]]
 

@@ -40,18 +40,18 @@ ENV = {"account": "111111111111", "region": "eu-west-1"}
 def _add_fleet(stack: Stack, **variant: Any) -> None:
     """The fleet on an imported VPC, with small fixed props and `variant` on top."""
     from aws_cdk import Duration, RemovalPolicy
+    from aws_cdk import aws_dynamodb as dynamodb
     from aws_cdk import aws_ec2 as ec2
     from aws_cdk import aws_iam as iam
     from aws_cdk import aws_logs as logs
+    from aws_cdk import aws_s3 as s3
     from aws_cdk import aws_sns as sns
 
     from infra.api_fleet import ApiFleet
     from infra.service_bundle import wheelhouse_dir
 
-    ApiFleet(
-        stack,
-        "Api",
-        vpc=ec2.Vpc.from_vpc_attributes(
+    props: dict[str, Any] = {
+        "vpc": ec2.Vpc.from_vpc_attributes(
             stack,
             "Vpc",
             vpc_id="vpc-0123456789abcdef0",
@@ -59,27 +59,29 @@ def _add_fleet(stack: Stack, **variant: Any) -> None:
             public_subnet_ids=["subnet-0000000000000000a", "subnet-0000000000000000b"],
             private_subnet_ids=["subnet-0000000000000000c", "subnet-0000000000000000d"],
         ),
-        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-        data_access_policy=iam.ManagedPolicy.from_managed_policy_name(stack, "Data", "data"),
-        notification_topic=sns.Topic.from_topic_arn(
+        "vpc_subnets": ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+        "table": dynamodb.Table.from_table_name(stack, "Table", "spito-table"),
+        "blob_bucket": s3.Bucket.from_bucket_name(stack, "Blobs", "spito-blobs"),
+        "data_access_policy": iam.ManagedPolicy.from_managed_policy_name(stack, "Data", "data"),
+        "notification_topic": sns.Topic.from_topic_arn(
             stack, "Topic", "arn:aws:sns:eu-west-1:111111111111:alarms"
         ),
-        instance_type=ec2.InstanceType("t4g.small"),
-        ami_id="ami-0123456789abcdef0",
-        min_capacity=1,
-        max_capacity=2,
-        cpu_target_percent=60,
-        requests_per_target_per_minute=1000,
-        health_check_grace=Duration.minutes(5),
-        signal_timeout=Duration.minutes(15),
-        root_volume_gib=8,
-        service_port=8080,
-        service_environment={"SPITO_TABLE": "t", "SPITO_BUCKET": "b"},
-        log_retention=logs.RetentionDays.ONE_MONTH,
-        removal_policy=RemovalPolicy.DESTROY,
-        deletion_protection=False,
-        **{"wheelhouse": wheelhouse_dir("arm64"), **variant},
-    )
+        "instance_type": ec2.InstanceType("t4g.small"),
+        "ami_id": "ami-0123456789abcdef0",
+        "min_capacity": 1,
+        "max_capacity": 2,
+        "cpu_target_percent": 60,
+        "requests_per_target_per_minute": 1000,
+        "health_check_grace": Duration.minutes(5),
+        "signal_timeout": Duration.minutes(15),
+        "root_volume_gib": 8,
+        "service_port": 8080,
+        "log_retention": logs.RetentionDays.ONE_MONTH,
+        "removal_policy": RemovalPolicy.DESTROY,
+        "deletion_protection": False,
+        "wheelhouse": wheelhouse_dir("arm64"),
+    }
+    ApiFleet(stack, "Api", **{**props, **variant})
 
 
 def _synthesize(outdir: Path) -> None:
@@ -200,5 +202,5 @@ def test_a_service_dir_without_the_service_is_refused_with_the_path(tmp_path: Pa
     from aws_cdk import Stack as CdkStack
 
     (tmp_path / "settings.py").write_text("")  # no __main__.py: not the service package
-    with pytest.raises(ValueError, match=rf"service_dir {tmp_path} has no __main__.py"):
+    with pytest.raises(ValueError, match=rf"service_dir='{tmp_path}' has no __main__.py"):
         _add_fleet(CdkStack(App(), "Misplaced", env=ENV), service_dir=tmp_path)

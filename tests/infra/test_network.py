@@ -205,12 +205,18 @@ def test_default_security_group_is_stripped_of_its_rules(
 
 def _network_error(cidr: str, zones: list[str]) -> str | None:
     """What the Network construct raises laying out its subnets in `cidr` over `zones`, if any."""
-    from aws_cdk import App, Environment, RemovalPolicy, Stack
+    from aws_cdk import App, Environment, RemovalPolicy
     from aws_cdk import aws_logs as logs
 
     from infra.network import Network
+    from infra.zoned_stack import ZonedStack
 
-    stack = Stack(App(), "Probe", env=Environment(account="111111111111", region="eu-west-1"))
+    stack = ZonedStack(
+        App(),
+        "Probe",
+        env=Environment(account="111111111111", region="eu-west-1"),
+        availability_zones=zones,
+    )
     try:
         Network(
             stack,

@@ -1,14 +1,19 @@
-"""The constructs work in another CDK app from Spito's wheel, with no copy of this repository.
+"""Spito's constructs work in another CDK app from its wheel alone, synthesized by the pinned CDK
+CLI with no credentials and no lookup.
 
-The wheel is built from a copy of exactly the files pyproject.toml packages, unpacked into a
-scratch directory, and a small app outside the repository imports the constructs from there and
-synthesizes a network, the data store and the API fleet with its default service code.
+The wheel is built from a copy of exactly the files pyproject.toml packages (the checkout stays
+clean) and unpacked into a scratch directory; examples/reuse_app (its own cdk.json, nothing
+copied from the repository) is copied to a fresh directory and synthesized there by
+node_modules/.bin/cdk with that directory on PYTHONPATH, the AWS configuration pointed at
+/dev/null and no AWS variables: a context lookup would need credentials, and is left under
+`missing` in manifest.json.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,93 +22,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.requirements import Requirement
 
-from infra.service_bundle import wheelhouse_dir
+from infra.service_bundle import WHEELHOUSE_ROOT
 from tests.fixtures.cdk_app import REPO_ROOT
 
 PACKAGED = ["pyproject.toml", "infra", "service", "lambda_src"]
+EXAMPLE = REPO_ROOT / "examples" / "reuse_app"
+CDK_CLI = REPO_ROOT / "node_modules" / ".bin" / "cdk"
 BUILD_TIMEOUT_SECONDS = 300
-APP = """
-import json
-import sys
-from pathlib import Path
-
-from aws_cdk import App, Duration, Environment, RemovalPolicy, Stack, Validations
-from aws_cdk import aws_cloudfront as cloudfront
-from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_logs as logs
-
-import infra
-from infra.api_fleet import ApiFleet
-from infra.data import DataStore
-from infra.monitoring import AlarmTopic
-from infra.network import Network
-from infra.runtime_rules import AwsRuntimeRules
-from infra.vpc_origin import PrivateApiOrigin
-
-site, repo, outdir, wheelhouse = (Path(arg).resolve() for arg in sys.argv[1:])
-assert Path(infra.__file__).resolve().is_relative_to(site), infra.__file__
-assert not any(Path(entry or ".").resolve() == repo for entry in sys.path), sys.path
-
-app = App(outdir=str(outdir))
-stack = Stack(app, "Reused", env=Environment(account="123456789012", region="eu-central-1"))
-network = Network(
-    stack,
-    "Network",
-    cidr="10.9.0.0/16",
-    availability_zones=["eu-central-1a", "eu-central-1b"],
-    nat_gateways=1,
-    interface_endpoints=["logs"],
-    data_buckets=[],
-    flow_log_retention=logs.RetentionDays.ONE_WEEK,
-    removal_policy=RemovalPolicy.DESTROY,
-)
-data = DataStore(stack, "Data", removal_policy=RemovalPolicy.DESTROY, deletion_protection=False)
-topic = AlarmTopic(stack, "Alarms", email=None, removal_policy=RemovalPolicy.DESTROY)
-fleet = ApiFleet(
-    stack,
-    "Api",
-    vpc=network.vpc,
-    vpc_subnets=network.private_subnets,
-    wheelhouse=wheelhouse,
-    data_access_policy=data.service_access_policy,
-    notification_topic=topic.topic,
-    instance_type=ec2.InstanceType("t4g.micro"),
-    ami_id="ami-0123456789abcdef0",
-    min_capacity=1,
-    max_capacity=2,
-    cpu_target_percent=50,
-    requests_per_target_per_minute=1000,
-    health_check_grace=Duration.minutes(5),
-    signal_timeout=Duration.minutes(10),
-    root_volume_gib=8,
-    service_port=8080,
-    service_environment={"SPITO_TABLE": "t", "SPITO_BUCKET": "b"},
-    log_retention=logs.RetentionDays.ONE_WEEK,
-    removal_policy=RemovalPolicy.DESTROY,
-    deletion_protection=False,
-)
-# CloudFront reaches the internal ALB through a VPC origin, the only way in.
-origin = PrivateApiOrigin(
-    stack,
-    "ApiOrigin",
-    load_balancer=fleet.load_balancer,
-    load_balancer_security_group=fleet.load_balancer_security_group,
-    vpc_id=network.vpc.vpc_id,
-    listeners=["http"],
-    protocol="http",
-    read_timeout=Duration.seconds(30),
-    lookup_log_group=logs.LogGroup(stack, "OriginLookup", removal_policy=RemovalPolicy.DESTROY),
-)
-cdn = cloudfront.Distribution(
-    stack, "Cdn", default_behavior=cloudfront.BehaviorOptions(origin=origin.origin)
-)
-cdn.node.add_dependency(*origin.admissions)
-# The platform engineer's one line: the reused constructs must pass the AWS runtime rules.
-Validations.of(app).add_plugins(AwsRuntimeRules())
-app.synth()
-print(json.dumps({"service_asset_hash": fleet.service_asset.asset_hash}))
-"""
+STACK = "Reused"
 
 
 def _wheel(tmp_path: Path) -> Path:
@@ -129,9 +57,28 @@ def _wheel(tmp_path: Path) -> Path:
     return wheel
 
 
+def _offline_environment(site: Path) -> dict[str, str]:
+    """This process's environment without AWS credentials or configuration, and with only the
+    unpacked wheel on the Python path."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "CDK_")) and key != "PYTHONPATH"
+    }
+    return {
+        **env,
+        "PYTHONPATH": str(site),
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "CDK_DISABLE_VERSION_CHECK": "1",
+        "SPITO_FLEET_WHEELS": str(WHEELHOUSE_ROOT),
+    }
+
+
 @pytest.fixture(scope="module")
 def reused(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The wheel's contents and what the app that reuses the constructs synthesized."""
+    """The wheel's contents, and what the CLI synthesized from the example app."""
     work = tmp_path_factory.mktemp("packaging")
     wheel = _wheel(work)
     site = work / "site"
@@ -145,62 +92,61 @@ def reused(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             if line.startswith("Requires-Dist: ")
         ]
     app_dir = work / "app"
-    app_dir.mkdir()
-    (app_dir / "app.py").write_text(APP)
-    outdir = work / "cdk.out"
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    shutil.copytree(EXAMPLE, app_dir, ignore=shutil.ignore_patterns("cdk.out", "__pycache__"))
     completed = subprocess.run(
-        [
-            sys.executable,
-            "app.py",
-            str(site),
-            str(REPO_ROOT),
-            str(outdir),
-            str(wheelhouse_dir("arm64")),
-        ],
+        # The example's cdk.json runs `python3 app.py`; here the interpreter with the CDK installed.
+        [str(CDK_CLI), "synth", "--app", f"{sys.executable} app.py", "--no-notices", "-q"],
         cwd=app_dir,
-        env={**env, "PYTHONPATH": str(site)},
+        env=_offline_environment(site),
         capture_output=True,
         text=True,
         timeout=BUILD_TIMEOUT_SECONDS,
         check=False,
     )
-    assert completed.returncode == 0, completed.stderr
-    template = json.loads((outdir / "Reused.template.json").read_text())
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    outdir = app_dir / "cdk.out"
     return {
         "names": names,
         "requires": requires,
-        "template": template,
-        **json.loads(completed.stdout),
+        "template": json.loads((outdir / f"{STACK}.template.json").read_text()),
+        "manifest": json.loads((outdir / "manifest.json").read_text()),
+        "assets": json.loads((outdir / f"{STACK}.assets.json").read_text()),
     }
 
 
-def test_the_wheel_carries_the_files_the_constructs_read_at_synth(reused: dict[str, Any]) -> None:
+def test_the_wheel_installs_everything_under_the_spito_namespace(reused: dict[str, Any]) -> None:
     names = set(reused["names"])
     assert {
-        "infra/network.py",
-        "infra/runtime_rules/plugin.py",
-        "infra/bootstrap/fleet_bootstrap.sh",
-        "infra/edge_function/spa_fallback.js",
-        "service/__main__.py",
-        "service/requirements.lock",
-        "lambda_src/canary/handler.py",
-        "lambda_src/reaper/handler.py",
+        "spito/infra/network.py",
+        "spito/infra/zoned_stack.py",
+        "spito/infra/runtime_rules/plugin.py",
+        "spito/infra/bootstrap/fleet_bootstrap.sh",
+        "spito/infra/edge_function/spa_fallback.js",
+        "spito/service/__main__.py",
+        "spito/service/requirements.lock",
+        "spito/lambda_src/canary/handler.py",
+        "spito/lambda_src/reaper/handler.py",
     } <= names
-    # The repository's own tools (the local stack, CI, benchmarks, the fault harness, generators).
-    tools = ("devstack/", "ci/", "bench/", "faults/", "docgen/", "deps/")
-    assert not any(name.startswith(("stacks/", "tests/", *tools)) for name in names)
+    top_level = {name.split("/")[0] for name in names}
+    assert {name for name in top_level if not name.endswith(".dist-info")} == {"spito"}
 
 
-def test_the_wheel_requires_the_cdk_versions_the_app_pins(reused: dict[str, Any]) -> None:
-    requirements = (REPO_ROOT / "requirements.txt").read_text().splitlines()
-    pins = {line.split("#")[0].strip() for line in requirements if "==" in line}
-    assert set(reused["requires"]) == pins
-
-
-def test_another_app_synthesizes_the_constructs_from_the_wheel_alone(
+def test_the_wheel_requires_compatible_cdk_ranges_that_admit_the_apps_pins(
     reused: dict[str, Any],
 ) -> None:
+    requirements = (REPO_ROOT / "requirements.txt").read_text().splitlines()
+    pins = dict(line.split("#")[0].strip().split("==") for line in requirements if "==" in line)
+    ranges = {Requirement(text).name: Requirement(text).specifier for text in reused["requires"]}
+    assert set(ranges) == set(pins)
+    for name, pin in pins.items():
+        assert pin in ranges[name], (name, pin, ranges[name])
+        major = int(pin.split(".")[0])
+        assert f"{major}.999.0" in ranges[name]
+        assert f"{major + 1}.0.0" not in ranges[name]
+
+
+def test_the_example_app_synthesizes_with_the_cli_and_no_lookup(reused: dict[str, Any]) -> None:
+    assert reused["manifest"].get("missing", []) == []
     types = {resource["Type"] for resource in reused["template"]["Resources"].values()}
     assert {
         "AWS::EC2::VPC",
@@ -208,13 +154,20 @@ def test_another_app_synthesizes_the_constructs_from_the_wheel_alone(
         "AWS::ElasticLoadBalancingV2::LoadBalancer",
         "AWS::AutoScaling::AutoScalingGroup",
         "AWS::CloudFront::VpcOrigin",
+        "AWS::CloudFront::Distribution",
         "AWS::EC2::SecurityGroupIngress",
     } <= types
 
 
-def test_the_fleet_ships_the_installed_service_package_by_default(
+def test_the_fleet_ships_the_installed_service_package(
     reused: dict[str, Any], cdk_out: Path
 ) -> None:
     # The same code as the repository's service/, so the same asset as the app's own synth.
-    manifest = json.loads((cdk_out / "Spito-dev-Api.assets.json").read_text())
-    assert reused["service_asset_hash"] in manifest["files"]
+    ours = json.loads((cdk_out / "Spito-dev-Api.assets.json").read_text())["files"]
+    assert set(reused["assets"]["files"]) & set(ours)
+
+
+def test_the_reuse_page_shows_the_example_app_verbatim() -> None:
+    page = (REPO_ROOT / "docs" / "REUSE.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", page, flags=re.DOTALL)
+    assert (EXAMPLE / "app.py").read_text() in blocks
