@@ -48,7 +48,7 @@ $(WHEELHOUSE)/.downloaded: service/requirements.lock
 deps: $(VENV)/.installed node_modules/.installed $(CHECKOV) $(WHEELHOUSE)/.downloaded ## create .venv and node_modules when missing or stale
 
 # The web app has its own package.json and lock (web/); its build output is never committed.
-WEB_SOURCES := web/index.html web/vite.config.ts web/tsconfig.json $(shell find web/src -type f)
+WEB_SOURCES := web/index.html web/vite.config.ts web/tsconfig.json $(shell find web/src web/public -type f)
 
 web/node_modules/.installed: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund

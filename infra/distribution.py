@@ -20,11 +20,34 @@ from constructs import Construct
 from infra import edge_headers
 from infra.checkov import skip_check
 from infra.nag import acknowledge
-from infra.routing import API_FORWARDED_HEADERS, DEFAULT_ORIGIN, ROUTES, SPA_INDEX, Origin, Route
+from infra.routing import (
+    API_FORWARDED_HEADERS,
+    DEFAULT_ORIGIN,
+    ORIGIN_FAILURE_PAGE,
+    ROUTES,
+    SPA_INDEX,
+    Origin,
+    Route,
+)
 
 SPA_FALLBACK_FUNCTION = Path(__file__).resolve().parent / "edge_function" / "spa_fallback.js"
 API_ORIGIN_TIMEOUT = Duration.seconds(30)
 ONE_YEAR = Duration.days(365)
+# When the service cannot be reached, CloudFront answers the web app's "unavailable" page instead
+# of its own generic error. Custom error responses belong to the whole distribution, not to a
+# behaviour (DistributionConfig.CustomErrorResponses; CloudFront Developer Guide, "Custom error
+# pages and error caching"), so they replace an error on every path, the API's included. Hence
+# only the statuses the service itself never answers: 502 (CloudFront or the ALB got no valid
+# answer from an instance) and 504 (no answer in time). 503 is left alone: the service answers it
+# itself when storage is down, as problem JSON that API clients read (and as a page for
+# browsers, service/visitor_pages.py); the ALB's own 503 comes only when no target is registered
+# at all, since a target group of only unhealthy targets fails open (Elastic Load Balancing
+# guide, "Health checks for Application Load Balancer target groups"). See docs/VISITORS.md.
+ORIGIN_FAILURE_STATUSES = (502, 504)
+# How long an edge keeps answering the page before asking the origin again: short, so a
+# recovered fleet is seen within seconds, yet a storm of retries during an outage reaches the
+# ALB at most once per 5 s per edge and path ("Error caching minimum TTL", same guide).
+ORIGIN_FAILURE_CACHING = Duration.seconds(5)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,6 +159,7 @@ class EdgeDistribution(Construct):
             enable_logging=True,
             log_bucket=log_bucket,
             log_file_prefix="cloudfront/",
+            error_responses=_origin_failure_pages(),
         )
         for route in routes:
             self.distribution.add_behavior(
@@ -268,6 +292,20 @@ class EdgeDistribution(Construct):
             )
             skip_check(self.distribution, "CKV_AWS_174", default_certificate)
             acknowledge(self.distribution, "AwsSolutions-CFR4", default_certificate)
+
+
+def _origin_failure_pages() -> list[cloudfront.ErrorResponse]:
+    """The web app's "unavailable" page, with the status the origin failed with, for each status
+    of `ORIGIN_FAILURE_STATUSES`; the page comes from the bucket through the `/*.*` behaviour."""
+    return [
+        cloudfront.ErrorResponse(
+            http_status=status,
+            response_http_status=status,
+            response_page_path=ORIGIN_FAILURE_PAGE,
+            ttl=ORIGIN_FAILURE_CACHING,
+        )
+        for status in ORIGIN_FAILURE_STATUSES
+    ]
 
 
 def access_log_bucket(

@@ -59,6 +59,10 @@ ROUTES: tuple[Route, ...] = (
 # serves as its default root object, SPA_INDEX.
 DEFAULT_ORIGIN = Origin.SPA
 SPA_INDEX = "/index.html"
+# The web app's page for "the service cannot be reached" (web/public/errors/unavailable.html):
+# CloudFront's custom error responses answer it for 502 and 504, the local edge router when the
+# service is down. A file path, so `/*.*` sends it to the bucket, never to the failing service.
+ORIGIN_FAILURE_PAGE = "/errors/unavailable.html"
 
 # What the service reads from a request besides its body (service/public_urls.py, api.py,
 # bodies.py), as the API's origin request policy forwards it. CloudFront adds
@@ -68,6 +72,7 @@ VIEWER_HEADERS = (
     "Host",  # the viewer's host: the service builds its URLs from it and refuses to shorten it
     "Content-Type",
     "X-Delete-Token",
+    "Accept",  # browsers get an HTML error page, programs problem JSON (service/visitor_pages.py)
 )
 CLOUDFRONT_HEADERS = (
     "CloudFront-Forwarded-Proto",  # the viewer's scheme (the ALB's X-Forwarded-Proto is its own)

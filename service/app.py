@@ -26,6 +26,7 @@ from service.blobs import Blobs
 from service.clicks import ClickCounter
 from service.core import (
     BurnAfterReadingOnlyError,
+    ExpiredError,
     NotBurnAfterReadingError,
     NotFoundError,
     SlugTakenError,
@@ -39,6 +40,7 @@ from service.settings import Settings
 from service.storage_errors import StorageUnavailableError
 from service.table import Table
 from service.validation import InvalidInputError, TooLargeError
+from service.visitor_pages import Expired, VisitorPages, note_expired
 
 log = logging.getLogger("spito.app")
 
@@ -94,6 +96,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             InvalidInputError: _invalid_input(400, "invalid-input"),
             TooLargeError: _invalid_input(413, "too-large"),
             NotFoundError: _status_response(404, "not-found", not_found().detail),
+            ExpiredError: _expired,
             WrongTokenError: _status_response(
                 403, "wrong-delete-token", "Missing or wrong X-Delete-Token."
             ),
@@ -112,7 +115,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     )
     # A path with a trailing slash is another path: 404, not a redirect to a guess.
     starlette.router.redirect_slashes = False
-    return SpitoApp(starlette, cache=cache, clicks=clicks)
+    return SpitoApp(VisitorPages(starlette), cache=cache, clicks=clicks)
 
 
 class SpitoApp:
@@ -206,6 +209,13 @@ def _status_response(
         return Problem(status, detail, slug=slug, field=field).response()
 
     return respond
+
+
+def _expired(request: Request, error: Exception) -> Response:
+    """The not-found problem, as for any missing item; a page for a browser also says when."""
+    assert isinstance(error, ExpiredError)
+    note_expired(request.scope, Expired(kind=error.kind, expires_at=error.expires_at))
+    return Problem(404, not_found().detail, slug="not-found").response()
 
 
 def _invalid_input(status: int, slug: str) -> Callable[[Request, Exception], Response]:

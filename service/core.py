@@ -16,10 +16,11 @@ from service.blobs import Blobs
 from service.records import Link, Paste, Record
 from service.settings import Settings
 from service.storage_errors import AlreadyExistsError, StorageUnavailableError
-from service.table import Table
+from service.table import Table, is_expired
 
 log = logging.getLogger("spito.core")
 R = TypeVar("R", Link, Paste)
+AnyRecord = TypeVar("AnyRecord", bound=Record)
 
 # Ids are 8 random characters from 56: a second collision in a row is already unheard of.
 MAX_ID_ATTEMPTS = 5
@@ -27,6 +28,15 @@ MAX_ID_ATTEMPTS = 5
 
 class NotFoundError(LookupError):
     """No live item of that kind: never existed, expired, or deleted."""
+
+
+class ExpiredError(NotFoundError):
+    """The item expired at `expires_at` (epoch seconds) and DynamoDB has not yet deleted it."""
+
+    def __init__(self, record: Record) -> None:
+        super().__init__(record.id)
+        self.kind = "link" if isinstance(record, Link) else "paste"
+        self.expires_at = record.expires_at or 0
 
 
 class WrongTokenError(PermissionError):
@@ -130,22 +140,22 @@ class Spito:
         raise StorageUnavailableError("no free id after several attempts")
 
     def link(self, link_id: str) -> Link:
-        record = self._table.get(link_id, now=int(time.time()))
+        record = self._table.get_even_expired(link_id)
         if not isinstance(record, Link):
             raise NotFoundError(link_id)
-        return record
+        return _unexpired(record)
 
     def paste(self, paste_id: str) -> Paste:
-        record = self._table.get(paste_id, now=int(time.time()))
+        record = self._table.get_even_expired(paste_id)
         if not isinstance(record, Paste):
             raise NotFoundError(paste_id)
-        return record
+        return _unexpired(record)
 
     def record(self, record_id: str) -> Record:
-        record = self._table.get(record_id, now=int(time.time()))
+        record = self._table.get_even_expired(record_id)
         if record is None:
             raise NotFoundError(record_id)
-        return record
+        return _unexpired(record)
 
     def shown_content(self, paste: Paste) -> str | None:
         """The content a plain read shows: all of it, or None for burn-after-reading."""
@@ -207,3 +217,10 @@ class Spito:
             self._blobs.delete(key)
         except StorageUnavailableError as error:
             log.warning("orphaned paste body %s: %s", key, error)
+
+
+def _unexpired(record: AnyRecord) -> AnyRecord:
+    """The record, or ExpiredError if it expired and DynamoDB's TTL has not deleted it yet."""
+    if is_expired(record, int(time.time())):
+        raise ExpiredError(record)
+    return record

@@ -50,15 +50,17 @@ class Table:
 
     def get(self, record_id: str, *, now: int) -> Record | None:
         """The live item, or None when absent or expired (TTL deletion lags by up to 2 days)."""
+        record = self.get_even_expired(record_id)
+        return None if record is None or is_expired(record, now) else record
+
+    def get_even_expired(self, record_id: str) -> Record | None:
+        """The item, expired or not (until DynamoDB's TTL deletes it), or None when absent."""
         with storage_call("get item"):
             response = self._client.get_item(
                 TableName=self._name, Key={"id": {"S": record_id}}, ConsistentRead=True
             )
         item = response.get("Item")
-        if item is None:
-            return None
-        record = _from_item(item)
-        return None if _is_expired(record, now) else record
+        return None if item is None else _from_item(item)
 
     def delete(self, record_id: str, *, delete_token_hash: str) -> Record | None:
         """Delete the item if the token hash still matches; return what was deleted, or None."""
@@ -125,7 +127,7 @@ class Table:
             self._client.get_item(TableName=self._name, Key={"id": {"S": READINESS_PROBE_ID}})
 
 
-def _is_expired(record: Record, now: int) -> bool:
+def is_expired(record: Record, now: int) -> bool:
     return record.expires_at is not None and record.expires_at <= now
 
 
