@@ -13,7 +13,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route
 
 from service import bodies
-from service.clicks import ClickCounter
+from service.bots import user_agent
+from service.clicks import ClickCounter, clicks_by_day
 from service.core import Created, Spito
 from service.hot_cache import NO_CACHE, NO_STORE, RedirectCache
 from service.openapi import openapi_document
@@ -142,6 +143,10 @@ class Api:
                 "created_at": link.created_at,
                 "expires_at": link.expires_at,
                 "clicks": link.clicks,
+                "bot_fetches": link.bot_fetches,
+                "clicks_by_day": clicks_by_day(
+                    link.clicks_by_day, retention_days=self._settings.click_retention_days
+                ),
             },
             headers=NO_CACHE,
         )
@@ -237,9 +242,11 @@ class Api:
         if not has_allowed_scheme(record.url):
             raise not_found("link")
         if request.method == "GET":
-            self._clicks.count(record.id)
+            self._clicks.count(record.id, user_agent(request.scope))
             seconds_left = None if record.expires_at is None else record.expires_at - time.time()
             self._cache.put(record.id, record.url, seconds_left=seconds_left)
+        else:  # HEAD: link checkers and previews asking where it goes, never a person
+            self._clicks.bot_fetch(record.id)
         return Response(status_code=302, headers={"Location": record.url, **NO_CACHE})
 
     async def raw(self, request: Request) -> Response:

@@ -23,6 +23,7 @@ from service import aws
 from service.access_log import RequestLog, configure_logging
 from service.api import Api
 from service.blobs import Blobs
+from service.bots import BotClassifier, user_agent
 from service.clicks import ClickCounter
 from service.core import (
     BurnAfterReadingOnlyError,
@@ -60,7 +61,11 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     cache = RedirectCache(
         ttl_seconds=settings.cache_ttl_seconds, max_entries=settings.cache_max_entries
     )
-    clicks = ClickCounter(table.add_clicks)
+    clicks = ClickCounter(
+        table.add_clicks,
+        is_bot=BotClassifier.maintained().is_bot,
+        retention_days=settings.click_retention_days,
+    )
     api = Api(
         settings=settings,
         spito=Spito(settings, table, blobs),
@@ -145,7 +150,7 @@ class SpitoApp:
                     }
                 )
                 await send(_EMPTY_BODY)
-                self._clicks.count(link_id)
+                self._clicks.count(link_id, user_agent(scope))
                 self._log.write_redirect(started, request_id)
                 return
         await self._routed(scope, receive, send, started, request_id)

@@ -43,6 +43,18 @@ _ERRORS = {
     "404": _problem("Unknown, expired or deleted id"),
     "503": _problem("Storage unavailable; retry later"),
 }
+_CLICKS_BY_DAY = {
+    "type": "array",
+    "description": "The UTC days with clicks among the kept days (30 by default), oldest first",
+    "items": {
+        "type": "object",
+        "required": ["date", "clicks"],
+        "properties": {
+            "date": {"type": "string", "format": "date"},
+            "clicks": {"type": "integer", "minimum": 1},
+        },
+    },
+}
 _REDIRECT = {"Location": {"schema": {"type": "string", "format": "uri"}}}
 
 
@@ -299,13 +311,27 @@ def _schemas(settings: Settings) -> dict[str, Any]:
         },
         "Link": {
             "type": "object",
-            "required": ["id", "url", "created_at", "expires_at", "clicks"],
+            "required": [
+                "id",
+                "url",
+                "created_at",
+                "expires_at",
+                "clicks",
+                "bot_fetches",
+                "clicks_by_day",
+            ],
             "properties": {
                 "id": {"type": "string"},
                 "url": {"type": "string", "format": "uri"},
                 "created_at": _EPOCH,
                 "expires_at": _EXPIRES_AT,
-                "clicks": {"type": "integer", "minimum": 0},
+                "clicks": {"type": "integer", "minimum": 0, "description": "Redirects of people"},
+                "bot_fetches": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Redirects of bots, link previews and HEAD requests",
+                },
+                "clicks_by_day": _CLICKS_BY_DAY,
             },
         },
         "CreatedPaste": {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -13,6 +13,9 @@ class Link:
     expires_at: int | None
     clicks: int
     delete_token_hash: str
+    bot_fetches: int = 0
+    # UTC day ("YYYY-MM-DD") -> clicks by people that day, for the days storage still keeps.
+    clicks_by_day: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)

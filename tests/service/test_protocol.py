@@ -155,7 +155,7 @@ def _routed_operations() -> set[tuple[str, str]]:
             Blobs(aws.s3_client(settings), settings.bucket),
         ),
         cache=RedirectCache(ttl_seconds=1, max_entries=1),
-        clicks=ClickCounter(lambda link_id, count: None),
+        clicks=ClickCounter(lambda counts: None, is_bot=lambda agent: False, retention_days=1),
         limiter=RateLimiter(per_minute=1, burst=1),
     )
     return {

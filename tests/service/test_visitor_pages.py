@@ -11,7 +11,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from scripts.local_stack import LocalStack, ServiceProcess
+from devstack.stack import LocalStack, ServiceProcess
 from service.visitor_pages import prefers_html
 from tests.service.helpers import create_link, create_paste
 
