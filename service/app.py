@@ -30,13 +30,17 @@ from service.core import (
     ExpiredError,
     NotBurnAfterReadingError,
     NotFoundError,
+    RemovedError,
     SlugTakenError,
     Spito,
     WrongTokenError,
 )
 from service.hot_cache import RedirectCache
+from service.moderation import Moderation
 from service.problems import Problem, not_found
 from service.ratelimit import RateLimiter
+from service.removed import removed_problem
+from service.reports_api import ReportsApi
 from service.settings import Settings
 from service.storage_errors import StorageUnavailableError
 from service.table import Table
@@ -56,7 +60,8 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or Settings.from_env()
     # Here rather than in __main__: with several workers, each process builds its own app.
     configure_logging(settings.log_level)
-    table = Table(aws.dynamodb_client(settings), settings.table)
+    dynamodb = aws.dynamodb_client(settings)
+    table = Table(dynamodb, settings.table)
     blobs = Blobs(aws.s3_client(settings), settings.bucket)
     cache = RedirectCache(
         ttl_seconds=settings.cache_ttl_seconds, max_entries=settings.cache_max_entries
@@ -66,9 +71,10 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         is_bot=BotClassifier.maintained().is_bot,
         retention_days=settings.click_retention_days,
     )
+    spito = Spito(settings, table, blobs)
     api = Api(
         settings=settings,
-        spito=Spito(settings, table, blobs),
+        spito=spito,
         cache=cache,
         clicks=clicks,
         limiter=RateLimiter(
@@ -92,8 +98,18 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         await clicks.flush()
         RequestLog.flush()
 
+    reports = ReportsApi(
+        settings=settings,
+        spito=spito,
+        moderation=Moderation(dynamodb, settings.table),
+        cache=cache,
+        limiter=RateLimiter(
+            per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
+        ),
+    )
+
     starlette = Starlette(
-        routes=api.routes(),
+        routes=[*api.routes(), *reports.routes()],
         lifespan=lifespan,
         exception_handlers={
             Problem: _problem_response,
@@ -102,6 +118,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             TooLargeError: _invalid_input(413, "too-large"),
             NotFoundError: _status_response(404, "not-found", not_found().detail),
             ExpiredError: _expired,
+            RemovedError: _removed,
             WrongTokenError: _status_response(
                 403, "wrong-delete-token", "Missing or wrong X-Delete-Token."
             ),
@@ -221,6 +238,11 @@ def _expired(request: Request, error: Exception) -> Response:
     assert isinstance(error, ExpiredError)
     note_expired(request.scope, Expired(kind=error.kind, expires_at=error.expires_at))
     return Problem(404, not_found().detail, slug="not-found").response()
+
+
+def _removed(_: Request, error: Exception) -> Response:
+    assert isinstance(error, RemovedError)
+    return removed_problem(error.kind, error.removal).response()
 
 
 def _invalid_input(status: int, slug: str) -> Callable[[Request, Exception], Response]:

@@ -5,7 +5,8 @@ TTL attribute, epoch seconds, absent for never), `delete_token_hash` (SHA-256 he
 `url`, `clicks` (people), `bot_fetches` (bots, previews and HEADs; added by the first one)
 and a `clicks@YYYY-MM-DD` per UTC day with clicks, for the retention days; pastes add
 `syntax`, `size`, `burn_after_reading`, and either `content` (inline) or `blob_key` (the
-body's key in the blob bucket).
+body's key in the blob bucket). Either may carry `reports` (distinct clients who reported it)
+and `removal` (held or taken down: service/moderation.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from service.aws import error_code, storage_call
 from service.clicks import DayCounts
-from service.records import Link, Paste, Record
+from service.records import Link, Paste, Record, Removal
 from service.storage_errors import AlreadyExistsError
 
 if TYPE_CHECKING:
@@ -74,7 +75,10 @@ class Table:
                 response = self._client.delete_item(
                     TableName=self._name,
                     Key={"id": {"S": record_id}},
-                    ConditionExpression="delete_token_hash = :hash",
+                    # A held or taken-down item is kept for the operators (service/moderation.py).
+                    ConditionExpression=(
+                        "delete_token_hash = :hash AND attribute_not_exists(removal)"
+                    ),
                     ExpressionAttributeValues={":hash": {"S": delete_token_hash}},
                     ReturnValues="ALL_OLD",
                 )
@@ -96,7 +100,8 @@ class Table:
                     Key={"id": {"S": paste.id}},
                     ConditionExpression=(
                         "kind = :paste AND burn_after_reading = :yes "
-                        f"AND delete_token_hash = :hash AND {_NOT_EXPIRED}"
+                        f"AND delete_token_hash = :hash AND {_NOT_EXPIRED} "
+                        "AND attribute_not_exists(removal)"
                     ),
                     ExpressionAttributeValues={
                         ":paste": {"S": "paste"},
@@ -215,6 +220,7 @@ def _from_item(item: dict[str, Any]) -> Record:
         "created_at": int(item["created_at"]["N"]),
         "expires_at": int(item["expires_at"]["N"]) if "expires_at" in item else None,
         "delete_token_hash": item["delete_token_hash"]["S"],
+        "removal": removal_from_item(item),
     }
     if item["kind"]["S"] == "link":
         return Link(
@@ -235,4 +241,14 @@ def _from_item(item: dict[str, Any]) -> Record:
         content=item["content"]["S"] if "content" in item else None,
         blob_key=item["blob_key"]["S"] if "blob_key" in item else None,
         **common,
+    )
+
+
+def removal_from_item(item: dict[str, Any]) -> Removal | None:
+    """The item's `removal` map ({state, reason, at}: held or taken down), if it has one."""
+    removal = item.get("removal", {}).get("M")
+    if not removal:
+        return None
+    return Removal(
+        state=removal["state"]["S"], reason=removal["reason"]["S"], at=int(removal["at"]["N"])
     )

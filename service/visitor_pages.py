@@ -32,6 +32,7 @@ from mimeparse import best_match  # type: ignore[import-untyped]  # no type hint
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.problems import PROBLEM_CONTENT_TYPE
+from service.removed import removed_page_text
 
 HTML_TYPE = "text/html"
 # What an error can be sent as. On a tie (curl's */*) the last wins: JSON, as before. A client
@@ -174,6 +175,9 @@ def page_for(scope: Scope, *, status: int, problem: dict[str, object]) -> Page:
     if isinstance(expired, Expired):
         return _expired_page(expired)
     problem_type = str(problem.get("type", ""))
+    removed = removed_page_text(problem)
+    if removed is not None:
+        return Page(status=status, heading=removed[0], sentences=removed[1])
     if status == 404 and match:
         return Page(
             status=404,
