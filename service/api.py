@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route
 
 from service import bodies
+from service.blocklist import Blocklist
 from service.bots import user_agent
 from service.clicks import ClickCounter, clicks_by_day
 from service.core import Created, Spito
@@ -22,9 +23,11 @@ from service.problems import Problem, not_found
 from service.public_urls import base_url, own_hosts
 from service.ratelimit import RateLimiter, client_address, retry_after_header
 from service.records import Link, Paste
+from service.removed import blocked_problem
 from service.settings import Settings
 from service.validation import (
     ID_PATTERN,
+    InvalidInputError,
     decode_paste,
     encode_paste,
     has_allowed_scheme,
@@ -63,12 +66,14 @@ class Api:
         cache: RedirectCache,
         clicks: ClickCounter,
         limiter: RateLimiter,
+        blocklist: Blocklist,
     ) -> None:
         self._settings = settings
         self._spito = spito
         self._cache = cache
         self._clicks = clicks
         self._limiter = limiter
+        self._blocklist = blocklist
         self._openapi = openapi_document(settings)
 
     def routes(self) -> list[Route]:
@@ -110,6 +115,10 @@ class Api:
         url = bodies.field(document, "url", str, required=True) or ""
         slug = bodies.field(document, "slug", str)
         url = normalize_target_url(url, refused_hosts=own_hosts(request, self._settings))
+        if self._blocklist.blocks(url):
+            raise InvalidInputError(
+                "url", "leads to a blocked domain (listed as harmful); it cannot be shortened"
+            )
         if slug is not None:
             validate_slug(slug)
         expires_in = self._expiry(
@@ -241,6 +250,8 @@ class Api:
             return Response(status_code=302, headers={"Location": location, **NO_CACHE})
         if not has_allowed_scheme(record.url):
             raise not_found("link")
+        if self._blocklist.blocks(record.url):
+            raise blocked_problem()
         if request.method == "GET":
             self._clicks.count(record.id, user_agent(request.scope))
             seconds_left = None if record.expires_at is None else record.expires_at - time.time()

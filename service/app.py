@@ -23,6 +23,7 @@ from service import aws
 from service.access_log import RequestLog, configure_logging
 from service.api import Api
 from service.blobs import Blobs
+from service.blocklist import Blocklist
 from service.bots import BotClassifier, user_agent
 from service.clicks import ClickCounter
 from service.core import (
@@ -72,6 +73,8 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         retention_days=settings.click_retention_days,
     )
     spito = Spito(settings, table, blobs)
+    moderation = Moderation(dynamodb, settings.table)
+    blocklist = Blocklist(moderation, on_change=cache.clear)
     api = Api(
         settings=settings,
         spito=spito,
@@ -80,6 +83,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         limiter=RateLimiter(
             per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
         ),
+        blocklist=blocklist,
     )
 
     @contextlib.asynccontextmanager
@@ -90,6 +94,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         tasks = [
             asyncio.create_task(clicks.run(settings.click_flush_seconds)),
             asyncio.create_task(_flush_logs_periodically()),
+            asyncio.create_task(blocklist.run(settings.blocklist_refresh_seconds)),
         ]
         yield
         for task in tasks:
@@ -101,7 +106,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     reports = ReportsApi(
         settings=settings,
         spito=spito,
-        moderation=Moderation(dynamodb, settings.table),
+        moderation=moderation,
         cache=cache,
         limiter=RateLimiter(
             per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst

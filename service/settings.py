@@ -73,6 +73,7 @@ class Settings:
     click_retention_days: int
     # Abuse
     report_hold_threshold: int
+    blocklist_refresh_seconds: float
     drain_seconds: int
     keep_alive_seconds: int
     log_level: str
@@ -169,6 +170,12 @@ class Settings:
                 _int_between(1, 1000),
                 3,
                 "the number of distinct clients (1-1000) whose reports hold an item",
+            ),
+            blocklist_refresh_seconds=reader.get(
+                "SPITO_BLOCKLIST_REFRESH_SECONDS",
+                _float_between(0.5, 60),
+                30.0,
+                "seconds 0.5-60 between checks for a changed domain blocklist",
             ),
             drain_seconds=reader.get(
                 "SPITO_DRAIN_SECONDS",

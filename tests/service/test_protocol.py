@@ -16,6 +16,7 @@ import pytest
 from service import aws
 from service.api import Api
 from service.blobs import Blobs
+from service.blocklist import Blocklist
 from service.clicks import ClickCounter
 from service.core import Spito
 from service.hot_cache import RedirectCache
@@ -160,6 +161,7 @@ def _routed_operations() -> set[tuple[str, str]]:
         cache=RedirectCache(ttl_seconds=1, max_entries=1),
         clicks=ClickCounter(lambda counts: None, is_bot=lambda agent: False, retention_days=1),
         limiter=RateLimiter(per_minute=1, burst=1),
+        blocklist=Blocklist(Moderation(aws.dynamodb_client(settings), "t"), on_change=print),
     )
     reports = ReportsApi(
         settings=settings,
