@@ -17,6 +17,7 @@ rest to the service, exactly as the edge routes paths; without it the service li
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -42,6 +43,7 @@ LOOPBACK = "127.0.0.1"
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER"}
 LOCAL_REGION = "us-east-1"
 START_TIMEOUT_SECONDS = 30.0
+STORAGE_FILE = "storage.json"  # in the data folder, written when storage starts
 STOP_TIMEOUT_SECONDS = 35.0  # above the service's 30 s drain
 # Behind the dev router, the client is the last X-Forwarded-For entry (the router appends it).
 ROUTED_SERVICE_SETTINGS = {"SPITO_CLIENT_IP_POSITION": "1"}
@@ -146,6 +148,10 @@ class Storage:
         _wait_for_port(self.dynamodb_port, self._dynalite, "dynalite", dynalite_log)
         _wait_for_port(self.s3_port, self._s3rver, "s3rver", s3rver_log)
         self._ensure_table()
+        # Where this storage answers, for tools run beside it (spito-admin's local default).
+        (self.data_dir / STORAGE_FILE).write_text(
+            json.dumps({"dynamodb_endpoint": self.dynamodb_endpoint, "table": self.table})
+        )
 
     def stop(self) -> None:
         _stop(self._dynalite)
