@@ -73,6 +73,10 @@ VIEWER_HEADERS = (
     "Content-Type",
     "X-Delete-Token",
     "Accept",  # browsers get an HTML error page, programs problem JSON (service/visitor_pages.py)
+    # Clicks by people are told from bots' fetches by it (service/bots.py). Unless a policy
+    # forwards it, CloudFront sends its own ("Amazon CloudFront") and every click looks alike:
+    # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/RequestAndResponseBehaviorCustomOrigin.html
+    "User-Agent",
 )
 CLOUDFRONT_HEADERS = (
     "CloudFront-Forwarded-Proto",  # the viewer's scheme (the ALB's X-Forwarded-Proto is its own)

@@ -103,8 +103,25 @@ function showPaste(main: HTMLElement, paste: Paste, burned: boolean): void {
       el("pre", { class: "paste-code", tabindex: "0", "aria-label": "Paste content" }, code),
     ),
     status,
+    // A burned paste is gone already: there is nothing left to report.
+    burned ? null : reportDetails(paste.id),
   );
   void highlight(code, codeBlockElements, content, paste.syntax, status);
+}
+
+/** "Report this paste": the form is loaded the first time the reader opens it. */
+function reportDetails(id: string): HTMLDetailsElement {
+  const details = el(
+    "details",
+    { class: "report-details" },
+    el("summary", {}, "Report this paste"),
+  );
+  details.addEventListener(
+    "toggle",
+    async () => details.append((await import("./report")).reportForm(id)),
+    { once: true },
+  );
+  return details;
 }
 
 async function highlight(
