@@ -13,8 +13,9 @@ it lives in the one table, under ids no link or paste can have (they start with 
   as one item holds at most 400 KB.
 - `!audit/{epoch ms}/{random}`: one operator action (`kind` "audit"): who, what, when, why.
 
-A link or paste gains `reports` (distinct clients who reported it) and `removal` (held or
-taken down; service/removed.py says what visitors see).
+A link or paste gains `reports` (distinct clients who reported it), `report_reasons` (the
+set of their reasons) and `removal` (held or taken down; service/removed.py says what visitors
+see).
 https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html (400 KB items)
 """
 
@@ -115,16 +116,17 @@ class Moderation:
                 )
         except ClientError:
             return ReportOutcome(counted=False, held=False)
+        # The reasons gather on the item too, so a hold can say why without reading reports.
         item = self._update(
             item_id,
-            "ADD reports :one",
-            values={":one": {"N": "1"}},
+            "ADD reports :one, report_reasons :reason",
+            values={":one": {"N": "1"}, ":reason": {"SS": [reason]}},
             what="count report",
         )
         if item is None or int(item.get("reports", {"N": "0"})["N"]) < hold_threshold:
             return ReportOutcome(counted=True, held=False)
-        reasons = sorted({report.reason for report in self.reports(item_id=item_id)})
-        held = self._set_removal(item_id, HELD, ", ".join(reasons), now, only_if_served=True)
+        reasons = ", ".join(sorted(item.get("report_reasons", {}).get("SS", [reason])))
+        held = self._set_removal(item_id, HELD, reasons, now, only_if_served=True)
         return ReportOutcome(counted=True, held=held)
 
     def reports(self, *, pending_only: bool = False, item_id: str | None = None) -> list[Report]:

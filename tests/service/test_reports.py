@@ -155,3 +155,19 @@ def test_reports_are_rate_limited_like_creation(
         limited = client.post("/api/v1/reports", json=body)
     assert_problem(limited, 429)
     assert int(limited.headers["retry-after"]) >= 1
+
+
+def test_a_hold_names_every_reason_reported(service: ServiceProcess) -> None:
+    with httpx.Client(base_url=service.url) as client:
+        link = create_link(client)
+        for client_address, reason in (
+            ("203.0.113.1", "spam"),
+            ("203.0.113.2", "phishing"),
+            ("203.0.113.3", "spam"),
+        ):
+            assert (
+                _report(service.url, client_address, id=link["id"], reason=reason).status_code
+                == 202
+            )
+        problem = assert_problem(client.get(f"/{link['id']}"), 410)
+    assert "reported by several people (phishing, spam)" in problem["detail"]
