@@ -91,6 +91,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(STORAGE_THREADS, thread_name_prefix="storage")
         )
+        # Before the first request, so no link to a blocked domain redirects after a restart.
+        with contextlib.suppress(StorageUnavailableError):
+            await asyncio.to_thread(blocklist.refresh)
         tasks = [
             asyncio.create_task(clicks.run(settings.click_flush_seconds)),
             asyncio.create_task(_flush_logs_periodically()),
