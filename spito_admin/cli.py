@@ -1,11 +1,12 @@
 """`spito-admin`: the operator's tool for reports, takedowns, the blocklist and the audit trail.
 
-Against the local stack by default (`make dev`'s data: the storage it started writes its
-endpoint to `.local/storage.json`, or `$SPITO_DEV_DATA_DIR/storage.json`), or against a
-deployed stage's table with `--stage NAME`: the table name is read from the
-`Spito-NAME-Data` stack's `TableName` output, in the stage's region (cdk.json), with the
-user's own AWS credentials. Every action that changes something writes an audit record (who:
-the AWS caller's ARN, or `local:USER`; what; when; why) to the same table.
+Run from the repository's folder. Against the local stack by default (`make dev`'s data: the
+storage it started writes its endpoint to `.local/storage.json`, or
+`$SPITO_DEV_DATA_DIR/storage.json`), or against a deployed stage's table with `--stage NAME`:
+the table name is read from the `Spito-NAME-Data` stack's `TableName` output, in the stage's
+region (cdk.json), with the user's own AWS credentials. Every action that changes something
+writes an audit record (who: the AWS caller's ARN, or `local:USER`; what; when; why) to the
+same table.
 
 Bad arguments get a message naming the fix and exit status 2, before anything is written;
 an action on an id that is not there exits 1.
@@ -33,8 +34,9 @@ from service.moderation import Moderation
 from service.storage_errors import StorageUnavailableError
 from spito_admin.feeds import FORMATS, parse
 
-ROOT = Path(__file__).resolve().parent.parent
-LOCAL_DATA_DIR = ROOT / ".local"
+# Run from the repository's folder, installed or not: make dev's data and cdk.json are there.
+LOCAL_DATA_DIR = Path(".local")
+CDK_JSON = Path("cdk.json")
 STORAGE_FILE = "storage.json"  # written by devstack/stack.py when local storage starts
 # dynalite accepts any credentials; this is the local stack's (devstack/stack.py).
 LOCAL_KEY = "S3RVER"
@@ -170,7 +172,13 @@ def _stage_target(stage: str) -> Target:
     from infra.config import ConfigError, load_config
 
     try:
-        context = json.loads((ROOT / "cdk.json").read_text())["context"]
+        context = json.loads(CDK_JSON.read_text())["context"]
+    except (OSError, ValueError, KeyError):
+        raise UsageError(
+            f"--stage {stage}: no readable cdk.json here; run spito-admin from the repository's "
+            "folder"
+        ) from None
+    try:
         config = load_config(context, stage)
     except ConfigError as error:
         raise UsageError(f"--stage {stage}: {error}") from None

@@ -228,6 +228,20 @@ def test_without_a_local_stack_it_says_how_to_start_one(tmp_path: Path) -> None:
     assert "make dev" in result.stderr
 
 
+def test_a_stage_needs_the_repositorys_folder(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "spito_admin", "--stage", "dev", "stats"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "run spito-admin from the repository's folder" in result.stderr
+
+
 def test_spito_admin_is_a_console_script_of_the_project() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert project["project"]["scripts"] == {"spito-admin": "spito_admin.cli:main"}

@@ -20,7 +20,7 @@ import pytest
 
 from tests.fixtures.cdk_app import REPO_ROOT
 
-PACKAGED = ["pyproject.toml", "infra", "service", "lambda_src"]
+PACKAGED = ["pyproject.toml", "infra", "service", "lambda_src", "spito_admin"]
 BUILD_TIMEOUT_SECONDS = 300
 APP = """
 import json
@@ -114,6 +114,8 @@ def reused(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         archive.extractall(site)
         names = archive.namelist()
         (metadata,) = [name for name in names if name.endswith(".dist-info/METADATA")]
+        (entry_points,) = [name for name in names if name.endswith(".dist-info/entry_points.txt")]
+        entry_points_text = archive.read(entry_points).decode()
         requires = [
             line.removeprefix("Requires-Dist: ")
             for line in archive.read(metadata).decode().splitlines()
@@ -138,6 +140,7 @@ def reused(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {
         "names": names,
         "requires": requires,
+        "entry_points": entry_points_text,
         "template": template,
         **json.loads(completed.stdout),
     }
@@ -157,6 +160,11 @@ def test_the_wheel_carries_the_files_the_constructs_read_at_synth(reused: dict[s
     # The repository's own tools (the local stack, CI, benchmarks, the fault harness, generators).
     tools = ("devstack/", "ci/", "bench/", "faults/", "docgen/", "deps/")
     assert not any(name.startswith(("stacks/", "tests/", *tools)) for name in names)
+
+
+def test_the_wheel_installs_the_spito_admin_command(reused: dict[str, Any]) -> None:
+    assert "spito_admin/cli.py" in reused["names"]
+    assert "spito-admin = spito_admin.cli:main" in reused["entry_points"]
 
 
 def test_the_wheel_requires_the_cdk_versions_the_app_pins(reused: dict[str, Any]) -> None:
