@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import unicodedata
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -104,6 +105,9 @@ def _validate(item_id: str, reason: str, details: str) -> None:
         raise _invalid("reason", f"reason must be one of {', '.join(REPORT_REASONS)}")
     if len(details) > MAX_DETAILS_CHARS:
         raise _invalid("details", f"details must be at most {MAX_DETAILS_CHARS} characters")
+    # Operators read details in a terminal (spito-admin): no escape sequences reach it.
+    if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in details):
+        raise _invalid("details", "details must not contain control characters")
 
 
 def _invalid(field: str, detail: str) -> Problem:

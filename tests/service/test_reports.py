@@ -129,6 +129,7 @@ def test_a_takedown_says_why_and_a_restore_serves_the_item_again(
         ({"id": "abcdefgh", "reason": "rude"}, "reason"),
         ({"id": "abcdefgh", "reason": "spam", "details": "x" * 1001}, "details"),
         ({"id": "abcdefgh", "reason": "spam", "details": 5}, "details"),
+        ({"id": "abcdefgh", "reason": "spam", "details": "look \x1b[2J here"}, "details"),
     ],
 )
 def test_bad_reports_answer_400_naming_the_field(
