@@ -30,9 +30,9 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from service.blocklist import normalize_domain
-from service.moderation import Moderation
 from service.storage_errors import StorageUnavailableError
 from spito_admin.feeds import FORMATS, parse
+from spito_admin.operations import Operations
 
 # Run from the repository's folder, installed or not: make dev's data and cdk.json are there.
 LOCAL_DATA_DIR = Path(".local")
@@ -55,7 +55,7 @@ class ActionFailedError(Exception):
 
 @dataclass(frozen=True)
 class Target:
-    moderation: Moderation
+    operations: Operations
     actor: str  # who the audit records name
     where: str  # said in messages: "the local stack" or "stage dev (table ...)"
 
@@ -160,7 +160,7 @@ def _local_target() -> Target:
         aws_secret_access_key=LOCAL_KEY,
     )
     return Target(
-        Moderation(client, storage["table"]),
+        Operations(client, storage["table"]),
         actor=f"local:{getpass.getuser()}",
         where="the local stack",
     )
@@ -199,7 +199,7 @@ def _stage_target(stage: str) -> Target:
             "for its account?"
         ) from None
     return Target(
-        Moderation(session.client("dynamodb"), table),
+        Operations(session.client("dynamodb"), table),
         actor=actor,
         where=f"stage {stage} (table {table})",
     )
@@ -209,7 +209,7 @@ def _stage_target(stage: str) -> Target:
 
 
 def _reports(target: Target, args: argparse.Namespace) -> None:
-    reports = target.moderation.reports(pending_only=args.pending)
+    reports = target.operations.reports(pending_only=args.pending)
     if not reports:
         print("No pending reports." if args.pending else "No reports.")
         return
@@ -224,7 +224,7 @@ def _reports(target: Target, args: argparse.Namespace) -> None:
 
 
 def _show(target: Target, args: argparse.Namespace) -> None:
-    item = target.moderation.item(args.id)
+    item = target.operations.item(args.id)
     if item is None or item.get("kind", {}).get("S") not in ("link", "paste"):
         raise ActionFailedError(f"no link or paste {args.id} in {target.where}")
     kind = item["kind"]["S"]
@@ -249,46 +249,46 @@ def _show(target: Target, args: argparse.Namespace) -> None:
         lines.append(("state", "served"))
     for label, value in lines:
         print(f"{label + ':':<13} {value}")
-    for report in target.moderation.reports(item_id=args.id):
+    for report in target.operations.reports(item_id=args.id):
         print(f"  report {_when(report.created_at)} {report.reason}: {report.details}")
 
 
 def _takedown(target: Target, args: argparse.Namespace) -> None:
-    if not target.moderation.take_down(args.id, reason=args.reason.strip(), now=int(time.time())):
+    if not target.operations.take_down(args.id, reason=args.reason.strip(), now=int(time.time())):
         raise ActionFailedError(f"no link or paste {args.id} in {target.where}")
     _record(target, "takedown", args.id, args.reason.strip())
     print(f"Took {args.id} down: it answers 410 everywhere within 30 s.")
 
 
 def _restore(target: Target, args: argparse.Namespace) -> None:
-    if not target.moderation.restore(args.id):
+    if not target.operations.restore(args.id):
         raise ActionFailedError(f"{args.id} is neither held nor taken down in {target.where}")
     _record(target, "restore", args.id, "")
     print(f"Restored {args.id}: it is served again within 30 s.")
 
 
 def _block(target: Target, args: argparse.Namespace) -> None:
-    target.moderation.block([args.domain])
+    target.operations.block([args.domain])
     _record(target, "block", args.domain, "")
     print(f"Blocked {args.domain} and its subdomains: every worker honours it within 60 s.")
 
 
 def _unblock(target: Target, args: argparse.Namespace) -> None:
-    if args.domain not in target.moderation.blocked_domains():
+    if args.domain not in target.operations.blocked_domains():
         raise ActionFailedError(f"{args.domain} is not on the blocklist of {target.where}")
-    target.moderation.unblock([args.domain])
+    target.operations.unblock([args.domain])
     _record(target, "unblock", args.domain, "")
     print(f"Unblocked {args.domain}.")
 
 
 def _blocklist(target: Target, args: argparse.Namespace) -> None:
     if args.import_file is None:
-        for domain in sorted(target.moderation.blocked_domains()):
+        for domain in sorted(target.operations.blocked_domains()):
             print(domain)
         return
     feed = args.feed
-    known = target.moderation.blocked_domains()
-    target.moderation.block(feed.domains)
+    known = target.operations.blocked_domains()
+    target.operations.block(feed.domains)
     what = f"{len(feed.domains)} domains from {args.import_file.name} ({args.format})"
     _record(target, "import", what, "")
     print(
@@ -300,9 +300,9 @@ def _blocklist(target: Target, args: argparse.Namespace) -> None:
 
 
 def _stats(target: Target, _: argparse.Namespace) -> None:
-    counts = target.moderation.counts()
-    removed = target.moderation.removed_count()
-    pending = len(target.moderation.reports(pending_only=True))
+    counts = target.operations.counts()
+    removed = target.operations.removed_count()
+    pending = len(target.operations.reports(pending_only=True))
     rows = [
         ("links", counts.get("link", 0)),
         ("pastes", counts.get("paste", 0)),
@@ -310,7 +310,7 @@ def _stats(target: Target, _: argparse.Namespace) -> None:
         ("pending reports", pending),
         ("held", removed.get("held", 0)),
         ("taken down", removed.get("taken-down", 0)),
-        ("blocked domains", len(target.moderation.blocked_domains())),
+        ("blocked domains", len(target.operations.blocked_domains())),
         ("audit records", counts.get("audit", 0)),
     ]
     for label, value in rows:
@@ -318,7 +318,7 @@ def _stats(target: Target, _: argparse.Namespace) -> None:
 
 
 def _audit(target: Target, _: argparse.Namespace) -> None:
-    records = target.moderation.audit_records()
+    records = target.operations.audit_records()
     if not records:
         print("No actions recorded.")
     for record in records:
@@ -327,7 +327,7 @@ def _audit(target: Target, _: argparse.Namespace) -> None:
 
 
 def _record(target: Target, action: str, subject: str, reason: str) -> None:
-    target.moderation.audit(
+    target.operations.audit(
         actor=target.actor, action=action, target=subject, reason=reason, now=time.time()
     )
 

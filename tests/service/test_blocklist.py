@@ -12,13 +12,13 @@ import pytest
 
 from devstack.stack import LocalStack, ServiceProcess
 from service.blocklist import is_blocked, normalize_domain
-from service.moderation import Moderation
+from spito_admin.operations import Operations
 from tests.service.helpers import BROWSER_USER_AGENT, assert_problem, create_link
 
 
 @pytest.fixture
-def moderation(aws_client: Callable[[str], Any], spito_table: str) -> Iterator[Moderation]:
-    moderation = Moderation(aws_client("dynamodb"), spito_table)
+def moderation(aws_client: Callable[[str], Any], spito_table: str) -> Iterator[Operations]:
+    moderation = Operations(aws_client("dynamodb"), spito_table)
     yield moderation
     moderation.unblock(moderation.blocked_domains())
 
@@ -36,7 +36,7 @@ def _until(check: Callable[[], bool], seconds: float = 10) -> None:
 
 
 def test_a_blocked_domain_and_its_subdomains_are_refused_and_stop_redirecting(
-    service: ServiceProcess, moderation: Moderation
+    service: ServiceProcess, moderation: Operations
 ) -> None:
     with httpx.Client(base_url=service.url, headers={"User-Agent": BROWSER_USER_AGENT}) as client:
         link = create_link(client, "https://login.evil.example/bank")
@@ -60,7 +60,7 @@ def test_a_blocked_domain_and_its_subdomains_are_refused_and_stop_redirecting(
 
 
 def test_a_cached_redirect_makes_no_storage_call(
-    service: ServiceProcess, moderation: Moderation, local_stack: LocalStack
+    service: ServiceProcess, moderation: Operations, local_stack: LocalStack
 ) -> None:
     moderation.block(["blocked.example"])
     with httpx.Client(base_url=service.url) as client:

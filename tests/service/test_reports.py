@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from devstack.stack import ServiceProcess
-from service.moderation import Moderation
+from spito_admin.operations import Operations
 from tests.service.helpers import assert_problem, create_link, create_paste
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -102,7 +102,7 @@ def test_a_held_paste_is_gone_on_every_public_route(service: ServiceProcess) -> 
 def test_a_takedown_says_why_and_a_restore_serves_the_item_again(
     http: httpx.Client, aws_client: Callable[[str], Any], spito_table: str
 ) -> None:
-    moderation = Moderation(aws_client("dynamodb"), spito_table)
+    moderation = Operations(aws_client("dynamodb"), spito_table)
     link = create_link(http)
     assert moderation.take_down(link["id"], reason="phishing for bank logins", now=int(time.time()))
     # The shared service may have cached the redirect: the cache lives at most 30 s, but this
