@@ -50,7 +50,14 @@ SECTION_START = "<!-- service-bench:start -->"
 SECTION_END = "<!-- service-bench:end -->"
 HOT_PATH_TARGET = 0.25
 CREATE_TARGET = 0.7
+BARE_TARGET = 0.75  # issue 13: a person's cached click against the do-nothing ASGI app
 TARGET_URL = "https://example.com/benchmark/target"
+# Every wrk request is a person's click: a desktop browser's User-Agent, sent to all three
+# servers alike, so Spito's hot path includes classifying it (and finding it human).
+HUMAN_USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
 BENCH_SETTINGS = {
     "SPITO_RATE_LIMIT_BURST": "1000000",
     "SPITO_RATE_LIMIT_PER_MINUTE": "1000000",
@@ -100,7 +107,10 @@ class WrkResult:
 def run_wrk(url: str, *, connections: int, seconds: int) -> WrkResult:
     # wrk from the Debian package, on PATH; the URL is built by this script.
     output = subprocess.run(  # noqa: S603
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],  # noqa: S607
+        [
+            *("wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"),
+            *("-H", f"User-Agent: {HUMAN_USER_AGENT}", url),
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -387,7 +397,13 @@ def main() -> int:
     hot_ratio = spito.requests_per_second / nginx.requests_per_second
     bare = sorted(bare_runs, key=lambda run: run.requests_per_second)[len(bare_runs) // 2]
     bare_ratio = bare.requests_per_second / nginx.requests_per_second
-    spito_of_bare = spito.requests_per_second / bare.requests_per_second
+    # Each round's Spito run against the bare app's run beside it: both move with the load.
+    of_bare_rounds = [
+        run.requests_per_second / bare_run.requests_per_second
+        for (run, _), bare_run in zip(hot_runs, bare_runs, strict=True)
+    ]
+    spito_of_bare = sorted(of_bare_rounds)[len(of_bare_rounds) // 2]
+    of_bare_spread = ", ".join(f"{ratio:.2f}" for ratio in of_bare_rounds)
     create_ratio = service_rate / boto3_rate
     hot_spread = ", ".join(
         f"{run.requests_per_second / base.requests_per_second:.2f}" for run, base in hot_runs
@@ -399,7 +415,9 @@ def main() -> int:
         f"(p99 {nginx.p99_ms:.2f} ms): ratio {hot_ratio:.2f} "
         f"(target >= {HOT_PATH_TARGET}; rounds: {hot_spread})",
         f"ceiling: a do-nothing ASGI app on the same uvicorn {bare.requests_per_second:,.0f} "
-        f"req/s, {bare_ratio:.2f} of nginx; Spito reaches {spito_of_bare:.2f} of it",
+        f"req/s, {bare_ratio:.2f} of nginx; a person's cached click on Spito (User-Agent "
+        f"classified) reaches {spito_of_bare:.2f} of it "
+        f"(target >= {BARE_TARGET}; median of the rounds: {of_bare_spread})",
         f"creates: spito {service_rate:,.0f}/s vs raw boto3 put_item {boto3_rate:,.0f}/s "
         f"on dynalite: ratio {create_ratio:.2f} "
         f"(target >= {CREATE_TARGET}; rounds: {create_spread})",
@@ -415,6 +433,11 @@ def main() -> int:
         f"| the same 302 from a do-nothing ASGI app on the same uvicorn (the ceiling) "
         f"| {bare.requests_per_second:,.0f} req/s, p99 {bare.p99_ms:.2f} ms | nginx, as above "
         f"| {bare_ratio:.2f} | (reference) |"
+    )
+    of_bare_row = (
+        f"| a person's cached click, against the do-nothing app in the same round "
+        f"| {spito.requests_per_second:,.0f} req/s | {bare.requests_per_second:,.0f} req/s "
+        f"| {spito_of_bare:.2f} | >= {BARE_TARGET} |"
     )
     create_row = (
         f"| `POST /api/v1/links` | {service_rate:,.0f} creates/s | boto3 `put_item` loop: "
@@ -441,9 +464,12 @@ with the machine's load; the ratios are what is tracked.
 | --- | --- | --- | --- | --- |
 {hot_row}
 {bare_row}
+{of_bare_row}
 {create_row}
 
-Ratios of every round: hot path {hot_spread}; creates {create_spread}.
+Ratios of every round: hot path {hot_spread}; against the do-nothing app {of_bare_spread};
+creates {create_spread}. Every wrk request sends a desktop browser's User-Agent, so the hot
+path measured is a person's click, classified as one (`service/bots.py`).
 
 Reading the numbers:
 

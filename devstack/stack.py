@@ -23,6 +23,7 @@ whose message says what to do.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -52,6 +53,7 @@ LOOPBACK = "127.0.0.1"
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER"}
 LOCAL_REGION = "us-east-1"
 START_TIMEOUT_SECONDS = 30.0
+STORAGE_FILE = "storage.json"  # in the data folder, written when storage starts
 STOP_TIMEOUT_SECONDS = 35.0  # above the service's 30 s drain
 # Behind the dev router, the client is the last X-Forwarded-For entry (the router appends it).
 ROUTED_SERVICE_SETTINGS = {"SPITO_CLIENT_IP_POSITION": "1"}
@@ -163,6 +165,10 @@ class Storage:
                 f"dynalite did not create the table ({error}); its log ({dynalite_log}):\n"
                 f"{_tail(dynalite_log)}"
             ) from error
+        # Where this storage answers, for tools run beside it (spito-admin's local default).
+        (self.data_dir / STORAGE_FILE).write_text(
+            json.dumps({"dynamodb_endpoint": self.dynamodb_endpoint, "table": self.table})
+        )
 
     def stop(self) -> None:
         _stop(self._dynalite)

@@ -76,6 +76,10 @@ VIEWER_HEADERS = (
     # Where a browser's request comes from: cross-site ones that change state are refused.
     "Origin",
     "Sec-Fetch-Site",
+    # Clicks by people are told from bots' fetches by it (service/bots.py). Unless a policy
+    # forwards it, CloudFront sends its own ("Amazon CloudFront") and every click looks alike:
+    # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/RequestAndResponseBehaviorCustomOrigin.html
+    "User-Agent",
 )
 CLOUDFRONT_HEADERS = (
     "CloudFront-Forwarded-Proto",  # the viewer's scheme (the ALB's X-Forwarded-Proto is its own)

@@ -15,7 +15,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route
 
 from service import bodies
-from service.clicks import ClickCounter
+from service.blocklist import Blocklist
+from service.bots import user_agent
+from service.clicks import ClickCounter, clicks_by_day
 from service.core import Created, Spito
 from service.hot_cache import NO_CACHE, NO_STORE, RedirectCache
 from service.openapi import openapi_document
@@ -23,9 +25,11 @@ from service.problems import Problem, not_found
 from service.public_urls import base_url, own_hosts
 from service.ratelimit import RateLimiter, client_address, retry_after_header
 from service.records import Link, Paste
+from service.removed import blocked_problem
 from service.settings import Settings
 from service.validation import (
     ID_PATTERN,
+    InvalidInputError,
     check_paste_bytes,
     encode_paste,
     is_redirectable,
@@ -70,6 +74,7 @@ class Api:
         cache: RedirectCache,
         clicks: ClickCounter,
         limiter: RateLimiter,
+        blocklist: Blocklist,
     ) -> None:
         self._settings = settings
         self._spito = spito
@@ -79,6 +84,7 @@ class Api:
         self._large_bodies = bodies.LargeBodySlots(
             slots=LARGE_BODY_SLOTS, wait_seconds=LARGE_BODY_WAIT_SECONDS
         )
+        self._blocklist = blocklist
         self._openapi = openapi_document(settings)
 
     def routes(self) -> list[Route]:
@@ -118,6 +124,10 @@ class Api:
         url = bodies.field(document, "url", str, required=True) or ""
         slug = bodies.field(document, "slug", str)
         url = normalize_target_url(url, refused_hosts=own_hosts(request, self._settings))
+        if self._blocklist.blocks(url):
+            raise InvalidInputError(
+                "url", "leads to a blocked domain (listed as harmful); it cannot be shortened"
+            )
         if slug is not None:
             validate_slug(slug)
         expires_in = self._expiry(
@@ -151,6 +161,10 @@ class Api:
                 "created_at": link.created_at,
                 "expires_at": link.expires_at,
                 "clicks": link.clicks,
+                "bot_fetches": link.bot_fetches,
+                "clicks_by_day": clicks_by_day(
+                    link.clicks_by_day, retention_days=self._settings.click_retention_days
+                ),
             },
             headers=NO_CACHE,
         )
@@ -261,10 +275,14 @@ class Api:
             return Response(status_code=302, headers={"Location": location, **NO_CACHE})
         if not is_redirectable(record.url):
             raise not_found("link")
+        if self._blocklist.blocks(record.url):
+            raise blocked_problem()
         if request.method == "GET":
-            self._clicks.count(record.id)
+            self._clicks.count(record.id, user_agent(request.scope))
             seconds_left = None if record.expires_at is None else record.expires_at - time.time()
             self._cache.put(record.id, record.url, seconds_left=seconds_left)
+        else:  # HEAD: link checkers and previews asking where it goes, never a person
+            self._clicks.bot_fetch(record.id)
         return Response(status_code=302, headers={"Location": record.url, **NO_CACHE})
 
     async def raw(self, request: Request) -> Response:

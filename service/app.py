@@ -23,6 +23,8 @@ from service import aws
 from service.access_log import RequestLog, configure_logging
 from service.api import Api
 from service.blobs import Blobs
+from service.blocklist import Blocklist
+from service.bots import BotClassifier, user_agent
 from service.clicks import ClickCounter
 from service.compression import compressed
 from service.core import (
@@ -30,14 +32,18 @@ from service.core import (
     ExpiredError,
     NotBurnAfterReadingError,
     NotFoundError,
+    RemovedError,
     SlugTakenError,
     Spito,
     WrongTokenError,
 )
 from service.cross_site import CrossSiteGuard, own_origins
 from service.hot_cache import RedirectCache
+from service.moderation import Moderation
 from service.problems import Problem, not_found
 from service.ratelimit import RateLimiter
+from service.removed import removed_problem
+from service.reports_api import ReportsApi
 from service.settings import Settings
 from service.storage_errors import StorageUnavailableError
 from service.table import Table
@@ -62,20 +68,29 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             "SPITO_PUBLIC_URL is not set: short URLs are built from each request's Host header; "
             "set it wherever Spito is deployed"
         )
-    table = Table(aws.dynamodb_client(settings), settings.table)
+    dynamodb = aws.dynamodb_client(settings)
+    table = Table(dynamodb, settings.table)
     blobs = Blobs(aws.s3_client(settings), settings.bucket)
     cache = RedirectCache(
         ttl_seconds=settings.cache_ttl_seconds, max_entries=settings.cache_max_entries
     )
-    clicks = ClickCounter(table.add_clicks)
+    clicks = ClickCounter(
+        table.add_clicks,
+        is_bot=BotClassifier.maintained().is_bot,
+        retention_days=settings.click_retention_days,
+    )
+    spito = Spito(settings, table, blobs)
+    moderation = Moderation(dynamodb, settings.table)
+    blocklist = Blocklist(moderation, on_change=cache.clear)
     api = Api(
         settings=settings,
-        spito=Spito(settings, table, blobs),
+        spito=spito,
         cache=cache,
         clicks=clicks,
         limiter=RateLimiter(
             per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
         ),
+        blocklist=blocklist,
     )
 
     @contextlib.asynccontextmanager
@@ -83,9 +98,13 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(STORAGE_THREADS, thread_name_prefix="storage")
         )
+        # Before the first request, so no link to a blocked domain redirects after a restart.
+        with contextlib.suppress(StorageUnavailableError):
+            await asyncio.to_thread(blocklist.refresh)
         tasks = [
             asyncio.create_task(clicks.run(settings.click_flush_seconds)),
             asyncio.create_task(_flush_logs_periodically()),
+            asyncio.create_task(blocklist.run(settings.blocklist_refresh_seconds)),
         ]
         yield
         for task in tasks:
@@ -94,8 +113,18 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         await clicks.flush()
         RequestLog.flush()
 
+    reports = ReportsApi(
+        settings=settings,
+        spito=spito,
+        moderation=moderation,
+        cache=cache,
+        limiter=RateLimiter(
+            per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
+        ),
+    )
+
     starlette = Starlette(
-        routes=api.routes(),
+        routes=[*api.routes(), *reports.routes()],
         lifespan=lifespan,
         exception_handlers={
             Problem: _problem_response,
@@ -104,6 +133,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             TooLargeError: _invalid_input(413, "too-large"),
             NotFoundError: _status_response(404, "not-found", not_found().detail),
             ExpiredError: _expired,
+            RemovedError: _removed,
             WrongTokenError: _status_response(
                 403, "wrong-delete-token", "Missing or wrong X-Delete-Token."
             ),
@@ -158,7 +188,7 @@ class SpitoApp:
                     }
                 )
                 await send(_EMPTY_BODY)
-                self._clicks.count(link_id)
+                self._clicks.count(link_id, user_agent(scope))
                 self._log.write_redirect(started, request_id)
                 return
         await self._routed(scope, receive, send, started, request_id)
@@ -229,6 +259,11 @@ def _expired(request: Request, error: Exception) -> Response:
     assert isinstance(error, ExpiredError)
     note_expired(request.scope, Expired(kind=error.kind, expires_at=error.expires_at))
     return Problem(404, not_found().detail, slug="not-found").response()
+
+
+def _removed(_: Request, error: Exception) -> Response:
+    assert isinstance(error, RemovedError)
+    return removed_problem(error.kind, error.removal).response()
 
 
 def _invalid_input(status: int, slug: str) -> Callable[[Request, Exception], Response]:

@@ -39,6 +39,16 @@ class ExpiredError(NotFoundError):
         self.expires_at = record.expires_at or 0
 
 
+class RemovedError(LookupError):
+    """The item is held after reports or taken down: kept for the operators, not served."""
+
+    def __init__(self, record: Record) -> None:
+        super().__init__(record.id)
+        assert record.removal is not None
+        self.kind = "link" if isinstance(record, Link) else "paste"
+        self.removal = record.removal
+
+
 class WrongTokenError(PermissionError):
     """The delete token is missing or does not match."""
 
@@ -189,6 +199,8 @@ class Spito:
         record = self._table.get(record_id, now=int(time.time()))
         if not isinstance(record, kind):
             raise NotFoundError(record_id)
+        if record.removal is not None:  # kept for the operators, even from its creator
+            raise RemovedError(record)
         if token is None or not ids.token_matches(token, record.delete_token_hash):
             raise WrongTokenError(record_id)
         deleted = self._table.delete(record_id, delete_token_hash=record.delete_token_hash)
@@ -226,7 +238,10 @@ class Spito:
 
 
 def _unexpired(record: AnyRecord) -> AnyRecord:
-    """The record, or ExpiredError if it expired and DynamoDB's TTL has not deleted it yet."""
+    """The record, or ExpiredError if it expired and DynamoDB's TTL has not deleted it yet,
+    or RemovedError if it is held or taken down."""
     if is_expired(record, int(time.time())):
         raise ExpiredError(record)
+    if record.removal is not None:
+        raise RemovedError(record)
     return record

@@ -54,3 +54,7 @@ class RedirectCache:
 
     def forget(self, record_id: str) -> None:
         self._entries.pop(record_id, None)
+
+    def clear(self) -> None:
+        """Forget every entry (the blocklist changed: service/blocklist.py)."""
+        self._entries.clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.moderation import MAX_DETAILS_CHARS, REPORT_REASONS
 from service.settings import Settings
 from service.validation import ID_PATTERN, MAX_URL_LENGTH, SYNTAXES
 
@@ -44,6 +45,18 @@ _ERRORS = {
     "503": _problem("Storage unavailable; retry later"),
 }
 _CROSS_SITE = _problem("A browser sent it for another site's page (cross-site-request)")
+_CLICKS_BY_DAY = {
+    "type": "array",
+    "description": "The UTC days with clicks among the kept days (30 by default), oldest first",
+    "items": {
+        "type": "object",
+        "required": ["date", "clicks"],
+        "properties": {
+            "date": {"type": "string", "format": "date"},
+            "clicks": {"type": "integer", "minimum": 1},
+        },
+    },
+}
 _REDIRECT = {"Location": {"schema": {"type": "string", "format": "uri"}}}
 
 
@@ -228,6 +241,29 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                     },
                 },
             },
+            "/api/v1/reports": {
+                "post": {
+                    "summary": "Report a link or paste as harmful (service/reports_api.py)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/NewReport"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "202": _json("Report", "Received"),
+                        "400": _problem("Invalid input"),
+                        "404": _problem("Unknown, expired or deleted id"),
+                        "410": _problem("Held or taken down already"),
+                        "413": _problem("Body too large"),
+                        "415": _problem("Not JSON"),
+                        "429": _problem("Rate limited; see Retry-After"),
+                        "503": _problem("Storage unavailable"),
+                    },
+                }
+            },
             "/{id}/raw": {
                 "parameters": [_ID],
                 "get": {
@@ -277,6 +313,16 @@ def _schemas(settings: Settings) -> dict[str, Any]:
             "burn_after_reading": _nullable({"type": "boolean"}),
         },
     }
+    new_report: dict[str, Any] = {
+        "type": "object",
+        "required": ["id", "reason"],
+        "additionalProperties": False,
+        "properties": {
+            "id": _ID_SCHEMA,
+            "reason": {"type": "string", "enum": list(REPORT_REASONS)},
+            "details": _nullable({"type": "string", "maxLength": MAX_DETAILS_CHARS}),
+        },
+    }
     return {
         "Problem": {
             "type": "object",
@@ -288,13 +334,29 @@ def _schemas(settings: Settings) -> dict[str, Any]:
                 "detail": {"type": "string"},
                 "field": {
                     "type": "string",
-                    "enum": sorted({*new_link["properties"], *new_paste["properties"]}),
+                    "enum": sorted(
+                        {
+                            *new_link["properties"],
+                            *new_paste["properties"],
+                            *new_report["properties"],
+                        }
+                    ),
                     "description": "The request field the problem concerns, when it is one",
                 },
             },
         },
         "NewLink": new_link,
         "NewPaste": new_paste,
+        "NewReport": new_report,
+        "Report": {
+            "type": "object",
+            "required": ["id", "reason", "status"],
+            "properties": {
+                "id": {"type": "string"},
+                "reason": {"type": "string", "enum": list(REPORT_REASONS)},
+                "status": {"const": "received"},
+            },
+        },
         "Status": {
             "type": "object",
             "required": ["status"],
@@ -314,13 +376,27 @@ def _schemas(settings: Settings) -> dict[str, Any]:
         },
         "Link": {
             "type": "object",
-            "required": ["id", "url", "created_at", "expires_at", "clicks"],
+            "required": [
+                "id",
+                "url",
+                "created_at",
+                "expires_at",
+                "clicks",
+                "bot_fetches",
+                "clicks_by_day",
+            ],
             "properties": {
                 "id": {"type": "string"},
                 "url": {"type": "string", "format": "uri"},
                 "created_at": _EPOCH,
                 "expires_at": _EXPIRES_AT,
-                "clicks": {"type": "integer", "minimum": 0},
+                "clicks": {"type": "integer", "minimum": 0, "description": "Redirects of people"},
+                "bot_fetches": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Redirects of bots, link previews and HEAD requests",
+                },
+                "clicks_by_day": _CLICKS_BY_DAY,
             },
         },
         "CreatedPaste": {

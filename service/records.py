@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, kw_only=True)
+class Removal:
+    """Why an item is no longer served: held after reports, or taken down by an operator."""
+
+    state: str  # "held" or "taken-down"
+    reason: str  # shown to visitors: the report reasons, or the operator's words
+    at: int  # epoch seconds
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -13,6 +22,10 @@ class Link:
     expires_at: int | None
     clicks: int
     delete_token_hash: str
+    bot_fetches: int = 0
+    # UTC day ("YYYY-MM-DD") -> clicks by people that day, for the days storage still keeps.
+    clicks_by_day: dict[str, int] = field(default_factory=dict)
+    removal: Removal | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,6 +39,7 @@ class Paste:
     content: str | None
     blob_key: str | None
     delete_token_hash: str
+    removal: Removal | None = None
 
 
 Record = Link | Paste

@@ -70,6 +70,10 @@ class Settings:
     cache_ttl_seconds: float
     cache_max_entries: int
     click_flush_seconds: float
+    click_retention_days: int
+    # Abuse
+    report_hold_threshold: int
+    blocklist_refresh_seconds: float
     drain_seconds: int
     keep_alive_seconds: int
     log_level: str
@@ -154,6 +158,24 @@ class Settings:
             ),
             click_flush_seconds=reader.get(
                 "SPITO_CLICK_FLUSH_SECONDS", _float_between(0.05, 60), 1.0, "seconds 0.05-60"
+            ),
+            click_retention_days=reader.get(
+                "SPITO_CLICK_RETENTION_DAYS",
+                _int_between(1, 366),
+                30,
+                "days 1-366 of per-day click counts kept with each link",
+            ),
+            report_hold_threshold=reader.get(
+                "SPITO_REPORT_HOLD_THRESHOLD",
+                _int_between(1, 1000),
+                3,
+                "the number of distinct clients (1-1000) whose reports hold an item",
+            ),
+            blocklist_refresh_seconds=reader.get(
+                "SPITO_BLOCKLIST_REFRESH_SECONDS",
+                _float_between(0.5, 60),
+                30.0,
+                "seconds 0.5-60 between checks for a changed domain blocklist",
             ),
             drain_seconds=reader.get(
                 "SPITO_DRAIN_SECONDS",

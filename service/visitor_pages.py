@@ -32,6 +32,7 @@ from mimeparse import best_match  # type: ignore[import-untyped]  # no type hint
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.problems import PROBLEM_CONTENT_TYPE
+from service.removed import removed_page_text
 
 HTML_TYPE = "text/html"
 # What an error can be sent as. On a tie (curl's */*) the last wins: JSON, as before. A client
@@ -214,6 +215,9 @@ def page_for(scope: Scope, *, status: int, problem: dict[str, object]) -> Page:
     expired = scope.get("state", {}).get(_EXPIRED_STATE)
     if isinstance(expired, Expired):
         return _expired_page(expired)
+    removed = removed_page_text(problem)
+    if removed is not None:
+        return Page(status=status, heading=removed[0], sentences=removed[1])
     item = _ITEM_PATH.fullmatch(scope["path"])
     if item and status == 404:
         return _missing_item_page(raw=bool(item["raw"]))

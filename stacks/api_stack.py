@@ -12,6 +12,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from infra.abuse_alarm import HeldItemsAlarm
 from infra.api_fleet import SERVICE_DIR, ApiFleet
 from infra.certificates import domain_names
 from infra.config import SpitoConfig, origin_plan, pinned_ami
@@ -124,6 +125,9 @@ class ApiStack(SpitoStack):
             p99_latency_seconds=config.monitoring.p99_latency_seconds,
             alb_5xx_percent=config.monitoring.alb_5xx_percent,
             target_5xx_per_5_minutes=config.monitoring.target_5xx_per_5_minutes,
+        )
+        HeldItemsAlarm(
+            self, "HeldItemsAlarm", log_group=self.fleet.log_group, topic=self.alarm_topic
         )
         CfnOutput(self, "AlbDnsName", value=self.load_balancer.load_balancer_dns_name)
         CfnOutput(self, "ServiceLogGroup", value=self.fleet.log_group.log_group_name)

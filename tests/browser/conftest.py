@@ -105,7 +105,12 @@ def spito_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not (WEB_DIST / "index.html").is_file():
         pytest.fail(f"{WEB_DIST} is not built: run `make web`")
     data_dir = tmp_path_factory.mktemp("browser-stack")
-    # Expiries of a second, so a test can see a link expire (tests/browser/test_visitor_pages.py).
-    settings = {**TEST_SETTINGS, "SPITO_EXPIRES_MIN_SECONDS": "1"}
+    # Expiries of a second, so a test can see a link expire (tests/browser/test_visitor_pages.py);
+    # behind the router every report comes from one client: one report holds an item here.
+    settings = {
+        **TEST_SETTINGS,
+        "SPITO_EXPIRES_MIN_SECONDS": "1",
+        "SPITO_REPORT_HOLD_THRESHOLD": "1",
+    }
     with LocalStack(data_dir=data_dir, service_settings=settings, web_dist=WEB_DIST) as stack:
         yield stack.base_url

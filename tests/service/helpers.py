@@ -7,6 +7,9 @@ from typing import Any
 
 import httpx
 
+# Firefox on Linux, as it sends it: a person, for click counting.
+BROWSER_USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+
 
 def create_link(http: httpx.Client, url: str = "https://example.com/", **fields: Any) -> Any:
     response = http.post("/api/v1/links", json={"url": url, **fields})

@@ -62,6 +62,8 @@ def test_link_metadata_has_url_dates_and_clicks(http: httpx.Client) -> None:
         "created_at": link["created_at"],
         "expires_at": link["expires_at"],
         "clicks": 0,
+        "bot_fetches": 0,
+        "clicks_by_day": [],
     }
 
 
@@ -112,12 +114,13 @@ def test_reading_metadata_never_counts_a_click(http: httpx.Client) -> None:
     assert _clicks(http, link["id"]) == 1
 
 
-def test_head_request_redirects_without_counting_a_click(http: httpx.Client) -> None:
+def test_head_request_redirects_counting_a_bot_fetch_not_a_click(http: httpx.Client) -> None:
     link = create_link(http)
     response = http.head(f"/{link['id']}")
     assert response.status_code == 302
     assert response.headers["location"] == link["url"]
-    time.sleep(1.5)  # more than one click flush interval
+    metadata = f"/api/v1/links/{link['id']}"
+    assert _eventually(lambda: http.get(metadata).json()["bot_fetches"] == 1)
     assert _clicks(http, link["id"]) == 0
 
 

@@ -16,10 +16,13 @@ import pytest
 from service import aws
 from service.api import Api
 from service.blobs import Blobs
+from service.blocklist import Blocklist
 from service.clicks import ClickCounter
 from service.core import Spito
 from service.hot_cache import RedirectCache
+from service.moderation import Moderation
 from service.ratelimit import RateLimiter
+from service.reports_api import ReportsApi
 from service.settings import Settings
 from service.table import Table
 from tests.service.helpers import assert_problem, create_link
@@ -147,20 +150,29 @@ def test_readyz_answers_200_when_storage_answers(http: httpx.Client) -> None:
 def _routed_operations() -> set[tuple[str, str]]:
     """(path, method) of every route the app serves, from its own route table."""
     settings = Settings.from_env({"SPITO_TABLE": "t", "SPITO_BUCKET": "b"})
+    api_spito = Spito(
+        settings,
+        Table(aws.dynamodb_client(settings), settings.table),
+        Blobs(aws.s3_client(settings), settings.bucket),
+    )
     api = Api(
         settings=settings,
-        spito=Spito(
-            settings,
-            Table(aws.dynamodb_client(settings), settings.table),
-            Blobs(aws.s3_client(settings), settings.bucket),
-        ),
+        spito=api_spito,
         cache=RedirectCache(ttl_seconds=1, max_entries=1),
-        clicks=ClickCounter(lambda link_id, count: None),
+        clicks=ClickCounter(lambda counts: None, is_bot=lambda agent: False, retention_days=1),
+        limiter=RateLimiter(per_minute=1, burst=1),
+        blocklist=Blocklist(Moderation(aws.dynamodb_client(settings), "t"), on_change=print),
+    )
+    reports = ReportsApi(
+        settings=settings,
+        spito=api_spito,
+        moderation=Moderation(aws.dynamodb_client(settings), settings.table),
+        cache=RedirectCache(ttl_seconds=1, max_entries=1),
         limiter=RateLimiter(per_minute=1, burst=1),
     )
     return {
         (route.path, method.lower())
-        for route in api.routes()
+        for route in [*api.routes(), *reports.routes()]
         # Starlette answers HEAD wherever it answers GET; the document describes the GET.
         for method in route.methods or ()
         if method != "HEAD"
@@ -422,7 +434,11 @@ def test_problems_about_no_single_field_have_no_field_member(http: httpx.Client)
 
 def test_openapi_problem_schema_lists_every_request_field(http: httpx.Client) -> None:
     schemas = http.get("/openapi.json").json()["components"]["schemas"]
-    request_fields = {*schemas["NewLink"]["properties"], *schemas["NewPaste"]["properties"]}
+    request_fields = {
+        *schemas["NewLink"]["properties"],
+        *schemas["NewPaste"]["properties"],
+        *schemas["NewReport"]["properties"],
+    }
     assert set(schemas["Problem"]["properties"]["field"]["enum"]) == request_fields
     assert request_fields == {
         "url",
@@ -431,6 +447,9 @@ def test_openapi_problem_schema_lists_every_request_field(http: httpx.Client) ->
         "content",
         "syntax",
         "burn_after_reading",
+        "id",
+        "reason",
+        "details",
     }
 
 

@@ -16,7 +16,9 @@ import pytest
 
 from devstack.stack import ROOT, LocalStack
 from service.ratelimit import client_address
-from tests.service.helpers import assert_problem, create_link, wait_alive
+from tests.service.helpers import BROWSER_USER_AGENT, assert_problem, create_link, wait_alive
+
+PERSON = {"User-Agent": BROWSER_USER_AGENT}  # so a redirect counts as a click
 
 # Storage outage
 
@@ -87,7 +89,7 @@ def test_reads_are_not_rate_limited(start_service: Callable[..., Any]) -> None:
     assert_problem(httpx.post(links, json={"url": "https://example.com/"}), 429)
     for _ in range(5):  # the redirect cache is off: every read goes through the routes
         assert httpx.get(f"{links}/{link['id']}").status_code == 200
-        assert httpx.get(f"{service.url}/{link['id']}").status_code == 302
+        assert httpx.get(f"{service.url}/{link['id']}", headers=PERSON).status_code == 302
     assert_problem(httpx.post(links, json={"url": "https://example.com/"}), 429)
 
 
@@ -185,7 +187,7 @@ def test_clicks_are_flushed_at_shutdown(
     service = start_service(SPITO_CLICK_FLUSH_SECONDS="60")
     link = create_link(http)
     for _ in range(3):
-        assert httpx.get(f"{service.url}/{link['id']}").status_code == 302
+        assert httpx.get(f"{service.url}/{link['id']}", headers=PERSON).status_code == 302
     assert http.get(f"/api/v1/links/{link['id']}").json()["clicks"] == 0
     assert service.stop(signal.SIGTERM) == 0
     assert http.get(f"/api/v1/links/{link['id']}").json()["clicks"] == 3
@@ -200,7 +202,8 @@ def test_two_workers_serve_then_drain_on_sigterm_exit_0_and_flush_clicks(
     clicks = 0
     while len(workers) < 2:
         assert clicks < 100, "one worker answered every connection"
-        response = httpx.get(f"{service.url}/{link['id']}")  # a new connection each time
+        # A new connection each time.
+        response = httpx.get(f"{service.url}/{link['id']}", headers=PERSON)
         assert response.status_code == 302
         workers.add(response.headers["x-request-id"].split("-")[0])  # per-process prefix
         clicks += 1
@@ -218,7 +221,7 @@ def test_kill_9_loses_no_click_older_than_one_flush_interval(
     service = start_service(SPITO_CLICK_FLUSH_SECONDS="1")
     link = create_link(http)
     for _ in range(3):
-        assert httpx.get(f"{service.url}/{link['id']}").status_code == 302
+        assert httpx.get(f"{service.url}/{link['id']}", headers=PERSON).status_code == 302
     time.sleep(2.5)  # more than one flush interval
     service.stop(signal.SIGKILL)
     assert http.get(f"/api/v1/links/{link['id']}").json()["clicks"] == 3

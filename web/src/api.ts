@@ -52,6 +52,24 @@ export interface Paste {
   burn_after_reading: boolean;
 }
 
+export interface Link {
+  id: string;
+  url: string;
+  created_at: number;
+  expires_at: number | null;
+  clicks: number;
+  bot_fetches: number;
+  clicks_by_day: { date: string; clicks: number }[];
+}
+
+export const REPORT_REASONS = ["phishing", "malware", "spam", "illegal", "other"] as const;
+
+export interface NewReport {
+  id: string;
+  reason: (typeof REPORT_REASONS)[number];
+  details?: string;
+}
+
 export interface NewLink {
   url: string;
   slug?: string;
@@ -70,6 +88,12 @@ export const createLink = (link: NewLink): Promise<CreatedLink> =>
 
 export const createPaste = (paste: NewPaste): Promise<CreatedPaste> =>
   request("POST", "/api/v1/pastes", paste);
+
+export const getLink = (id: string): Promise<Link> =>
+  request("GET", `/api/v1/links/${encodeURIComponent(id)}`);
+
+export const reportItem = (report: NewReport): Promise<unknown> =>
+  request("POST", "/api/v1/reports", report);
 
 export const getPaste = (id: string): Promise<Paste> =>
   request("GET", `/api/v1/pastes/${encodeURIComponent(id)}`);

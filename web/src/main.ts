@@ -1,5 +1,5 @@
-// Spito's single-page app. Routes: "/" (shorten; "#paste" and "#mine" pick the other
-// sections) and "/p/{id}" (a paste). Only these two paths belong to the app; every other
+// Spito's single-page app. Routes: "/" (shorten; "#paste", "#mine" and "#report" pick the
+// other sections) and "/p/{id}" (a paste). Only these two paths belong to the app; every other
 // path on the host is a short link or the API.
 import "highlight.js/styles/github.css";
 import "./styles.css";
@@ -12,7 +12,7 @@ import { pageHeading } from "./ui";
 
 const main = document.querySelector<HTMLElement>("#main")!;
 const PASTE_PATH = /^\/p\/([A-Za-z0-9_-]+)\/?$/;
-const SECTIONS = ["shorten", "paste", "mine"] as const;
+const SECTIONS = ["shorten", "paste", "mine", "report"] as const;
 
 type Route =
   | { view: (typeof SECTIONS)[number] }
@@ -53,6 +53,11 @@ async function render(route: Route, moveFocus: boolean): Promise<void> {
     case "mine":
       document.title = "My links and pastes · Spito";
       minePage(main);
+      break;
+    case "report":
+      document.title = "Report a link or paste · Spito";
+      // Loaded when first wanted, as the QR encoder is: the home page's first load stays small.
+      (await import("./pages/report")).reportPage(main);
       break;
     case "shorten":
       document.title = "Spito · short links and pastes";

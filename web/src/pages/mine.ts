@@ -1,5 +1,5 @@
 // "My links and pastes": what this browser made, each with a delete button.
-import { ApiError, deleteItem } from "../api";
+import { ApiError, deleteItem, getLink } from "../api";
 import { el } from "../dom";
 import { explain } from "../errors";
 import { forgetMine, listMine, type MyItem } from "../store";
@@ -67,6 +67,7 @@ function row(item: MyItem): HTMLLIElement {
     ),
     remove,
   );
+  if (item.kind === "link") void showClicks(li, item.id);
   remove.addEventListener("click", async () => {
     if (!window.confirm(`Delete ${kindLabel.toLowerCase()} ${item.id}? This cannot be undone.`))
       return;
@@ -89,6 +90,16 @@ function row(item: MyItem): HTMLLIElement {
     }
   });
   return li;
+}
+
+/** Adds the link's clicks per day under its row; a link that is gone shows nothing. */
+async function showClicks(li: HTMLLIElement, id: string): Promise<void> {
+  try {
+    const [link, { clickChart }] = await Promise.all([getLink(id), import("../click-chart")]);
+    li.querySelector(".mine-text")?.append(clickChart(link));
+  } catch {
+    // Expired, deleted or unreachable: the row already says what is known.
+  }
 }
 
 function removeRow(li: HTMLLIElement, item: MyItem, message: string): void {

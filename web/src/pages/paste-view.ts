@@ -37,7 +37,7 @@ function askBeforeBurning(main: HTMLElement, paste: Paste): void {
       forgetMine(paste.id); // it no longer exists, so this browser stops listing it
       main.querySelector<HTMLElement>("h1")?.focus(); // the button that had focus is gone
     } catch (error) {
-      if (error instanceof ApiError && error.status === 404) showFailure(main, error);
+      if (error instanceof ApiError && [404, 410].includes(error.status)) showFailure(main, error);
       else problem.replaceChildren(alertBox(explain(error, []).message));
       open.disabled = false;
     }
@@ -103,8 +103,25 @@ function showPaste(main: HTMLElement, paste: Paste, burned: boolean): void {
       el("pre", { class: "paste-code", tabindex: "0", "aria-label": "Paste content" }, code),
     ),
     status,
+    // A burned paste is gone already: there is nothing left to report.
+    burned ? null : reportDetails(paste.id),
   );
   void highlight(code, codeBlockElements, content, paste.syntax, status);
+}
+
+/** "Report this paste": the form is loaded the first time the reader opens it. */
+function reportDetails(id: string): HTMLDetailsElement {
+  const details = el(
+    "details",
+    { class: "report-details" },
+    el("summary", {}, "Report this paste"),
+  );
+  details.addEventListener(
+    "toggle",
+    async () => details.append((await import("./report")).reportForm(id)),
+    { once: true },
+  );
+  return details;
 }
 
 async function highlight(
@@ -136,7 +153,16 @@ const nextFrame = (): Promise<void> =>
   new Promise((resolve) => requestAnimationFrame(() => resolve()));
 
 function showFailure(main: HTMLElement, error: unknown): void {
-  if (error instanceof ApiError && error.status === 404) {
+  if (error instanceof ApiError && error.status === 410) {
+    // Held after reports, or taken down: the service's detail says which and why.
+    const held = error.problem.type === "urn:spito:problem:held";
+    main.replaceChildren(
+      pageHeading(held ? "This paste is held for review" : "This paste was removed"),
+      el("p", {}, error.problem.detail ?? "It was removed by Spito's operators."),
+      el("p", {}, "Its content is kept for Spito's operators and is not shown to anyone."),
+      el("p", {}, el("a", { href: "/#paste" }, "Create a new paste")),
+    );
+  } else if (error instanceof ApiError && error.status === 404) {
     main.replaceChildren(
       pageHeading("This paste is gone"),
       el(

@@ -1,0 +1,67 @@
+"""An alarm on items held after reports: operators hear of them without polling spito-admin.
+
+The service writes one log line with the message `HELD_LOG_MESSAGE` each time reports hold an
+item (service/reports_api.py); a metric filter on the service's log group counts them as
+`Spito/ItemsHeld`, and the alarm tells the alarm topic when an hour holds at least
+`held_per_hour` of them, and again when an hour passes without any. A held item stays offline
+until an operator decides (docs/OPERATIONS.md#abuse), so the alarm asks for a review, not for a
+fix. Metric filters publish only when a log event matches; hours without one have no data,
+which counts as "not breaching":
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/MonitoringLogData.html
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+# The service's log line, as service/reports_api.py writes it (its test reads the real line).
+HELD_LOG_MESSAGE = "item held after reports"
+NAMESPACE = "Spito"
+METRIC_NAME = "ItemsHeld"
+
+
+class HeldItemsAlarm(Construct):
+    """The metric filter counting held items, and the alarm on their count per hour."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        log_group: logs.ILogGroup,
+        topic: sns.ITopic,
+        held_per_hour: int = 1,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if held_per_hour < 1:
+            raise ValueError(f"held_per_hour={held_per_hour}: use 1 or more held items per hour")
+        metric_filter = logs.MetricFilter(
+            self,
+            "HeldItems",
+            log_group=log_group,
+            metric_namespace=NAMESPACE,
+            metric_name=METRIC_NAME,
+            filter_pattern=logs.FilterPattern.string_value("$.message", "=", HELD_LOG_MESSAGE),
+            metric_value="1",
+        )
+        self.alarm = cloudwatch.Alarm(
+            self,
+            "Alarm",
+            metric=metric_filter.metric(statistic="Sum", period=Duration.hours(1)),
+            threshold=held_per_hour,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=(
+                f"Spito: {held_per_hour} or more items held after reports in an hour; review "
+                "them with spito-admin reports --pending (docs/OPERATIONS.md#abuse)"
+            ),
+        )
+        self.alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
+        self.alarm.add_ok_action(cloudwatch_actions.SnsAction(topic))

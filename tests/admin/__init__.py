@@ -1,0 +1,1 @@
+"""spito-admin, run end to end against the local stack."""
