@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import time
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -240,9 +239,3 @@ def test_a_stage_needs_the_repositorys_folder(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "run spito-admin from the repository's folder" in result.stderr
-
-
-def test_spito_admin_is_a_console_script_of_the_project() -> None:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert project["project"]["scripts"] == {"spito-admin": "spito_admin.cli:main"}
-    assert "spito_admin" in project["tool"]["setuptools"]["packages"]
