@@ -35,6 +35,8 @@ from service.core import (
     WrongTokenError,
 )
 from service.cross_site import CrossSiteGuard, own_origins
+from service.deployment_hosts import DeploymentHosts, ssm_parameter_reader
+from service.edge_caching import never_cached_unless_marked
 from service.hot_cache import RedirectCache
 from service.problems import Problem, not_found
 from service.ratelimit import RateLimiter
@@ -68,6 +70,13 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         ttl_seconds=settings.cache_ttl_seconds, max_entries=settings.cache_max_entries
     )
     clicks = ClickCounter(table.add_clicks)
+    deployment_hosts = (
+        DeploymentHosts(
+            ssm_parameter_reader(aws.ssm_client(settings), settings.public_hosts_parameter)
+        )
+        if settings.public_hosts_parameter
+        else None
+    )
     api = Api(
         settings=settings,
         spito=Spito(settings, table, blobs),
@@ -76,6 +85,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         limiter=RateLimiter(
             per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
         ),
+        deployment_hosts=deployment_hosts,
     )
 
     @contextlib.asynccontextmanager
@@ -87,6 +97,10 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             asyncio.create_task(clicks.run(settings.click_flush_seconds)),
             asyncio.create_task(_flush_logs_periodically()),
         ]
+        if deployment_hosts is not None:
+            tasks.append(
+                asyncio.create_task(deployment_hosts.run(settings.public_hosts_refresh_seconds))
+            )
         yield
         for task in tasks:
             task.cancel()
@@ -127,8 +141,11 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     # A path with a trailing slash is another path: 404, not a redirect to a guess.
     starlette.router.redirect_slashes = False
     guarded = CrossSiteGuard(starlette, trusted_origins=own_origins(settings))
-    # Compression outside the pages, so an HTML error page is compressed like any answer.
-    return SpitoApp(compressed(VisitorPages(guarded)), cache=cache, clicks=clicks)
+    # Compression outside the pages, so an HTML error page is compressed like any answer; the
+    # cached redirects of SpitoApp's fast path carry their own no-store (service/hot_cache.py).
+    return SpitoApp(
+        never_cached_unless_marked(compressed(VisitorPages(guarded))), cache=cache, clicks=clicks
+    )
 
 
 class SpitoApp:
