@@ -48,10 +48,12 @@ ORIGIN_FAILURE_STATUSES = (502, 504)
 # recovered fleet is seen within seconds, yet a storm of retries during an outage reaches the
 # ALB at most once per 5 s per edge and path ("Error caching minimum TTL", same guide).
 ORIGIN_FAILURE_CACHING = Duration.seconds(5)
-# The API behaviours' cache policy exists so CloudFront may compress: it compresses only what a
-# cache policy lets it cache, with Accept-Encoding normalized into the cache key by
-# EnableAcceptEncodingGzip/Brotli ("Serve compressed files", CloudFront Developer Guide), and
-# that needs a TTL above 0 ("Understand cache policies": all three at 0 disables caching). The
+# The API behaviours' cache policy exists for compression: with EnableAcceptEncodingGzip/Brotli
+# CloudFront normalizes the viewer's Accept-Encoding into the cache key and sends it to the
+# origin (API reference, ParametersInCacheKeyAndForwardedToOrigin), so the service's gzip
+# (service/compression.py) reaches viewers, and CloudFront compresses only behind such a policy
+# ("Serve compressed files", CloudFront Developer Guide). The flags need a TTL above 0
+# ("Understand cache policies": all three at 0 disables caching). The
 # service decides: the default TTL (for an answer without Cache-Control) is 0, and it marks
 # every answer no-store (service/edge_caching.py), which CloudFront honours with a minimum TTL of
 # 0 ("Manage how long content stays in the cache"). The maximum only bounds an answer the service
