@@ -48,6 +48,23 @@ ORIGIN_FAILURE_STATUSES = (502, 504)
 # recovered fleet is seen within seconds, yet a storm of retries during an outage reaches the
 # ALB at most once per 5 s per edge and path ("Error caching minimum TTL", same guide).
 ORIGIN_FAILURE_CACHING = Duration.seconds(5)
+# The API behaviours' cache policy exists for compression: with EnableAcceptEncodingGzip/Brotli
+# CloudFront normalizes the viewer's Accept-Encoding into the cache key and sends it to the
+# origin (API reference, ParametersInCacheKeyAndForwardedToOrigin), so the service's gzip
+# (service/compression.py) reaches viewers, and CloudFront compresses only behind such a policy
+# ("Serve compressed files", CloudFront Developer Guide). The flags need a TTL above 0
+# ("Understand cache policies": all three at 0 disables caching). The
+# service decides: the default TTL (for an answer without Cache-Control) is 0, and it marks
+# every answer no-store (service/edge_caching.py), which CloudFront honours with a minimum TTL of
+# 0 ("Manage how long content stays in the cache"). The maximum only bounds an answer the service
+# would one day mark cacheable, to the 30 s within which Spito promises deletes and expiry.
+API_MAX_TTL = Duration.seconds(30)
+# What a GET answer of the service varies by, besides the path and the query string (all of it in
+# the key): the Host (its URLs and own names), Accept (an HTML page or problem JSON) and the
+# delete token (a link's stats). Whatever CloudFront keeps, even an error kept for the error
+# caching minimum TTL whatever the service says ("Control how long CloudFront caches errors":
+# no-store is honoured only on 404, 410, 414 and 501), is then served only to the same request.
+API_CACHE_KEY_HEADERS = ("Host", "Accept", "X-Delete-Token")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,13 +92,16 @@ class EdgeDistribution(Construct):
     the edge route every path the same way. Web app behaviours are cached (the files' own
     Cache-Control decides); those of routes with `spa_fallback` run the SPA fallback CloudFront
     Function, the others serve files as named ("/" is the default root object). API behaviours
-    cache nothing, allow every method, forward the viewer's Host, scheme, query string and the
-    headers the service reads (`infra.routing.API_FORWARDED_HEADERS`). Every response gets the
+    cache only what the service marks cacheable (nothing: it says no-store) with Accept-Encoding
+    normalized into the key so CloudFront compresses, allow every method, forward the viewer's
+    Host, scheme, query string and the headers the service reads
+    (`infra.routing.API_FORWARDED_HEADERS`). Every response gets the
     security headers of `infra.edge_headers`. Viewers get HTTPS only (HTTP redirects),
     TLSv1.2_2021 at least, HTTP/2 and HTTP/3, IPv6; standard logs go to `log_bucket`.
 
     Attributes: `distribution`, `spa_fallback` (None when no route falls back),
-    `response_headers_policy`, `spa_cache_policy`, `api_origin_request_policy`.
+    `response_headers_policy`, `spa_cache_policy`, `api_cache_policy`,
+    `api_origin_request_policy`.
     """
 
     def __init__(
@@ -107,6 +127,19 @@ class EdgeDistribution(Construct):
             min_ttl=Duration.seconds(0),
             default_ttl=Duration.days(1),
             max_ttl=ONE_YEAR,
+            enable_accept_encoding_gzip=True,
+            enable_accept_encoding_brotli=True,
+        )
+        self.api_cache_policy = cloudfront.CachePolicy(
+            self,
+            "ApiCachePolicy",
+            comment="Spito API: the service's Cache-Control decides (no-store); compressed",
+            min_ttl=Duration.seconds(0),
+            default_ttl=Duration.seconds(0),
+            max_ttl=API_MAX_TTL,
+            header_behavior=cloudfront.CacheHeaderBehavior.allow_list(*API_CACHE_KEY_HEADERS),
+            query_string_behavior=cloudfront.CacheQueryStringBehavior.all(),
+            cookie_behavior=cloudfront.CacheCookieBehavior.none(),
             enable_accept_encoding_gzip=True,
             enable_accept_encoding_brotli=True,
         )
@@ -177,7 +210,7 @@ class EdgeDistribution(Construct):
                 "viewer_protocol_policy": cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 "allowed_methods": cloudfront.AllowedMethods.ALLOW_ALL,
                 "cached_methods": cloudfront.CachedMethods.CACHE_GET_HEAD,
-                "cache_policy": cloudfront.CachePolicy.CACHING_DISABLED,
+                "cache_policy": self.api_cache_policy,
                 "origin_request_policy": self.api_origin_request_policy,
                 "response_headers_policy": self.response_headers_policy,
                 "compress": True,

@@ -19,6 +19,7 @@ from service.blocklist import Blocklist
 from service.bots import user_agent
 from service.clicks import ClickCounter, clicks_by_day
 from service.core import Created, Spito
+from service.deployment_hosts import DeploymentHosts
 from service.hot_cache import NO_CACHE, NO_STORE, RedirectCache
 from service.openapi import openapi_document
 from service.problems import Problem, not_found
@@ -75,12 +76,14 @@ class Api:
         clicks: ClickCounter,
         limiter: RateLimiter,
         blocklist: Blocklist,
+        deployment_hosts: DeploymentHosts | None = None,
     ) -> None:
         self._settings = settings
         self._spito = spito
         self._cache = cache
         self._clicks = clicks
         self._limiter = limiter
+        self._deployment_hosts = deployment_hosts
         self._large_bodies = bodies.LargeBodySlots(
             slots=LARGE_BODY_SLOTS, wait_seconds=LARGE_BODY_WAIT_SECONDS
         )
@@ -103,6 +106,12 @@ class Api:
             Route("/{id}/raw", self.raw, methods=["GET"]),
         ]
 
+    def _own_hosts(self, request: Request) -> frozenset[str]:
+        """Every name Spito answers to: configured, of this request, and published once deployed
+        (the last set read in the background: no storage call here)."""
+        published = self._deployment_hosts.current if self._deployment_hosts else frozenset()
+        return own_hosts(request, self._settings) | published
+
     # Probes and documents
 
     async def healthz(self, request: Request) -> Response:
@@ -123,7 +132,7 @@ class Api:
         document = await bodies.read_json_object(request, LINK_BODY_LIMIT, LINK_FIELDS)
         url = bodies.field(document, "url", str, required=True) or ""
         slug = bodies.field(document, "slug", str)
-        url = normalize_target_url(url, refused_hosts=own_hosts(request, self._settings))
+        url = normalize_target_url(url, refused_hosts=self._own_hosts(request))
         if self._blocklist.blocks(url):
             raise InvalidInputError(
                 "url", "leads to a blocked domain (listed as harmful); it cannot be shortened"

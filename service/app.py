@@ -38,6 +38,8 @@ from service.core import (
     WrongTokenError,
 )
 from service.cross_site import CrossSiteGuard, own_origins
+from service.deployment_hosts import DeploymentHosts, ssm_parameter_reader
+from service.edge_caching import never_cached_unless_marked
 from service.hot_cache import RedirectCache
 from service.moderation import Moderation
 from service.problems import Problem, not_found
@@ -82,6 +84,13 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     spito = Spito(settings, table, blobs)
     moderation = Moderation(dynamodb, settings.table)
     blocklist = Blocklist(moderation, on_change=cache.clear)
+    deployment_hosts = (
+        DeploymentHosts(
+            ssm_parameter_reader(aws.ssm_client(settings), settings.public_hosts_parameter)
+        )
+        if settings.public_hosts_parameter
+        else None
+    )
     api = Api(
         settings=settings,
         spito=spito,
@@ -91,6 +100,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
         ),
         blocklist=blocklist,
+        deployment_hosts=deployment_hosts,
     )
 
     @contextlib.asynccontextmanager
@@ -106,6 +116,10 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             asyncio.create_task(_flush_logs_periodically()),
             asyncio.create_task(blocklist.run(settings.blocklist_refresh_seconds)),
         ]
+        if deployment_hosts is not None:
+            tasks.append(
+                asyncio.create_task(deployment_hosts.run(settings.public_hosts_refresh_seconds))
+            )
         yield
         for task in tasks:
             task.cancel()
@@ -157,8 +171,11 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     # A path with a trailing slash is another path: 404, not a redirect to a guess.
     starlette.router.redirect_slashes = False
     guarded = CrossSiteGuard(starlette, trusted_origins=own_origins(settings))
-    # Compression outside the pages, so an HTML error page is compressed like any answer.
-    return SpitoApp(compressed(VisitorPages(guarded)), cache=cache, clicks=clicks)
+    # Compression outside the pages, so an HTML error page is compressed like any answer; the
+    # cached redirects of SpitoApp's fast path carry their own no-store (service/hot_cache.py).
+    return SpitoApp(
+        never_cached_unless_marked(compressed(VisitorPages(guarded))), cache=cache, clicks=clicks
+    )
 
 
 class SpitoApp:

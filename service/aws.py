@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -43,6 +43,13 @@ def s3_client(settings: Settings) -> S3Client:
     addressing = {"addressing_style": "path"} if settings.s3_endpoint else {}
     return boto3.session.Session().client(
         "s3", endpoint_url=settings.s3_endpoint, config=_config(settings, s3=addressing)
+    )
+
+
+def ssm_client(settings: Settings) -> Any:
+    """An SSM client (boto3's stubs for SSM are not installed: callers type the calls they use)."""
+    return boto3.session.Session().client(
+        "ssm", endpoint_url=settings.ssm_endpoint, config=_config(settings)
     )
 
 

@@ -8,6 +8,7 @@ failing on the first request.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
@@ -28,6 +29,7 @@ DYNAMODB_INLINE_CEILING_BYTES = 64 * KIB
 MAX_DRAIN_SECONDS = 30
 # Cached redirects must honour deletes and expiry within this bound.
 MAX_CACHE_TTL_SECONDS = 30.0
+MAX_PARAMETER_NAME = 1011  # Parameter Store's limit for a name with its hierarchy
 
 
 class SettingsError(ValueError):
@@ -53,6 +55,9 @@ class Settings:
     # Public identity
     public_url: str | None
     public_hosts: frozenset[str]
+    public_hosts_parameter: str | None
+    public_hosts_refresh_seconds: float
+    ssm_endpoint: str | None
     client_ip_position: int
     # Pastes
     paste_max_bytes: int
@@ -105,7 +110,24 @@ class Settings:
                 "SPITO_PUBLIC_URL", _public_url, None, "an origin like https://spito.example.com"
             ),
             public_hosts=reader.get(
-                "SPITO_PUBLIC_HOSTS", _host_set, frozenset(), "host names separated by commas"
+                "SPITO_PUBLIC_HOSTS", host_set, frozenset(), "host names separated by commas"
+            ),
+            # More of Spito's own names, which only exist once deployed (the distribution's),
+            # read from this SSM parameter at start and then periodically (infra/public_hosts.py).
+            public_hosts_parameter=reader.get(
+                "SPITO_PUBLIC_HOSTS_PARAMETER",
+                _parameter_name,
+                None,
+                "an SSM parameter name like /spito/prod/public-hosts",
+            ),
+            public_hosts_refresh_seconds=reader.get(
+                "SPITO_PUBLIC_HOSTS_REFRESH_SECONDS",
+                _float_between(0.1, 3600),
+                300.0,
+                "seconds 0.1-3600",
+            ),
+            ssm_endpoint=reader.get(
+                "SPITO_SSM_ENDPOINT", _http_url, None, "http://127.0.0.1:PORT (local only)"
             ),
             client_ip_position=reader.get(
                 "SPITO_CLIENT_IP_POSITION",
@@ -299,7 +321,15 @@ def _public_url(raw: str) -> str:
     return url
 
 
-def _host_set(raw: str) -> frozenset[str]:
+def _parameter_name(raw: str) -> str:
+    # Parameter Store's rules for a name in a hierarchy ("Creating Parameter Store parameters").
+    if not re.fullmatch(r"(/[A-Za-z0-9_.-]+)+", raw) or len(raw) > MAX_PARAMETER_NAME:
+        raise ValueError("must be a path of letters, digits and _.- separated by /")
+    return raw
+
+
+def host_set(raw: str) -> frozenset[str]:
+    """Host names separated by commas, in lower case without a trailing dot."""
     hosts = frozenset(host.strip().lower().rstrip(".") for host in raw.split(",") if host.strip())
     if any(not host or "/" in host or any(c.isspace() for c in host) for host in hosts):
         raise ValueError("must be bare host names like spito.example.com")

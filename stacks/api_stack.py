@@ -17,6 +17,7 @@ from infra.api_fleet import SERVICE_DIR, ApiFleet
 from infra.certificates import domain_names
 from infra.config import SpitoConfig, origin_plan, pinned_ami
 from infra.monitoring import AlarmTopic, FleetAlarms
+from infra.public_hosts import ENVIRONMENT_VARIABLE, allow_reading_public_hosts, parameter_name
 from infra.service_bundle import wheelhouse_dir
 from stacks.base import SpitoStack
 from stacks.conversions import removal_policy, retention
@@ -36,6 +37,9 @@ def service_settings(config: SpitoConfig) -> dict[str, str]:
         "SPITO_LINK_EXPIRES_DEFAULT_SECONDS": str(limits.link_expires_default_days * DAY_SECONDS),
         "SPITO_PASTE_EXPIRES_DEFAULT_SECONDS": str(limits.paste_expires_default_days * DAY_SECONDS),
         **public_host_environment(config),
+        # The distribution's own name, written by the Edge stack after this one (a reference
+        # would be a cycle): the service reads it at run time (infra/public_hosts.py).
+        ENVIRONMENT_VARIABLE: parameter_name(config.stage),
     }
 
 
@@ -113,6 +117,7 @@ class ApiStack(SpitoStack):
             service_dir=service_dir,
             wheelhouse=wheelhouse_dir(fleet_config.architecture),
         )
+        allow_reading_public_hosts(self.fleet.role, stage=config.stage)
         self.load_balancer = self.fleet.load_balancer
         self.alarms = FleetAlarms(
             self,

@@ -23,6 +23,7 @@ from infra.distribution import (
     access_log_bucket,
 )
 from infra.dns import DistributionAliases, hosted_zone
+from infra.public_hosts import PublicHostsParameter
 from infra.static_site import SpaBucket, SpaDeployment
 from infra.vpc_origin import PrivateApiOrigin
 from stacks.base import SpitoStack
@@ -132,6 +133,16 @@ class EdgeStack(SpitoStack):
                 names=domain.host_names,
                 distribution=self.distribution,
             )
+        # The fleet learns every name Spito answers to from here (infra/public_hosts.py).
+        PublicHostsParameter(
+            self,
+            "PublicHosts",
+            stage=config.stage,
+            hosts=[
+                self.distribution.distribution_domain_name,
+                *(domain.host_names if domain is not None else ()),
+            ],
+        )
         self.public_url = (
             f"https://{domain.name if domain else self.distribution.distribution_domain_name}"
         )

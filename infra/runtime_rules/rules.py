@@ -397,6 +397,62 @@ def cache_behaviors_within_quota(assembly: Assembly, template: Template) -> Iter
             )
 
 
+# The managed policy "CachingDisabled": all TTLs 0, nothing in the cache key.
+CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+TTL_KEYS = ("MinTTL", "DefaultTTL", "MaxTTL")
+
+
+def _behaviours(config: Mapping[str, Json]) -> Iterator[tuple[str, Mapping[str, Json]]]:
+    yield (
+        "Properties/DistributionConfig/DefaultCacheBehavior",
+        config.get("DefaultCacheBehavior", {}),
+    )
+    for index, behaviour in enumerate(as_list(config.get("CacheBehaviors"))):
+        yield f"Properties/DistributionConfig/CacheBehaviors/{index}", behaviour
+
+
+def _lets_cloudfront_compress(assembly: Assembly, template: Template, policy_id: Json) -> bool:
+    """Whether the cache policy `policy_id` caches and keys on a normalized Accept-Encoding.
+
+    A policy id CloudFront manages, other than CachingDisabled, is taken as allowing it.
+    """
+    if policy_id == CACHING_DISABLED_POLICY_ID:
+        return False
+    target = assembly.referenced_resource(template, policy_id)
+    if target is None:
+        return True
+    owner, logical_id = target
+    policy = owner.resources[logical_id]
+    if policy.get("Type") != "AWS::CloudFront::CachePolicy":
+        return True
+    config = policy.get("Properties", {}).get("CachePolicyConfig", {})
+    key = config.get("ParametersInCacheKeyAndForwardedToOrigin", {})
+    caches = any(config.get(ttl) not in (0, "0", None) for ttl in TTL_KEYS)
+    return caches and key.get("EnableAcceptEncodingGzip") is True
+
+
+def compressed_behaviour_can_compress(assembly: Assembly, template: Template) -> Iterator[Finding]:
+    for logical_id, distribution in template.of_type("AWS::CloudFront::Distribution"):
+        config = distribution.get("Properties", {}).get("DistributionConfig", {})
+        for location, behaviour in _behaviours(config):
+            if behaviour.get("Compress") is not True:
+                continue
+            if _lets_cloudfront_compress(assembly, template, behaviour.get("CachePolicyId")):
+                continue
+            pattern = behaviour.get("PathPattern", "the default behaviour")
+            yield template.finding(
+                "CompressedBehaviourCanCompress",
+                logical_id,
+                location,
+                f"{logical_id}: {pattern} asks CloudFront to compress, but its cache policy "
+                "caches nothing or leaves Accept-Encoding out of the cache key; CloudFront then "
+                "never compresses, and every answer crosses the internet at full size.",
+                "Use a cache policy with EnableAcceptEncodingGzip (and Brotli) and a TTL above "
+                "0 (a default TTL of 0 still caches only what the origin marks cacheable), or "
+                "have the origin compress and set Compress to false.",
+            )
+
+
 RULES = (
     Rule(
         "PrincipalMustExist",
@@ -468,5 +524,12 @@ RULES = (
         "A CloudFront distribution has at most 75 cache behaviours (default quota).",
         "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html",
         cache_behaviors_within_quota,
+    ),
+    Rule(
+        "CompressedBehaviourCanCompress",
+        "A behaviour with Compress on has a cache policy that caches and puts a normalized "
+        "Accept-Encoding in the cache key (CloudFront compresses nothing else).",
+        "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/ServingCompressedFiles.html",
+        compressed_behaviour_can_compress,
     ),
 )

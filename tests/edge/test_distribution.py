@@ -26,7 +26,6 @@ from tests.edge.templates import (
 )
 
 EDGE_STACKS = ["Spito-dev-Edge", "Spito-prod-Edge"]
-CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # AWS managed cache policy id
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
 
 
@@ -72,13 +71,25 @@ def test_cloudfront_sends_each_path_of_the_table_to_its_origin(
     assert behaviour_for(edge, case.path)["TargetOriginId"] == origin_id(edge, case.origin)
 
 
-def test_api_behaviours_cache_nothing_allow_every_method_and_run_no_function(
+def _cache_policy(edge: Template, name: str) -> str:
+    """The logical id of the distribution's cache policy `name` ("Spa" or "Api")."""
+    (policy_id,) = [
+        logical
+        for logical in edge.find_resources("AWS::CloudFront::CachePolicy")
+        if f"{name}CachePolicy" in logical
+    ]
+    return policy_id
+
+
+def test_api_behaviours_use_the_api_cache_policy_allow_every_method_and_run_no_function(
     edge: Template,
 ) -> None:
+    # Not CachingDisabled, behind which CloudFront neither compresses nor forwards
+    # Accept-Encoding; what the API policy caches: tests/infra/test_edge_caching_and_hosts.py.
     api = _behaviours(
         edge,
         Origin.API,
-        CachePolicyId=CACHING_DISABLED,
+        CachePolicyId={"Ref": _cache_policy(edge, "Api")},
         AllowedMethods=ALL_METHODS,
         FunctionAssociations=Match.absent(),
     )
@@ -230,21 +241,12 @@ def test_spa_behaviours_allow_only_reads(edge: Template) -> None:
 
 
 def test_spa_cache_lets_the_files_cache_control_decide(edge: Template) -> None:
-    policy_id = logical_id(edge, "AWS::CloudFront::CachePolicy")
-    edge.has_resource_properties(
-        "AWS::CloudFront::CachePolicy",
-        {
-            "CachePolicyConfig": Match.object_like(
-                {
-                    "MinTTL": 0,  # index.html's no-cache is honoured
-                    "MaxTTL": 365 * 24 * 3600,  # hashed assets' one year is honoured
-                    "ParametersInCacheKeyAndForwardedToOrigin": Match.object_like(
-                        {"EnableAcceptEncodingGzip": True, "EnableAcceptEncodingBrotli": True}
-                    ),
-                }
-            )
-        },
-    )
+    policy_id = _cache_policy(edge, "Spa")
+    config = edge.to_json()["Resources"][policy_id]["Properties"]["CachePolicyConfig"]
+    assert config["MinTTL"] == 0  # index.html's no-cache is honoured
+    assert config["MaxTTL"] == 365 * 24 * 3600  # hashed assets' one year is honoured
+    key = config["ParametersInCacheKeyAndForwardedToOrigin"]
+    assert (key["EnableAcceptEncodingGzip"], key["EnableAcceptEncodingBrotli"]) == (True, True)
     spa = _behaviours(edge, Origin.SPA, CachePolicyId={"Ref": policy_id})
     _has_distribution(
         edge,

@@ -175,6 +175,8 @@ def _storage_lines(local_stack: LocalStack) -> list[str]:
         f"SPITO_S3_ENDPOINT={local_stack.storage.s3_endpoint}",
         f"SPITO_TABLE={local_stack.storage.table}",
         f"SPITO_BUCKET={local_stack.storage.bucket}",
+        # No SSM here: the published host names are tested in tests/service/test_deployment_hosts.py
+        "SPITO_PUBLIC_HOSTS_PARAMETER=",
     ]
 
 

@@ -42,6 +42,7 @@ EXPECTED = {
     "ListenerRulesWithinQuota": "Bad-ListenerRulesWithinQuota/Listener",
     "CacheBehaviorsWithinQuota": "Bad-CacheBehaviorsWithinQuota/Distribution",
     "SnsToSqsDelivers": "Bad-SnsToSqsDelivers/Queue/Resource",
+    "CompressedBehaviourCanCompress": "Bad-CompressedBehaviourCanCompress/Distribution",
 }
 
 
@@ -115,10 +116,31 @@ def _load_balancer_logging_to(stack: Stack, bucket: Any) -> None:
     )
 
 
-def _distribution(stack: Stack, *, behaviours: int = 1, log_bucket: Any = None) -> None:
+def _distribution(
+    stack: Stack,
+    *,
+    behaviours: int = 1,
+    log_bucket: Any = None,
+    compressed_with: str | None = None,
+) -> None:
+    """A distribution with `behaviours` behaviours behind CachingDisabled, none compressed; with
+    `compressed_with` (a cache policy id), one more, compressed, behind that policy."""
     from aws_cdk import aws_cloudfront as cloudfront
 
     config = cloudfront.CfnDistribution
+    compressed = (
+        [
+            config.CacheBehaviorProperty(
+                path_pattern="/api/*",
+                target_origin_id="web",
+                viewer_protocol_policy="redirect-to-https",
+                cache_policy_id=compressed_with,
+                compress=True,
+            )
+        ]
+        if compressed_with is not None
+        else []
+    )
     cloudfront.CfnDistribution(
         stack,
         "Distribution",
@@ -146,12 +168,30 @@ def _distribution(stack: Stack, *, behaviours: int = 1, log_bucket: Any = None) 
                     cache_policy_id="4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
                 )
                 for n in range(behaviours)
-            ],
+            ]
+            + compressed,
             logging=config.LoggingProperty(bucket=log_bucket.attr_regional_domain_name)
             if log_bucket is not None
             else None,
         ),
     )
+
+
+def _compressing_cache_policy(stack: Stack) -> str:
+    """The id of a cache policy as Spito's API behaviours have: caches only what the origin
+    marks cacheable, Accept-Encoding normalized into the key."""
+    from aws_cdk import Duration
+    from aws_cdk import aws_cloudfront as cloudfront
+
+    return cloudfront.CachePolicy(
+        stack,
+        "Compressing",
+        default_ttl=Duration.seconds(0),
+        min_ttl=Duration.seconds(0),
+        max_ttl=Duration.seconds(30),
+        enable_accept_encoding_gzip=True,
+        enable_accept_encoding_brotli=True,
+    ).cache_policy_id
 
 
 def _listener_with_rules(stack: Stack, count: int) -> None:
@@ -264,6 +304,11 @@ def _bad_app(outdir: Path) -> None:
     _listener_with_rules(_stack(application, "Bad-ListenerRulesWithinQuota"), 101)
     _distribution(_stack(application, "Bad-CacheBehaviorsWithinQuota", "us-east-1"), behaviours=76)
 
+    _distribution(
+        _stack(application, "Bad-CompressedBehaviourCanCompress", "us-east-1"),
+        compressed_with="4135ea2d-6df8-44a3-9df3-4b5a84be39ad",  # CachingDisabled
+    )
+
     stack = _stack(application, "Bad-SnsToSqsDelivers")
     queue = sqs.Queue(stack, "Queue")  # no queue policy: SNS may not send to it
     sns.Subscription(
@@ -317,6 +362,9 @@ def _good_app(outdir: Path) -> None:
         stack, behaviours=75, log_bucket=_log_bucket(stack, ownership="BucketOwnerPreferred")
     )
     _listener_with_rules(_stack(application, "Good-Listener"), 100)
+
+    stack = _stack(application, "Good-CompressedBehaviour", "us-east-1")
+    _distribution(stack, compressed_with=_compressing_cache_policy(stack))
 
     stack = _stack(application, "Good-SnsToSqs")
     queue = sqs.Queue(stack, "Queue", encryption=sqs.QueueEncryption.SQS_MANAGED)

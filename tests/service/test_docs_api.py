@@ -82,6 +82,7 @@ _WORDS: dict[str, object] = {
     "required": None,  # no default: start-up fails without it
     "AWS": None,  # no endpoint override
     "from the request": None,
+    "unset": None,  # an optional feature, off without it
     "none": frozenset(),
 }
 _UNITS = {"MiB": 1024 * 1024, "KiB": 1024, "year": 365 * 86400, "days": 86400}
