@@ -320,7 +320,14 @@ def _schemas(settings: Settings) -> dict[str, Any]:
         "properties": {
             "id": _ID_SCHEMA,
             "reason": {"type": "string", "enum": list(REPORT_REASONS)},
-            "details": _nullable({"type": "string", "maxLength": MAX_DETAILS_CHARS}),
+            # No control characters but tab and newline (operators read details in a terminal).
+            "details": _nullable(
+                {
+                    "type": "string",
+                    "maxLength": MAX_DETAILS_CHARS,
+                    "pattern": r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$",
+                }
+            ),
         },
     }
     return {

@@ -84,6 +84,20 @@ origin = PrivateApiOrigin(
         removal_policy=RemovalPolicy.DESTROY,
     ),
 )
+# The service marks every answer no-store and gzips it itself; a cache policy with Accept-Encoding
+# (which CachingDisabled never forwards) lets that reach viewers while CloudFront keeps nothing.
+# What a GET answer varies by is in the key, so a briefly kept error only meets the same request.
+api_cache = cloudfront.CachePolicy(
+    stack,
+    "ApiCache",
+    min_ttl=Duration.seconds(0),
+    default_ttl=Duration.seconds(0),
+    max_ttl=Duration.seconds(30),
+    header_behavior=cloudfront.CacheHeaderBehavior.allow_list("Accept", "X-Delete-Token"),
+    query_string_behavior=cloudfront.CacheQueryStringBehavior.all(),
+    enable_accept_encoding_gzip=True,
+    enable_accept_encoding_brotli=True,
+)
 cdn = cloudfront.Distribution(
     stack,
     "Cdn",
@@ -91,7 +105,7 @@ cdn = cloudfront.Distribution(
         origin=origin.origin,
         viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
-        cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+        cache_policy=api_cache,
         origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
     ),
 )

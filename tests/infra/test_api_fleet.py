@@ -354,7 +354,7 @@ def test_instance_role_has_only_session_manager_and_the_data_access_policy(
     assert "Policies" not in role
 
 
-def test_instance_role_reads_exactly_its_asset_and_writes_exactly_its_log_group(
+def test_instance_role_reads_its_asset_and_hosts_parameter_and_writes_its_log_group(
     cdk_template: Templates,
 ) -> None:
     template = _api(cdk_template, "dev")
@@ -377,6 +377,8 @@ def test_instance_role_reads_exactly_its_asset_and_writes_exactly_its_log_group(
     assert grants == {
         ("logs:CreateLogStream", "logs:PutLogEvents"): {"Fn::GetAtt": [log_group, "Arn"]},
         ("cloudformation:SignalResource",): {"Ref": "AWS::StackId"},
+        # The one parameter the Edge stack publishes the stage's own names in (public_hosts.py).
+        ("ssm:GetParameter",): "arn:aws:ssm:eu-west-1:111111111111:parameter/spito/dev/public-hosts",
     }
 
 
