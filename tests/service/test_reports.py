@@ -172,3 +172,17 @@ def test_a_hold_names_every_reason_reported(service: ServiceProcess) -> None:
             )
         problem = assert_problem(client.get(f"/{link['id']}"), 410)
     assert "reported by several people (phishing, spam)" in problem["detail"]
+
+
+def test_addresses_of_one_ipv6_64_count_as_one_reporter(
+    service: ServiceProcess, aws_client: Callable[[str], Any], spito_table: str
+) -> None:
+    # One subscriber holds a whole /64 (RFC 6177): its addresses are one client, as for the
+    # rate limit, or it could hold any item alone by reporting from three of them.
+    with httpx.Client(base_url=service.url) as client:
+        link = create_link(client)
+        for client_address in ("2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3"):
+            response = _report(service.url, client_address, id=link["id"], reason="spam")
+            assert response.status_code == 202, response.text
+        assert client.get(f"/{link['id']}").status_code == 302
+    assert _stored(aws_client, spito_table, link["id"])["reports"] == {"N": "1"}
