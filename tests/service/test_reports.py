@@ -186,3 +186,16 @@ def test_addresses_of_one_ipv6_64_count_as_one_reporter(
             assert response.status_code == 202, response.text
         assert client.get(f"/{link['id']}").status_code == 302
     assert _stored(aws_client, spito_table, link["id"])["reports"] == {"N": "1"}
+
+
+def test_a_report_whose_details_escape_a_lone_surrogate_answers_400(http: httpx.Client) -> None:
+    # JSON's \ud800 decodes to a string no UTF-8 can hold: stored, it made spito-admin's
+    # `reports` and `show` die with UnicodeEncodeError for every report, not just this one.
+    link = create_link(http)
+    body = json.dumps({"id": link["id"], "reason": "spam", "details": "see \ud800 here"})
+    problem = assert_problem(
+        http.post("/api/v1/reports", content=body, headers={"Content-Type": "application/json"}),
+        400,
+    )
+    assert problem["field"] == "details"
+    assert problem["detail"] == "details must be valid UTF-8 text"
