@@ -16,8 +16,9 @@ under ids no link or paste can have (they start with `!`):
   as one item holds at most 400 KB.
 - `!audit/{epoch ms}/{random}`: one operator action (`kind` "audit"): who, what, when, why.
 
-A link or paste gains `reports` (distinct clients who reported it), `report_reasons` (the
-set of their reasons) and `removal` (held or taken down; service/removed.py says what visitors
+A link or paste gains `reports` (distinct clients who reported it since an operator last
+restored it: spito_admin/operations.py starts it again from 0), `report_reasons` (the set of
+their reasons) and `removal` (held or taken down; service/removed.py says what visitors
 see).
 https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html (400 KB items)
 """

@@ -199,3 +199,23 @@ def test_a_report_whose_details_escape_a_lone_surrogate_answers_400(http: httpx.
     )
     assert problem["field"] == "details"
     assert problem["detail"] == "details must be valid UTF-8 text"
+
+
+def test_after_a_restore_one_more_client_cannot_hold_the_item_again(
+    service: ServiceProcess, aws_client: Callable[[str], Any], spito_table: str
+) -> None:
+    # The operators reviewed the reports and chose to serve the item: a hold takes as many new
+    # clients as the first did, or any one client could undo the operators' decision alone.
+    with httpx.Client(base_url=service.url) as client:
+        link = create_link(client)
+        _hold(service.url, link["id"])
+        assert Operations(aws_client("dynamodb"), spito_table).restore(link["id"])
+        assert client.get(f"/{link['id']}").status_code == 302
+        assert _report(service.url, "192.0.2.200", id=link["id"], reason="spam").status_code == 202
+        assert client.get(f"/{link['id']}").status_code == 302
+        for client_address in ("192.0.2.201", "192.0.2.202"):
+            assert (
+                _report(service.url, client_address, id=link["id"], reason="spam").status_code
+                == 202
+            )
+        assert_problem(client.get(f"/{link['id']}"), 410)
