@@ -110,7 +110,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         )
         # Before the first request, so no link to a blocked domain redirects after a restart.
         with contextlib.suppress(StorageUnavailableError):
-            await asyncio.to_thread(blocklist.refresh)
+            await blocklist.refresh()
         tasks = [
             asyncio.create_task(clicks.run(settings.click_flush_seconds)),
             asyncio.create_task(_flush_logs_periodically()),

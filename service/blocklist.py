@@ -75,12 +75,20 @@ class Blocklist:
     def blocks(self, url: str) -> bool:
         return bool(self._domains) and is_blocked(host_of(url), self._domains)
 
-    def refresh(self) -> None:
-        """Re-read the list if its version changed (blocking: run it in a thread)."""
-        version = self._moderation.blocklist_version()
+    async def refresh(self) -> None:
+        """Re-read the list if its version changed.
+
+        The reads run in a thread; the new list and `on_change` (emptying the redirect cache)
+        take effect here, on the event loop. A redirect checks the list and caches itself on
+        the loop too, with no await between, so it cannot check the old list and then cache
+        itself after the cache was emptied; and the cache's dict is never changed from two
+        threads at once.
+        """
+        version = await asyncio.to_thread(self._moderation.blocklist_version)
         if version == self._version:
             return
-        self._domains = self._moderation.blocked_domains()
+        domains = await asyncio.to_thread(self._moderation.blocked_domains)
+        self._domains = domains
         self._version = version
         self._on_change()
 
@@ -88,7 +96,7 @@ class Blocklist:
         """Refresh now and then every `refresh_seconds` until cancelled."""
         while True:
             try:
-                await asyncio.to_thread(self.refresh)
+                await self.refresh()
             except StorageUnavailableError as error:
                 log.warning("blocklist not refreshed: %s", error)
             await asyncio.sleep(refresh_seconds)

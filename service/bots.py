@@ -96,12 +96,14 @@ class BotClassifier:
         return cls([*(entry["pattern"] for entry in CRAWLER_USER_AGENTS_DATA), *EXTRA_PATTERNS])
 
     def is_bot(self, user_agent: bytes) -> bool:
-        known = self._known.get(user_agent)
+        # Remembered by what is classified, not whole: MAX_REMEMBERED User-Agents of several KB
+        # each (one client can send them) would otherwise be hundreds of MB per worker.
+        classified = user_agent[:MAX_CLASSIFIED_CHARS]
+        known = self._known.get(classified)
         if known is not None:
             return known
-        text = user_agent[:MAX_CLASSIFIED_CHARS].decode("latin-1")  # HTTP header bytes
-        verdict = self._pattern.search(text) is not None
+        verdict = self._pattern.search(classified.decode("latin-1")) is not None  # header bytes
         if len(self._known) >= MAX_REMEMBERED:
             self._known = {b"": True}
-        self._known[user_agent] = verdict
+        self._known[classified] = verdict
         return verdict

@@ -7,7 +7,8 @@ under ids no link or paste can have (they start with `!`):
 
 - `!salt`: 32 random bytes made once, so every instance hashes a client the same way.
 - `!report/{item id}/{client hash}`: one client's report of one item (`kind` "report"). The
-  client hash is an HMAC of the client's address under the salt and the item id: the same
+  client hash is an HMAC of the client's address (an IPv6 one's /64, as the rate limit counts
+  it) under the salt and the item id: the same
   client reporting again writes the same id, and the conditional put counts it once; the
   address itself is never stored, and one client's reports of two items cannot be linked.
 - `!blocklist`: the blocklist's `version`, bumped by every change, so services re-read the
@@ -15,8 +16,9 @@ under ids no link or paste can have (they start with `!`):
   as one item holds at most 400 KB.
 - `!audit/{epoch ms}/{random}`: one operator action (`kind` "audit"): who, what, when, why.
 
-A link or paste gains `reports` (distinct clients who reported it), `report_reasons` (the
-set of their reasons) and `removal` (held or taken down; service/removed.py says what visitors
+A link or paste gains `reports` (distinct clients who reported it since an operator last
+restored it: spito_admin/operations.py starts it again from 0), `report_reasons` (the set of
+their reasons) and `removal` (held or taken down; service/removed.py says what visitors
 see).
 https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html (400 KB items)
 """
@@ -33,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from service.aws import error_code, storage_call
+from service.ratelimit import bucket_key
 from service.removed import HELD
 
 if TYPE_CHECKING:
@@ -79,8 +82,11 @@ class Moderation:
         Two writes, not a transaction (dynalite has none): a report whose count update fails
         is stored but uncounted, and the client's retry counts once more at most.
         """
+        # One client as the rate limit counts one (an IPv6 /64 is one subscriber's), or a client
+        # with a /64 could hold any item alone by reporting from several of its addresses.
+        client_key = bucket_key(client_address)
         client_hash = hmac.new(
-            self._client_salt(), f"{item_id}\n{client_address}".encode(), hashlib.sha256
+            self._client_salt(), f"{item_id}\n{client_key}".encode(), hashlib.sha256
         ).hexdigest()
         try:
             with storage_call("store report", expected=_condition_failed):

@@ -103,7 +103,10 @@ def _validate(item_id: str, reason: str, details: str) -> None:
         raise _invalid("reason", f"reason must be one of {', '.join(REPORT_REASONS)}")
     if len(details) > MAX_DETAILS_CHARS:
         raise _invalid("details", f"details must be at most {MAX_DETAILS_CHARS} characters")
-    # Operators read details in a terminal (spito-admin): no escape sequences reach it.
+    # Operators read details in a terminal (spito-admin): no escape sequences reach it, and
+    # no lone surrogate (a JSON \ud800 escape), which no terminal's UTF-8 can print.
+    if any(unicodedata.category(c) == "Cs" for c in details):
+        raise _invalid("details", "details must be valid UTF-8 text")
     if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in details):
         raise _invalid("details", "details must not contain control characters")
 

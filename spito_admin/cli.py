@@ -239,7 +239,8 @@ def _show(target: Target, args: argparse.Namespace) -> None:
         ]
     else:
         lines += [("size", f"{item['size']['N']} bytes"), ("syntax", item["syntax"]["S"])]
-    lines.append(("reported by", f"{item.get('reports', {'N': '0'})['N']} clients"))
+    reporters = item.get("reports", {"N": "0"})["N"]
+    lines.append(("reported by", f"{reporters} clients (since it was last restored)"))
     removal = item.get("removal", {}).get("M")
     if removal:
         state, reason = removal["state"]["S"], removal["reason"]["S"]

@@ -93,14 +93,19 @@ class Operations:
         return taken
 
     def restore(self, item_id: str) -> bool:
-        """Serve a held or taken-down item again; False if it was neither."""
+        """Serve a held or taken-down item again; False if it was neither.
+
+        Its report count starts again from 0: the reports so far were reviewed, and with the
+        count kept, one more client's report would hold the item again alone.
+        """
         try:
             with storage_call("restore item", expected=_condition_failed):
                 self._client.update_item(
                     TableName=self._table,
                     Key={"id": {"S": item_id}},
-                    UpdateExpression="REMOVE removal",
+                    UpdateExpression="REMOVE removal, report_reasons SET reports = :none",
                     ConditionExpression="attribute_exists(removal)",
+                    ExpressionAttributeValues={":none": {"N": "0"}},
                 )
         except ClientError:
             return False

@@ -3,6 +3,8 @@ redirect, honoured by cached redirects after a refresh, and never read on a cach
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -11,7 +13,8 @@ import httpx
 import pytest
 
 from devstack.stack import LocalStack, ServiceProcess
-from service.blocklist import is_blocked, normalize_domain
+from service.blocklist import Blocklist, is_blocked, normalize_domain
+from service.moderation import Moderation
 from spito_admin.operations import Operations
 from tests.service.helpers import BROWSER_USER_AGENT, assert_problem, create_link
 
@@ -98,3 +101,28 @@ def test_an_ip_address_blocks_only_itself() -> None:
     assert not is_blocked("10.192.0.2", frozenset({"0.2"}))
     assert is_blocked("x.y.example.org", frozenset({"example.org"}))
     assert not is_blocked("example.org", frozenset({"org"}))
+
+
+def test_a_change_empties_the_redirect_cache_on_the_event_loop_thread(
+    aws_client: Callable[[str], Any], spito_table: str, moderation: Operations
+) -> None:
+    # Redirects check the list and cache themselves on the event loop. Emptied from a worker
+    # thread, the cache could take a redirect checked against the old list just after it was
+    # emptied (a blocked link served from it until its TTL), or have an entry deleted under a
+    # lookup of the hot path (KeyError: a 500).
+    emptied_on: list[int] = []
+    blocklist = Blocklist(
+        Moderation(aws_client("dynamodb"), spito_table),
+        on_change=lambda: emptied_on.append(threading.get_ident()),
+    )
+    moderation.block(["thread.example"])
+
+    async def refresh_once() -> None:
+        task = asyncio.create_task(blocklist.run(3600))
+        while not emptied_on:
+            await asyncio.sleep(0.05)
+        task.cancel()
+
+    asyncio.run(asyncio.wait_for(refresh_once(), timeout=30))
+    assert emptied_on == [threading.get_ident()]
+    assert blocklist.blocks("https://a.thread.example/")

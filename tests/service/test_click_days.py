@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import time
+import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
@@ -175,3 +176,23 @@ def test_every_example_of_the_maintained_list_is_a_bot(classifier: BotClassifier
 @pytest.mark.parametrize("agent", PEOPLE)
 def test_browsers_are_people(classifier: BotClassifier, agent: str) -> None:
     assert not classifier.is_bot(agent.encode())
+
+
+def test_remembered_user_agents_hold_only_the_characters_classified() -> None:
+    # Every click's User-Agent is remembered (up to MAX_REMEMBERED): a client sending distinct
+    # User-Agents of several KB each must not make a worker keep them whole (hundreds of MB).
+    fresh = BotClassifier.maintained()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        for number in range(2000):
+            fresh.is_bot(b"Mozilla/5.0 %d " % number + b"x" * 16_000)
+        grown = sum(
+            stat.size_diff for stat in tracemalloc.take_snapshot().compare_to(before, "filename")
+        )
+    finally:
+        tracemalloc.stop()
+    # 2,000 x 16 KB kept whole is 32 MB; 2,000 x 512 characters is about 1 MB.
+    assert grown < 4 * 1024 * 1024
+    assert not fresh.is_bot(b"Mozilla/5.0 7 " + b"x" * 16_000)
+    assert fresh.is_bot(b"Mozilla/5.0 (compatible; Googlebot/2.1)" + b"x" * 16_000)

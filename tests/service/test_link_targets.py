@@ -159,6 +159,15 @@ def test_spellings_of_the_requests_own_host_are_refused(http: httpx.Client) -> N
         assert "Spito itself" in assert_problem(_create(http, url), 400)["detail"]
 
 
+def test_a_host_header_with_a_final_dot_still_names_spito_itself(http: httpx.Client) -> None:
+    # "spito.test." is the same name as "spito.test" (a fully qualified spelling browsers
+    # send as typed): the target's final dot is dropped, so the Host's must be too.
+    response = http.post(
+        "/api/v1/links", json={"url": "https://spito.test/x"}, headers={"Host": "Spito.Test."}
+    )
+    assert "Spito itself" in assert_problem(response, 400)["detail"]
+
+
 @pytest.mark.parametrize(
     "stored",
     [

@@ -172,3 +172,50 @@ def test_a_hold_names_every_reason_reported(service: ServiceProcess) -> None:
             )
         problem = assert_problem(client.get(f"/{link['id']}"), 410)
     assert "reported by several people (phishing, spam)" in problem["detail"]
+
+
+def test_addresses_of_one_ipv6_64_count_as_one_reporter(
+    service: ServiceProcess, aws_client: Callable[[str], Any], spito_table: str
+) -> None:
+    # One subscriber holds a whole /64 (RFC 6177): its addresses are one client, as for the
+    # rate limit, or it could hold any item alone by reporting from three of them.
+    with httpx.Client(base_url=service.url) as client:
+        link = create_link(client)
+        for client_address in ("2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3"):
+            response = _report(service.url, client_address, id=link["id"], reason="spam")
+            assert response.status_code == 202, response.text
+        assert client.get(f"/{link['id']}").status_code == 302
+    assert _stored(aws_client, spito_table, link["id"])["reports"] == {"N": "1"}
+
+
+def test_a_report_whose_details_escape_a_lone_surrogate_answers_400(http: httpx.Client) -> None:
+    # JSON's \ud800 decodes to a string no UTF-8 can hold: stored, it made spito-admin's
+    # `reports` and `show` die with UnicodeEncodeError for every report, not just this one.
+    link = create_link(http)
+    body = json.dumps({"id": link["id"], "reason": "spam", "details": "see \ud800 here"})
+    problem = assert_problem(
+        http.post("/api/v1/reports", content=body, headers={"Content-Type": "application/json"}),
+        400,
+    )
+    assert problem["field"] == "details"
+    assert problem["detail"] == "details must be valid UTF-8 text"
+
+
+def test_after_a_restore_one_more_client_cannot_hold_the_item_again(
+    service: ServiceProcess, aws_client: Callable[[str], Any], spito_table: str
+) -> None:
+    # The operators reviewed the reports and chose to serve the item: a hold takes as many new
+    # clients as the first did, or any one client could undo the operators' decision alone.
+    with httpx.Client(base_url=service.url) as client:
+        link = create_link(client)
+        _hold(service.url, link["id"])
+        assert Operations(aws_client("dynamodb"), spito_table).restore(link["id"])
+        assert client.get(f"/{link['id']}").status_code == 302
+        assert _report(service.url, "192.0.2.200", id=link["id"], reason="spam").status_code == 202
+        assert client.get(f"/{link['id']}").status_code == 302
+        for client_address in ("192.0.2.201", "192.0.2.202"):
+            assert (
+                _report(service.url, client_address, id=link["id"], reason="spam").status_code
+                == 202
+            )
+        assert_problem(client.get(f"/{link['id']}"), 410)
