@@ -378,7 +378,9 @@ def test_instance_role_reads_its_asset_and_hosts_parameter_and_writes_its_log_gr
         ("logs:CreateLogStream", "logs:PutLogEvents"): {"Fn::GetAtt": [log_group, "Arn"]},
         ("cloudformation:SignalResource",): {"Ref": "AWS::StackId"},
         # The one parameter the Edge stack publishes the stage's own names in (public_hosts.py).
-        ("ssm:GetParameter",): "arn:aws:ssm:eu-west-1:111111111111:parameter/spito/dev/public-hosts",
+        ("ssm:GetParameter",): (
+            "arn:aws:ssm:eu-west-1:111111111111:parameter/spito/dev/public-hosts"
+        ),
     }
 
 
