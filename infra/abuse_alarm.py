@@ -2,11 +2,11 @@
 
 The service writes one log line with the message `HELD_LOG_MESSAGE` each time reports hold an
 item (service/reports_api.py); a metric filter on the service's log group counts them as
-`Spito/ItemsHeld`, and the alarm tells the alarm topic when an hour holds at least
-`held_per_hour` of them, and again when an hour passes without any. A held item stays offline
-until an operator decides (docs/OPERATIONS.md#abuse), so the alarm asks for a review, not for a
-fix. Metric filters publish only when a log event matches; hours without one have no data,
-which counts as "not breaching":
+`ItemsHeld` in the stage's own namespace `Spito/<stage>`, and the alarm tells the alarm topic
+when an hour holds at least `held_per_hour` of them, and again when an hour passes without any.
+A held item stays offline until an operator decides (docs/OPERATIONS.md#abuse), so the alarm
+asks for a review, not for a fix. Metric filters publish only when a log event matches; hours
+without one have no data, which counts as "not breaching":
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/MonitoringLogData.html
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data
 """
@@ -26,26 +26,44 @@ NAMESPACE = "Spito"
 METRIC_NAME = "ItemsHeld"
 
 
+def metric_namespace(stage: str) -> str:
+    """`Spito/<stage>`: a metric is its namespace, name and dimensions within an account and
+    region, and a metric filter's dimensions are fields of the log event, not constants
+    (AWS::Logs::MetricFilter MetricTransformation, Dimensions: "The fields to use as dimensions";
+    CloudWatch Logs User Guide, "Publishing dimensions with metrics from values in JSON or
+    space-delimited log events"); so stages sharing an account and region keep their counts
+    apart by namespace, and one stage's held items never set off another's alarm."""
+    if not stage or not stage.replace("-", "").isalnum():
+        raise ValueError(f"HeldItemsAlarm: stage={stage!r} must be letters, digits and '-'")
+    return f"{NAMESPACE}/{stage}"
+
+
 class HeldItemsAlarm(Construct):
-    """The metric filter counting held items, and the alarm on their count per hour."""
+    """The metric filter counting held items, and the alarm on their count per hour.
+
+    Props (keyword-only): `stage` (names the metric's namespace), `log_group` (the service's),
+    `topic` (where the alarm goes), `held_per_hour` (1 or more).
+    """
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
+        stage: str,
         log_group: logs.ILogGroup,
         topic: sns.ITopic,
         held_per_hour: int = 1,
     ) -> None:
         super().__init__(scope, construct_id)
+        namespace = metric_namespace(stage)
         if held_per_hour < 1:
             raise ValueError(f"held_per_hour={held_per_hour}: use 1 or more held items per hour")
         metric_filter = logs.MetricFilter(
             self,
             "HeldItems",
             log_group=log_group,
-            metric_namespace=NAMESPACE,
+            metric_namespace=namespace,
             metric_name=METRIC_NAME,
             filter_pattern=logs.FilterPattern.string_value("$.message", "=", HELD_LOG_MESSAGE),
             metric_value="1",

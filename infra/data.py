@@ -23,6 +23,15 @@ S3_ACCESS_LOGS_BY_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPoli
 # (PointInTimeRecoverySpecification.RecoveryPeriodInDays, DynamoDB API Reference).
 RECOVERY_DAYS = 3
 MAX_RECOVERY_DAYS = 35
+# The item calls the API service makes on its table (service/table.py, service/moderation.py),
+# and nothing else: its access policy grants them, the VPC's DynamoDB endpoint admits them
+# (infra/network.py).
+SERVICE_TABLE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+)
 
 
 def deletes_its_objects(removal_policy: RemovalPolicy) -> bool:
@@ -179,12 +188,7 @@ class DataStore(Construct):
             description="Spito API: the items of its table, the objects of its blob bucket",
             statements=[
                 iam.PolicyStatement(
-                    actions=[
-                        "dynamodb:GetItem",
-                        "dynamodb:PutItem",
-                        "dynamodb:UpdateItem",
-                        "dynamodb:DeleteItem",
-                    ],
+                    actions=list(SERVICE_TABLE_ACTIONS),
                     resources=[self.table.table_arn],
                 ),
                 iam.PolicyStatement(

@@ -15,6 +15,7 @@ from .cdk_providers import skip_provider_function_checks
 from .cfn_lint import ignore_check
 from .checkov import skip_check
 from .config import PRIVATE_SUBNET_PREFIX, PUBLIC_SUBNET_PREFIX, InterfaceEndpointName
+from .data import SERVICE_TABLE_ACTIONS
 from .nag import acknowledge
 from .props import PropError
 from .zoned_stack import zones_need_a_lookup
@@ -109,12 +110,11 @@ class Network(Construct):
                     cidr_mask=PRIVATE_SUBNET_PREFIX,
                 ),
             ],
-            gateway_endpoints={
-                "DynamoDB": ec2.GatewayVpcEndpointOptions(
-                    service=ec2.GatewayVpcEndpointAwsService.DYNAMODB
-                ),
-            },
         )
+        self.dynamodb_endpoint = self.vpc.add_gateway_endpoint(
+            "DynamoDB", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB
+        )
+        self._allow_only_item_calls_on_this_accounts_tables()
         self.s3_endpoint = self.vpc.add_gateway_endpoint(
             "S3", service=ec2.GatewayVpcEndpointAwsService.S3
         )
@@ -158,6 +158,30 @@ class Network(Construct):
                 "Zones are pinned in the config on purpose: synth stays offline and "
                 "deterministic, and the subnets never move between zones.",
             )
+
+    def _allow_only_item_calls_on_this_accounts_tables(self) -> None:
+        """The DynamoDB endpoint's policy: the service's item calls, on this account's tables.
+
+        A gateway endpoint without a policy allows every call to every table, another account's
+        included (VPC user guide, "Control access to VPC endpoints using endpoint policies": the
+        default policy allows full access), so credentials brought onto an instance could copy
+        data out to a table of their own, as the S3 endpoint's policy prevents for buckets. The
+        table's name is the Data stack's and is not passed here; the account and region are
+        what keeps the data in.
+        """
+        self.dynamodb_endpoint.add_to_policy(
+            iam.PolicyStatement(
+                sid="SpitoTables",
+                # Who may is IAM's to decide (the instance role); the endpoint decides where.
+                principals=[iam.AnyPrincipal()],
+                actions=list(SERVICE_TABLE_ACTIONS),
+                resources=[
+                    Fn.sub(
+                        "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/*"
+                    )
+                ],
+            )
+        )
 
     def _allow_only_spitos_s3_traffic(self, data_buckets: Sequence[s3.IBucket]) -> None:
         """The S3 endpoint's policy: what the fleet reads and writes, and nothing else.

@@ -132,7 +132,11 @@ class ApiStack(SpitoStack):
             target_5xx_per_5_minutes=config.monitoring.target_5xx_per_5_minutes,
         )
         HeldItemsAlarm(
-            self, "HeldItemsAlarm", log_group=self.fleet.log_group, topic=self.alarm_topic
+            self,
+            "HeldItemsAlarm",
+            stage=config.stage,
+            log_group=self.fleet.log_group,
+            topic=self.alarm_topic,
         )
         CfnOutput(self, "AlbDnsName", value=self.load_balancer.load_balancer_dns_name)
         CfnOutput(self, "ServiceLogGroup", value=self.fleet.log_group.log_group_name)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from devstack.stack import ServiceProcess
-from infra.abuse_alarm import HELD_LOG_MESSAGE, METRIC_NAME, NAMESPACE
+from infra.abuse_alarm import HELD_LOG_MESSAGE, METRIC_NAME, HeldItemsAlarm
 from tests.service.helpers import create_link
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ def test_held_items_are_counted_per_hour_and_alarm_the_alarm_topic(
     service_log_group = template.to_json()["Outputs"]["ServiceLogGroup"]["Value"]
     assert properties["LogGroupName"] == service_log_group
     assert properties["MetricTransformations"] == [
-        {"MetricName": METRIC_NAME, "MetricNamespace": NAMESPACE, "MetricValue": "1"}
+        {"MetricName": METRIC_NAME, "MetricNamespace": "Spito/dev", "MetricValue": "1"}
     ]
     (topic_id,) = template.find_resources("AWS::SNS::Topic")
     (alarm,) = [
@@ -38,7 +38,7 @@ def test_held_items_are_counted_per_hour_and_alarm_the_alarm_topic(
         for alarm in template.find_resources("AWS::CloudWatch::Alarm").values()
         if alarm["Properties"].get("MetricName") == METRIC_NAME
     ]
-    assert alarm["Namespace"] == NAMESPACE
+    assert alarm["Namespace"] == "Spito/dev"
     assert alarm["Statistic"] == "Sum"
     assert alarm["Period"] == 3600
     assert alarm["Threshold"] == 1
@@ -46,6 +46,39 @@ def test_held_items_are_counted_per_hour_and_alarm_the_alarm_topic(
     assert alarm["TreatMissingData"] == "notBreaching"
     assert alarm["AlarmActions"] == [{"Ref": topic_id}]
     assert alarm["OKActions"] == [{"Ref": topic_id}]
+
+
+def test_two_stages_in_one_account_and_region_count_their_held_items_apart() -> None:
+    # A metric is (namespace, name, dimensions) per account and region: were both stages' filters
+    # to publish the same one, a hold in one stage would alarm the other too.
+    from aws_cdk import App, Environment, Stack
+    from aws_cdk import aws_logs as logs
+    from aws_cdk import aws_sns as sns
+    from aws_cdk.assertions import Template
+
+    app = App()
+    env = Environment(account="111111111111", region="eu-west-1")
+    stacks = []
+    for stage in ("dev", "integ"):
+        stack = Stack(app, f"Spito-{stage}-Api", env=env)
+        HeldItemsAlarm(
+            stack,
+            "HeldItemsAlarm",
+            stage=stage,
+            log_group=logs.LogGroup(stack, "Logs"),
+            topic=sns.Topic(stack, "Topic"),
+        )
+        stacks.append(stack)
+    metrics = set()
+    for stack in stacks:
+        template = Template.from_stack(stack)
+        (alarm,) = template.find_resources("AWS::CloudWatch::Alarm").values()
+        (metric_filter,) = template.find_resources("AWS::Logs::MetricFilter").values()
+        (published,) = metric_filter["Properties"]["MetricTransformations"]
+        watched = (alarm["Properties"]["Namespace"], alarm["Properties"]["MetricName"])
+        assert watched == (published["MetricNamespace"], published["MetricName"])
+        metrics.add(watched)
+    assert len(metrics) == 2
 
 
 def test_the_service_logs_the_line_the_filter_counts_when_reports_hold_an_item(

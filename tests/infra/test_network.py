@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from infra.config import EGRESS_FREE_ENDPOINTS, ConfigError, load_config
+from infra.data import SERVICE_TABLE_ACTIONS
 from tests.infra.test_config import context
 
 if TYPE_CHECKING:
@@ -117,6 +118,27 @@ def test_the_s3_endpoint_admits_only_the_al2023_repositories_the_asset_and_the_d
         assert sorted(actions) == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
         assert "DataBlobs" in json.dumps(data)
         assert set(statements) == {"AmazonLinuxRepositories", "ServiceAsset"}
+
+
+def test_the_dynamodb_endpoint_admits_only_the_item_calls_on_this_accounts_tables(
+    cdk_template: Templates,
+) -> None:
+    # Without a policy a gateway endpoint allows every call to every table, another account's
+    # included: credentials brought onto an instance could copy data out through it.
+    for stage in STAGES:
+        template = _network(cdk_template, stage)
+        (endpoint,) = [
+            e
+            for e in template.find_resources("AWS::EC2::VPCEndpoint").values()
+            if ".dynamodb" in json.dumps(e["Properties"]["ServiceName"])
+        ]
+        (statement,) = endpoint["Properties"]["PolicyDocument"]["Statement"]
+        assert statement["Effect"] == "Allow"
+        assert statement["Principal"] == {"AWS": "*"}
+        assert sorted(statement["Action"]) == sorted(SERVICE_TABLE_ACTIONS)
+        assert statement["Resource"] == {
+            "Fn::Sub": "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/*"
+        }
 
 
 def _endpoint_services(template: Template, endpoint_type: str) -> set[str]:
