@@ -22,9 +22,9 @@ from service.core import Created, Spito
 from service.deployment_hosts import DeploymentHosts
 from service.hot_cache import NO_CACHE, NO_STORE, RedirectCache
 from service.openapi import openapi_document
-from service.problems import Problem, not_found
+from service.problems import not_found
 from service.public_urls import base_url, own_hosts
-from service.ratelimit import RateLimiter, client_address, retry_after_header
+from service.ratelimit import RateLimiter, admit
 from service.records import Link, Paste
 from service.removed import blocked_problem
 from service.settings import Settings
@@ -317,19 +317,13 @@ class Api:
         return Response(status_code=204)
 
     def _rate_limit(self, request: Request) -> None:
-        address = client_address(
-            request.headers.getlist("x-forwarded-for"),
-            request.client.host if request.client else None,
+        admit(
+            self._limiter,
+            forwarded_for=request.headers.getlist("x-forwarded-for"),
+            peer=request.client.host if request.client else None,
             position_from_right=self._settings.client_ip_position,
+            what="creations",
         )
-        wait = self._limiter.acquire(address)
-        if wait > 0:
-            raise Problem(
-                429,
-                "Too many creations from this client; retry later.",
-                slug="rate-limited",
-                headers={"Retry-After": retry_after_header(wait)},
-            )
 
     def _expiry(self, expires_in: int | None, default: int) -> int | None:
         return validate_expires_in(

@@ -17,6 +17,8 @@ import secrets
 import time
 from collections.abc import Iterable
 
+from service.problems import Problem
+
 
 def client_address(
     forwarded_for: Iterable[str], peer: str | None, *, position_from_right: int
@@ -85,3 +87,24 @@ def bucket_key(address: str) -> str:
 
 def retry_after_header(wait_seconds: float) -> str:
     return str(max(1, math.ceil(wait_seconds)))
+
+
+def admit(
+    limiter: RateLimiter,
+    *,
+    forwarded_for: Iterable[str],
+    peer: str | None,
+    position_from_right: int,
+    what: str,
+) -> str:
+    """The client's address, once its bucket has a token; else a 429 naming `what` is limited."""
+    address = client_address(forwarded_for, peer, position_from_right=position_from_right)
+    wait = limiter.acquire(address)
+    if wait > 0:
+        raise Problem(
+            429,
+            f"Too many {what} from this client; retry later.",
+            slug="rate-limited",
+            headers={"Retry-After": retry_after_header(wait)},
+        )
+    return address

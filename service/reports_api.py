@@ -23,7 +23,7 @@ from service.core import Spito
 from service.hot_cache import RedirectCache
 from service.moderation import MAX_DETAILS_CHARS, REPORT_REASONS, Moderation
 from service.problems import Problem
-from service.ratelimit import RateLimiter, client_address, retry_after_header
+from service.ratelimit import RateLimiter, admit
 from service.settings import Settings
 from service.validation import ID_PATTERN
 
@@ -55,19 +55,13 @@ class ReportsApi:
         return [Route("/api/v1/reports", self.report, methods=["POST"])]
 
     async def report(self, request: Request) -> Response:
-        address = client_address(
-            request.headers.getlist("x-forwarded-for"),
-            request.client.host if request.client else None,
+        address = admit(
+            self._limiter,
+            forwarded_for=request.headers.getlist("x-forwarded-for"),
+            peer=request.client.host if request.client else None,
             position_from_right=self._settings.client_ip_position,
+            what="reports",
         )
-        wait = self._limiter.acquire(address)
-        if wait > 0:
-            raise Problem(
-                429,
-                "Too many reports from this client; retry later.",
-                slug="rate-limited",
-                headers={"Retry-After": retry_after_header(wait)},
-            )
         bodies.require_media_type(request, "application/json")
         document = await bodies.read_json_object(request, REPORT_BODY_LIMIT, REPORT_FIELDS)
         item_id = bodies.field(document, "id", str, required=True) or ""
