@@ -14,6 +14,7 @@ import sys
 import time
 
 REQUEST_ID_BYTES = 8  # 64 random bits: unique enough to find one request in the logs
+IDS_PER_DRAW = 512
 
 
 class JsonFormatter(logging.Formatter):
@@ -40,11 +41,23 @@ def configure_logging(level: str) -> None:
 
 
 class RequestLog:
-    @staticmethod
-    def new_request_id() -> str:
+    """One per worker process (each builds its own app after the fork, so no two workers ever
+    share a draw of random ids)."""
+
+    def __init__(self) -> None:
+        self._ids = ""
+        self._next = 0
+
+    def new_request_id(self) -> str:
         """16 random hex digits: a counter or a per-process part would tell clients how busy
-        Spito is and how many workers it runs."""
-        return secrets.token_hex(REQUEST_ID_BYTES)
+        Spito is and how many workers it runs. Drawn from the OS `IDS_PER_DRAW` at a time: one
+        system call per that many requests instead of one per request on the hot path."""
+        if self._next >= len(self._ids):
+            self._ids = secrets.token_hex(REQUEST_ID_BYTES * IDS_PER_DRAW)
+            self._next = 0
+        start = self._next
+        self._next = start + 2 * REQUEST_ID_BYTES
+        return self._ids[start : self._next]
 
     @staticmethod
     def write(method: str, route: str, status: int, started: float, request_id: str) -> None:
