@@ -124,12 +124,9 @@ def alarm_topic_key_allows_cloudwatch(assembly: Assembly, template: Template) ->
                 fix,
             )
             continue
-        target = assembly.referenced_resource(owner, key)
-        if target is None:
-            continue
-        key_template, key_id = target
-        document = key_template.resources[key_id].get("Properties", {}).get("KeyPolicy")
-        if not allows_service(document, CLOUDWATCH, TOPIC_KEY_ACTIONS):
+        refusing = _key_refusing(assembly, owner, key, CLOUDWATCH)
+        if refusing is not None:
+            key_template, key_id = refusing
             yield key_template.finding(
                 "AlarmTopicKeyAllowsCloudWatch",
                 key_id,
@@ -139,6 +136,19 @@ def alarm_topic_key_allows_cloudwatch(assembly: Assembly, template: Template) ->
                 "message and every alarm action fails.",
                 fix,
             )
+
+
+def _key_refusing(
+    assembly: Assembly, owner: Template, key: Json, service: str
+) -> tuple[Template, str] | None:
+    """The customer managed key `owner` refers to as `key`, with its template, if its policy
+    does not let `service` encrypt and decrypt with it (TOPIC_KEY_ACTIONS); else None."""
+    target = assembly.referenced_resource(owner, key)
+    if target is None:
+        return None
+    key_template, key_id = target
+    document = key_template.resources[key_id].get("Properties", {}).get("KeyPolicy")
+    return None if allows_service(document, service, TOPIC_KEY_ACTIONS) else target
 
 
 def deleted_bucket_is_emptied_first(assembly: Assembly, template: Template) -> Iterator[Finding]:
@@ -343,12 +353,9 @@ def _queue_key_admits_sns(
             fix,
         )
         return
-    target = assembly.referenced_resource(owner, key) if key is not None else None
-    if target is None:
-        return
-    key_template, key_id = target
-    document = key_template.resources[key_id].get("Properties", {}).get("KeyPolicy")
-    if not allows_service(document, SNS, TOPIC_KEY_ACTIONS):
+    refusing = _key_refusing(assembly, owner, key, SNS) if key is not None else None
+    if refusing is not None:
+        key_template, key_id = refusing
         yield key_template.finding(
             "SnsToSqsDelivers",
             key_id,
