@@ -66,6 +66,11 @@ def _resources(templates: Templates, resource_type: str) -> list[dict[str, Any]]
     ]
 
 
+def _count(resource_type: str) -> Callable[[Templates], int]:
+    """A line's quantity: how many resources of `resource_type` the stage's templates hold."""
+    return lambda templates: len(_resources(templates, resource_type))
+
+
 def _fleet(templates: Templates) -> tuple[int, str, int]:
     """(minimum instances, instance type, root volume GiB) of the one fleet: what runs before
     traffic, since target tracking owns the desired count above it."""
@@ -136,12 +141,12 @@ LINES = (
     ),
     Line(
         "ALB (hours + 1 LCU)",
-        lambda t: len(_resources(t, "AWS::ElasticLoadBalancingV2::LoadBalancer")),
+        _count("AWS::ElasticLoadBalancingV2::LoadBalancer"),
         _hourly(PRICES_USD["alb_hour"] + PRICES_USD["alb_lcu_hour"]),
     ),
     Line(
         "NAT gateways",
-        lambda t: len(_resources(t, "AWS::EC2::NatGateway")),
+        _count("AWS::EC2::NatGateway"),
         _hourly(PRICES_USD["nat_gateway_hour"]),
     ),
     Line(
@@ -156,23 +161,23 @@ LINES = (
     ),
     Line(
         "KMS keys",
-        lambda t: len(_resources(t, "AWS::KMS::Key")),
+        _count("AWS::KMS::Key"),
         _monthly(PRICES_USD["kms_key_month"]),
     ),
     Line(
         "Secrets Manager secrets",
-        lambda t: len(_resources(t, "AWS::SecretsManager::Secret")),
+        _count("AWS::SecretsManager::Secret"),
         _monthly(PRICES_USD["secret_month"]),
     ),
     Line("CloudWatch alarm metrics", _alarm_metrics, _monthly(PRICES_USD["alarm_metric_month"])),
     Line(
         "CloudWatch dashboards",
-        lambda t: len(_resources(t, "AWS::CloudWatch::Dashboard")),
+        _count("AWS::CloudWatch::Dashboard"),
         _monthly(PRICES_USD["dashboard_month"]),
     ),
     Line(
         "WAF web ACLs",
-        lambda t: len(_resources(t, "AWS::WAFv2::WebACL")),
+        _count("AWS::WAFv2::WebACL"),
         _monthly(PRICES_USD["waf_web_acl_month"]),
     ),
     Line("WAF rules", _waf_rules, _monthly(PRICES_USD["waf_rule_month"])),
