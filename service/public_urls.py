@@ -46,8 +46,7 @@ def _scheme(request: Request) -> str:
 
 
 def _host(request: Request) -> tuple[str, str]:
-    """The Host header as sent, and its host name in lower case without a final dot (an IPv6
-    one without brackets).
+    """The Host header as sent, and its host name in lower case (an IPv6 one without brackets).
 
     Anything else than a host name or an IPv6 literal, with a port 0-65535, is a 400 problem.
     """
@@ -56,8 +55,7 @@ def _host(request: Request) -> tuple[str, str]:
     if match is None or int(match["port"] or 0) > MAX_PORT:
         raise _bad_host()
     if match["name"] is not None:
-        # "spito.example." is "spito.example" (the root's final dot), as in link targets.
-        return host, match["name"].lower().rstrip(".")
+        return host, match["name"].lower()
     try:
         return host, ipaddress.IPv6Address(match["ipv6"]).compressed
     except ValueError:

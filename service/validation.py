@@ -8,6 +8,7 @@ user and the request field it concerns; the HTTP layer turns it into a 400 (413)
 from __future__ import annotations
 
 import codecs
+import functools
 import ipaddress
 import re
 import string
@@ -145,7 +146,8 @@ def normalize_target_url(raw: str, *, refused_hosts: Collection[str]) -> str:
     default port, a path of at least "/", and every character outside RFC 3986's sets
     percent-encoded, so it shows the same wherever it is shown and fits a Location header.
 
-    `refused_hosts` are Spito's own host names (lower case): a link to Spito itself would
+    `refused_hosts` are Spito's own host names, in any spelling (compared in the canonical form
+    targets get: IDNA, no final dot, IPv4 dotted, IPv6 compressed): a link to Spito itself would
     make redirect loops and disguise where a link really goes. Hosts no other visitor could
     reach are refused too (`UNREACHABLE_NETWORKS`, `localhost`); private ranges are kept.
     """
@@ -160,7 +162,7 @@ def normalize_target_url(raw: str, *, refused_hosts: Collection[str]) -> str:
     if scheme not in ALLOWED_SCHEMES:
         raise InvalidInputError("url", "must start with http:// or https://")
     host, port = _authority(match["authority"])
-    if host.strip("[]") in refused_hosts:
+    if host.strip("[]") in _canonical_hosts(frozenset(refused_hosts)):
         raise InvalidInputError("url", "points at Spito itself; links to Spito are not allowed")
     _refuse_unreachable(host)
     netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
@@ -258,6 +260,23 @@ def _refuse_invisible_characters(raw: str) -> None:
                 f"must not contain whitespace, control or invisible characters "
                 f"(found U+{ord(character):04X})",
             )
+
+
+@functools.lru_cache(maxsize=64)
+def _canonical_hosts(hosts: frozenset[str]) -> frozenset[str]:
+    """Spito's own names in the form `_authority` gives a target's host (an IPv6 literal without
+    brackets), so no spelling of one of them (a final dot, upper case, Unicode, 127.1) slips by;
+    a name no target could have is kept as it is. Cached: the same few sets come every time."""
+    return frozenset(_canonical_host(host) for host in hosts)
+
+
+def _canonical_host(host: str) -> str:
+    try:
+        if ":" in host:
+            return _ipv6_host(host.strip("[]")).strip("[]")
+        return _name_host(host)
+    except InvalidInputError:
+        return host
 
 
 def _authority(authority: str) -> tuple[str, int | None]:

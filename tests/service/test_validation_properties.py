@@ -128,3 +128,18 @@ def test_the_canonical_form_is_a_fixed_point(raw: str) -> None:
     except InvalidInputError:
         return
     assert normalize_target_url(normalized, refused_hosts=frozenset()) == normalized
+
+
+@pytest.mark.parametrize(
+    ("own_name", "target"),
+    [
+        ("bücher.example", "https://xn--bcher-kva.example/"),
+        ("xn--bcher-kva.example", "https://BÜCHER.example/"),
+        ("spito.test.", "https://Spito.Test/x"),
+        ("127.0.0.1", "http://127.1:8080/"),
+        ("[::1]", "http://[0:0:0:0:0:0:0:1]/"),
+    ],
+)
+def test_spitos_own_names_are_refused_in_any_spelling(own_name: str, target: str) -> None:
+    with pytest.raises(InvalidInputError, match="Spito itself"):
+        normalize_target_url(target, refused_hosts={own_name})
